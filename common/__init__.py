@@ -1,0 +1,1 @@
+"""Protocol I/O for Maelstrom nodes."""

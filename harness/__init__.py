@@ -1,0 +1,1 @@
+"""A Java-free, Maelstrom-compatible test runner."""
