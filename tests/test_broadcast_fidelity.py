@@ -1,0 +1,56 @@
+"""The set-full checker reaches Maelstrom's verdict and figures on every real broadcast run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.checkers.set_full import check
+from harness.edn import read_history, read_results
+from harness.options import TestOptions as Options
+
+RUNS = Path(__file__).resolve().parents[2] / "shared" / "maelstrom-runs" / "broadcast"
+RUN_DIRS = sorted(p for p in RUNS.glob("*") if (p / "history.edn").exists()) if RUNS.exists() else []
+
+COMPARED = (
+    "valid?",
+    "attempt-count",
+    "stable-count",
+    "lost-count",
+    "lost",
+    "never-read-count",
+    "never-read",
+    "stale-count",
+    "stale",
+    "stable-latencies",
+    "lost-latencies",
+    "duplicated-count",
+)
+
+
+def _summary(entry: dict) -> tuple:
+    """The parts of a worst-stale entry that identify it: element, latency, and the two ops."""
+    known, absent = entry["known"], entry["last-absent"]
+    index = (lambda op: op.index) if not isinstance(known, dict) else (lambda op: op["index"])
+    return (
+        entry["element"],
+        entry["outcome"].name if hasattr(entry["outcome"], "name") else entry["outcome"],
+        entry["stable-latency"],
+        index(known),
+        None if absent is None else index(absent),
+    )
+
+
+def test_the_corpus_is_there():
+    assert len(RUN_DIRS) >= 15, f"expected the broadcast corpus under {RUNS}"
+
+
+@pytest.mark.parametrize("run", RUN_DIRS, ids=[p.name for p in RUN_DIRS])
+def test_set_full_matches_maelstrom(run: Path):
+    expected = read_results(run / "results.edn")["workload"]
+    test = Options.load(run / "test.json")
+    ours = check(test, read_history(run / "history.edn"))
+    for key in COMPARED:
+        assert ours.get(key) == expected.get(key), key
+    assert [_summary(e) for e in ours["worst-stale"]] == [_summary(e) for e in expected["worst-stale"]]
