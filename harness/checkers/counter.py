@@ -1,0 +1,99 @@
+"""Maelstrom's pn-counter checker (also used for g-counter).
+
+Semantics (maelstrom-workloads.md §2.4):
+
+* ``definite`` = sum of the deltas of ``ok`` adds;
+* every ``info`` add may or may not have happened, so the acceptable set is
+  ``{definite + sum(S) : S a subset of the info adds' deltas}``, kept as disjoint closed integer
+  ranges that coalesce when they touch (``[1 3]`` and ``[4 6]`` are ``[1 6]``), exactly what
+  Maelstrom gets from Guava's ``TreeRangeSet`` of open ranges ``(lo-1, hi+1)``;
+* only ``ok`` reads marked ``final?`` are checked; one outside the acceptable set is an error.
+
+Beyond Maelstrom's fields (``valid?``, ``errors``, ``final-reads``, ``acceptable``) the result
+reports whether every final read equals the sum of acknowledged adds exactly, and how many adds
+were indeterminate. These extra keys never change ``valid?``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.history import INFO, INVOKE, OK, Op
+from harness.options import TestOptions
+
+__all__ = ["acceptable_ranges", "check"]
+
+
+def _merge(ranges: list[list[int]]) -> list[list[int]]:
+    """Sort closed integer ranges and coalesce those that overlap or are adjacent."""
+    ranges.sort()
+    merged: list[list[int]] = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
+
+
+def acceptable_ranges(definite: int, indeterminate_deltas: list[int]) -> list[list[int]]:
+    """Closed ranges of ``definite + sum(S)`` over every subset ``S`` of the deltas, in order."""
+    ranges = [[definite, definite]]
+    for delta in indeterminate_deltas:
+        if delta == 0:
+            continue  # adding nothing leaves the set as it is
+        ranges = _merge(ranges + [[lo + delta, hi + delta] for lo, hi in ranges])
+    return ranges
+
+
+def _contains(ranges: list[list[int]], value: int) -> bool:
+    return any(lo <= value <= hi for lo, hi in ranges)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
+    """Check a counter history; ``test`` is unused (kept for the checker signature)."""
+    definite = 0
+    indeterminate: list[int] = []
+    final_reads: list[Op] = []
+    # A final read is final if its invocation says so; Maelstrom's completions copy the flag, but
+    # we also accept a completion whose invocation alone carried it.
+    final_invoked: dict[int | str, bool] = {}
+    for op in history:
+        if not op.is_client:
+            continue
+        if op.type == INVOKE:
+            final_invoked[op.process] = op.final
+            continue
+        if op.f == "add":
+            if op.type == OK:
+                definite += op.value
+            elif op.type == INFO:
+                indeterminate.append(op.value)
+        elif op.f == "read" and op.type == OK and (op.final or final_invoked.get(op.process, False)):
+            final_reads.append(op)
+
+    acceptable = acceptable_ranges(definite, indeterminate)
+    errors = []
+    for op in final_reads:
+        if not _is_int(op.value):
+            # Maelstrom asserts an integer here (its client coerces with `long` first); a read we
+            # cannot compare is never acceptable.
+            errors.append(op)
+        elif not _contains(acceptable, op.value):
+            errors.append(op)
+
+    values = [op.value for op in final_reads]
+    return {
+        "valid?": not errors,
+        "errors": errors or None,
+        "final-reads": values,
+        "acceptable": acceptable,
+        # Extra findings (not in Maelstrom's result):
+        "acknowledged-sum": definite,
+        "indeterminate-adds": len(indeterminate),
+        "final-reads-exact?": bool(values) and all(_is_int(v) and v == definite for v in values),
+    }
