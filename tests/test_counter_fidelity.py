@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness import options
 from harness.checkers.counter import check
 from harness.edn import read_history, read_results
-from harness import options
 
 RUNS = Path("/work/shared/maelstrom-runs/g-counter")
 RUN_DIRS = sorted(p for p in RUNS.glob("*") if (p / "history.edn").is_file()) if RUNS.is_dir() else []

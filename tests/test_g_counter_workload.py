@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.history import INVOKE, OK, Op
 from harness import options
+from harness.history import INVOKE, OK, Op
 from harness.schema import Body
 from harness.workloads import REGISTRY
 from harness.workloads.g_counter import GCounter
