@@ -1,0 +1,175 @@
+"""Challenge 2: globally unique ids, available under partitions.
+
+Two backends, chosen by ``--backend`` or the ``UNIQUE_IDS_BACKEND`` environment variable:
+
+``redis`` (default)
+    ``INCR`` on one Redis key gives numeric ids. Redis is reached at ``REDIS_URL`` (default
+    ``redis://127.0.0.1:6379/0``) through redis-py's asyncio client, so a slow Redis never blocks
+    the node. If Redis cannot answer, the node replies error 11 (temporarily-unavailable) and keeps
+    serving. The ``INCR`` runs in a Lua script that first checks a dataset token the nodes adopted
+    when they first reached Redis: a Redis that restarted without its data has no token, so the
+    node refuses (error 11) instead of handing out ids from 1 again.
+
+``local`` (coordination-free)
+    ``<node id>-<boot epoch>-<sequence>``: node ids are unique within a cluster, the boot epoch
+    (wall-clock microseconds at start plus 24 random bits, base 36) differs between two starts of the
+    same node, and the sequence counts up within one start. No messages, no shared state.
+
+The node writes only protocol lines to stdout; diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import secrets
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from common import ErrorCode, Message, Node, RPCError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_KEY = "gossip-glomers:unique-ids"
+#: How long one Redis call may take before the node answers error 11 (well under the client's 5 s).
+REDIS_TIMEOUT_S = 0.5
+
+# KEYS[1] counter, KEYS[2] dataset token; ARGV[1] the token this node adopted.
+# Returns the new id, or -1 when the dataset is not the one the node started with.
+_INCR_IF_SAME_DATASET = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  return redis.call('INCR', KEYS[1])
+end
+return -1
+"""
+# Adopt the dataset token, creating it if this is the first node to reach this Redis.
+_ADOPT_TOKEN = """
+local token = redis.call('GET', KEYS[1])
+if not token then
+  redis.call('SET', KEYS[1], ARGV[1])
+  token = ARGV[1]
+end
+return token
+"""
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = []
+    while True:
+        n, r = divmod(n, 36)
+        out.append(digits[r])
+        if n == 0:
+            return "".join(reversed(out))
+
+
+class LocalIds:
+    """Coordination-free ids: unique across nodes (node id) and across restarts (boot epoch)."""
+
+    def __init__(self, node_id: str) -> None:
+        # The start time makes a later start differ (a restart takes far longer than 1 µs); the
+        # random bits cover a clock stepped backwards onto the very microsecond of an earlier start.
+        epoch = _base36((time.time_ns() // 1000 << 24) | secrets.randbits(24))
+        self.prefix = f"{node_id}-{epoch}-"
+        self.sequence = itertools.count()
+
+    def next_id(self) -> str:
+        return f"{self.prefix}{next(self.sequence)}"
+
+
+class RedisIds:
+    """Numeric ids from ``INCR``; error 11 whenever Redis cannot vouch for a fresh, unique id."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            # one immediate retry covers a pooled connection that a Redis restart closed; more
+            # would only delay the error 11 the client should get while Redis is down
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=0,
+        )
+        self.counter_key = key
+        self.token_key = f"{key}:dataset"
+        self.token: bytes | None = None
+        self._adopt = self.client.register_script(_ADOPT_TOKEN)
+        self._incr = self.client.register_script(_INCR_IF_SAME_DATASET)
+        self._adopting: asyncio.Lock = asyncio.Lock()
+
+    async def adopt_dataset(self) -> None:
+        async with self._adopting:
+            if self.token is None:
+                self.token = await self._adopt(keys=[self.token_key], args=[secrets.token_hex(16)])
+
+    async def next_id(self) -> int:
+        try:
+            if self.token is None:
+                await self.adopt_dataset()
+            value = await self._incr(keys=[self.counter_key, self.token_key], args=[self.token])
+        except (TimeoutError, RedisError, OSError) as e:
+            # A lost reply may have burnt an id; no id was handed out, so nobody can see a gap
+            # as anything but a skipped number: "did not happen" holds for every observer.
+            raise RPCError(ErrorCode.TEMPORARILY_UNAVAILABLE, f"redis unavailable: {e}") from None
+        if value < 0:
+            raise RPCError(
+                ErrorCode.TEMPORARILY_UNAVAILABLE,
+                "redis lost the id counter (restarted without its data); refusing to repeat ids",
+            )
+        return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--backend",
+        choices=["redis", "local"],
+        default=os.environ.get("UNIQUE_IDS_BACKEND", "redis"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--redis-key", default=os.environ.get("UNIQUE_IDS_REDIS_KEY", DEFAULT_KEY))
+    args = parser.parse_args(argv)
+
+    node = Node()
+    if args.backend == "local":
+        local: LocalIds | None = None
+
+        @node.on_init
+        def init() -> None:
+            nonlocal local
+            local = LocalIds(node.node_id)
+
+        @node.handler("generate")
+        def generate_local(msg: Message) -> dict[str, Any]:
+            assert local is not None  # init always comes first
+            return {"type": "generate_ok", "id": local.next_id()}
+
+    else:
+        ids = RedisIds(args.redis_url, args.redis_key)
+
+        @node.on_init
+        def init() -> None:
+            # Adopt the dataset token early, so every node holds it before ids are handed out.
+            async def adopt() -> None:
+                try:
+                    await ids.adopt_dataset()
+                except (TimeoutError, RedisError, OSError) as e:
+                    node.log(f"redis not reachable at init ({e}); will retry on demand")
+
+            node.spawn(adopt())
+
+        @node.handler("generate")
+        async def generate_redis(msg: Message) -> dict[str, Any]:
+            return {"type": "generate_ok", "id": await ids.next_id()}
+
+    node.run()
+
+
+if __name__ == "__main__":
+    main()
