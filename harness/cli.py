@@ -1,0 +1,627 @@
+"""``python -m harness test``: Maelstrom's flags, defaults, exit codes, and one run end to end.
+
+Parsing follows M:core.clj and J:cli.clj (maelstrom-runner.md §1): ``--opt value`` or
+``--opt=value``; every word that is not an option goes to the node binary; an unknown option
+is an argument error (exit 254). Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments,
+255 the run could not complete.
+
+Harness-only options (not in Maelstrom): ``--seed``, ``--store``, ``--recovery-time`` (the final
+phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstrom's fixed 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import monotonic_ns
+from typing import Any
+
+from harness.options import DEFAULT_NODES, TestOptions
+from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
+
+__all__ = ["BadArgs", "RunConfig", "main", "parse_test_args", "run_once"]
+
+MAELSTROM_WORKLOADS = [
+    "broadcast",
+    "echo",
+    "g-counter",
+    "g-set",
+    "kafka",
+    "lin-kv",
+    "pn-counter",
+    "txn-list-append",
+    "txn-rw-register",
+    "unique-ids",
+]
+TOPOLOGIES = ("line", "grid", "tree", "tree2", "tree3", "tree4", "total")
+LATENCY_DISTS = ("constant", "uniform", "exponential")
+DASHES = ("\u2013", "\u2014", "\u2212")  # en dash, em dash, minus sign
+
+USAGE = (
+    """\
+Usage: python -m harness test [OPTIONS] [ARGS FOR THE BINARY...]
+
+  -w, --workload NAME          workload (default lin-kv): """
+    + " ".join(MAELSTROM_WORKLOADS)
+    + """
+      --bin FILE               the node program (required); other words are its arguments
+      --node-count N           nodes n0..n(N-1) (default: n1..n5)
+  -n, --node HOST / --nodes a,b,c   explicit node names
+      --concurrency N|Kn       worker threads (default 1n)
+      --time-limit SECONDS     main phase length (default 60)
+      --rate OPS               total requests per second (default 5; 0 = no client ops)
+      --latency MS             mean inter-node latency (default 0)
+      --latency-dist DIST      constant | uniform | exponential (default constant)
+      --nemesis partition      partition nemesis
+      --nemesis-interval S     mean seconds between nemesis ops (default 10)
+      --availability total|X   required ok fraction
+      --consistency-models M   models, separated by ' , '
+      --topology NAME          broadcast topology: """
+    + " ".join(TOPOLOGIES)
+    + """ (default grid)
+      --key-count N  --max-txn-length N (4)  --max-writes-per-key N (16)
+      --log-stderr  --log-net-send  --log-net-recv
+      --test-count N           run N times, stop at the first non-valid run
+  harness only:
+      --seed N                 seed of every random choice (default: random, printed)
+      --store DIR              where runs are stored (default store)
+      --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
+      --init-timeout S         init reply deadline (default 10, as Maelstrom)
+"""
+)
+
+
+class BadArgs(Exception):
+    """A command-line problem: exit 254."""
+
+
+@dataclass
+class RunConfig:
+    """Runtime settings that are not test parameters."""
+
+    recovery_seconds: float = 10.0
+    init_timeout: float = 10.0
+    progress_stream: Any = None
+    live_progress: bool | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def _long(name: str, minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise BadArgs(f'Error while parsing option "{name} {text}": not an integer') from None
+        if value < minimum:
+            raise BadArgs(
+                f'Failed to validate "{name} {text}": must be {"positive" if minimum else "non-negative"}'
+            )
+        return value
+
+    return parse
+
+
+def _number(name: str, *, positive: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            if re.fullmatch(r"-?\d+/\d+", text):  # Clojure ratios, e.g. --nemesis-interval 1/2
+                a, b = text.split("/")
+                value = int(a) / int(b)
+            else:
+                value = float(text)
+        except (ValueError, ZeroDivisionError):
+            raise BadArgs(f'Error while parsing option "{name} {text}": not a number') from None
+        if value != value or (value <= 0 if positive else value < 0):
+            raise BadArgs(f'Failed to validate "{name} {text}": must be {"positive" if positive else ">= 0"}')
+        return value
+
+    return parse
+
+
+def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.removeprefix(":")
+        if value not in choices:
+            raise BadArgs(f'Failed to validate "{name} {text}": must be one of {", ".join(choices)}')
+        return value
+
+    return parse
+
+
+def _nemesis(text: str) -> frozenset[str]:
+    faults = frozenset(x.removeprefix(":") for x in re.split(r"\s*,\s*", text.strip()) if x)
+    bad = faults - {"partition"}
+    if bad:
+        raise BadArgs(
+            f'Failed to validate "--nemesis {text}": faults must be one of partition, not {sorted(bad)}'
+        )
+    return faults
+
+
+def _availability(text: str) -> str | float:
+    if text in ("total", ":total"):
+        return "total"
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadArgs(
+            f'Failed to validate "--availability {text}": must be total or a number in [0, 1]'
+        ) from None
+    if not 0 <= value <= 1:
+        raise BadArgs(f'Failed to validate "--availability {text}": must be total or a number in [0, 1]')
+    return value
+
+
+def _concurrency(text: str) -> str:
+    if not re.fullmatch(r"\d+n?", text):
+        raise BadArgs(
+            f'Failed to validate "--concurrency {text}": must be an integer, optionally followed by n'
+        )
+    return text
+
+
+#: option -> (key, parser or None for a flag)
+_OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
+    "--bin": ("bin", str),
+    "--workload": ("workload", _one_of("--workload", tuple(MAELSTROM_WORKLOADS))),
+    "--node-count": ("node_count", _long("--node-count", 1)),
+    "--node": ("node", str),
+    "--nodes": ("nodes", str),
+    "--nodes-file": ("nodes_file", str),
+    "--concurrency": ("concurrency", _concurrency),
+    "--time-limit": ("time_limit", _number("--time-limit", positive=True)),
+    "--rate": ("rate", _number("--rate", positive=False)),
+    "--latency": ("latency", _long("--latency", 0)),
+    "--latency-dist": ("latency_dist", _one_of("--latency-dist", LATENCY_DISTS)),
+    "--nemesis": ("nemesis", _nemesis),
+    "--nemesis-interval": ("nemesis_interval", _number("--nemesis-interval", positive=True)),
+    "--availability": ("availability", _availability),
+    "--consistency-models": (
+        "consistency_models",
+        lambda t: [m.removeprefix(":") for m in re.split(r"\s+,\s+", t)],
+    ),
+    "--topology": ("topology", _one_of("--topology", TOPOLOGIES)),
+    "--key-count": ("key_count", _long("--key-count", 1)),
+    "--max-txn-length": ("max_txn_length", _long("--max-txn-length", 1)),
+    "--max-writes-per-key": ("max_writes_per_key", _long("--max-writes-per-key", 1)),
+    "--log-stderr": ("log_stderr", None),
+    "--log-net-send": ("log_net_send", None),
+    "--log-net-recv": ("log_net_recv", None),
+    "--test-count": ("test_count", _long("--test-count", 1)),
+    "--seed": ("seed", _long("--seed", 0)),
+    "--store": ("store", str),
+    "--recovery-time": ("recovery_time", _number("--recovery-time", positive=False)),
+    "--init-timeout": ("init_timeout", _number("--init-timeout", positive=True)),
+    "--help": ("help", None),
+    # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
+    "--leave-db-running": ("ignored", None),
+    "--logging-json": ("ignored", None),
+    "--no-ssh": ("ignored", None),
+    "--strict-host-key-checking": ("ignored", None),
+    "--username": ("ignored", str),
+    "--password": ("ignored", str),
+    "--ssh-private-key": ("ignored", str),
+}
+_SHORT = {"-w": "--workload", "-n": "--node", "-h": "--help"}
+
+
+def parse_test_args(
+    argv: list[str], warn: Callable[[str], None] | None = None
+) -> tuple[TestOptions, RunConfig]:
+    """Parse the words after ``test`` into test parameters and run settings. Raises BadArgs."""
+    warn = warn or (lambda s: print(s, file=sys.stderr))
+    values: dict[str, Any] = {}
+    node_list: list[str] = []
+    positional: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            positional.extend(argv[i:])
+            break
+        if arg[:1] in DASHES:
+            warn(
+                f"WARNING: argument {arg!r} starts with {'an en dash' if arg[0] == DASHES[0] else 'a dash-like character'} "
+                f"(U+{ord(arg[0]):04X}), not '-'. Like Maelstrom, the harness does NOT read it as an option: it and "
+                f"any following words are passed to your binary as arguments, so that option is NOT applied. "
+                f"Did you mean {'--' + arg.lstrip(''.join(DASHES) + '-')!r}?"
+            )
+            positional.append(arg)
+            continue
+        if not arg.startswith("-") or arg == "-":
+            positional.append(arg)
+            continue
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        name = _SHORT.get(name, name)
+        if name not in _OPTIONS:
+            raise BadArgs(f"Unknown option: {arg!r}")
+        key, parse = _OPTIONS[name]
+        if parse is None:
+            if eq:
+                raise BadArgs(f"Option {name} takes no value")
+            values[key] = True
+            continue
+        if eq:
+            text = inline
+        elif i < len(argv):
+            text = argv[i]
+            i += 1
+        else:
+            raise BadArgs(f'Missing required argument for "{name} VALUE"')
+        if key == "node":
+            node_list.append(text)
+        else:
+            values[key] = parse(text)
+    if values.get("help"):
+        raise SystemExit(_usage_exit())
+    if not values.get("bin"):
+        raise BadArgs("Expected a --bin PATH_TO_BINARY to test")
+
+    if "node_count" in values:
+        nodes = [f"n{k}" for k in range(values["node_count"])]
+    elif node_list:
+        nodes = node_list
+    elif "nodes" in values:
+        nodes = [n for n in re.split(r",\s*", values["nodes"]) if n]
+    elif "nodes_file" in values:
+        try:
+            nodes = [ln.strip() for ln in Path(values["nodes_file"]).read_text().splitlines() if ln.strip()]
+        except OSError as e:
+            raise BadArgs(f"Cannot read --nodes-file: {e}") from None
+    else:
+        nodes = list(DEFAULT_NODES)
+    concurrency_text = values.get("concurrency", "1n")
+    if concurrency_text.endswith("n"):
+        concurrency = int(concurrency_text[:-1]) * len(nodes)
+    else:
+        concurrency = int(concurrency_text)
+
+    workload = values.get("workload", "lin-kv")
+    from harness.workloads import REGISTRY
+
+    if workload not in REGISTRY:
+        raise BadArgs(
+            f"Workload {workload!r} is a Maelstrom workload that this harness does not implement "
+            f"(available: {', '.join(sorted(REGISTRY)) or 'none'})"
+        )
+
+    test = TestOptions(
+        workload=workload,
+        bin=values["bin"],
+        args=positional,
+        node_count=values.get("node_count"),
+        nodes=nodes,
+        concurrency=concurrency,
+        time_limit=values.get("time_limit", 60.0),
+        rate=values.get("rate", 5.0),
+        latency_mean=values.get("latency", 0),
+        latency_dist=values.get("latency_dist", "constant"),
+        nemesis=values.get("nemesis", frozenset()),
+        nemesis_interval=values.get("nemesis_interval", 10.0),
+        availability=values.get("availability"),
+        consistency_models=values.get("consistency_models", ["strict-serializable"]),
+        topology=values.get("topology", "grid"),
+        key_count=values.get("key_count"),
+        max_txn_length=values.get("max_txn_length", 4),
+        max_writes_per_key=values.get("max_writes_per_key", 16),
+        log_stderr=bool(values.get("log_stderr")),
+        log_net_send=bool(values.get("log_net_send")),
+        log_net_recv=bool(values.get("log_net_recv")),
+        test_count=values.get("test_count", 1),
+        seed=values.get("seed"),
+        store=values.get("store", "store"),
+    )
+    config = RunConfig(
+        recovery_seconds=values.get("recovery_time", 10.0),
+        init_timeout=values.get("init_timeout", 10.0),
+    )
+    return test, config
+
+
+def _usage_exit() -> int:
+    print(USAGE)
+    return 0
+
+
+# -- one run ------------------------------------------------------------------------------------
+
+
+async def run_once(test: TestOptions, config: RunConfig) -> int:
+    """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
+    from harness.checkers.core import check_all, check_safe
+    from harness.history import INVOKE, NEMESIS
+    from harness.interpreter import ClientIds, Interpreter, derive_rngs
+    from harness.nemesis import PartitionNemesis
+    from harness.network import Network, latency_sampler, net_result
+    from harness.processes import NodeFault, NodeProcess, RunAborted
+    from harness.progress import Progress
+    from harness.results import (
+        exit_code,
+        make_run_dir,
+        verdict_line,
+        write_history,
+        write_results,
+        write_test_json,
+    )
+    from harness.workloads import REGISTRY
+
+    assert test.seed is not None
+    progress = Progress(config.progress_stream, live=config.live_progress)
+    say = progress.log
+    rngs = derive_rngs(test.seed)
+    run_dir = make_run_dir(test.store, test.workload)
+    write_test_json(test, run_dir)
+    say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
+
+    loop = asyncio.get_running_loop()
+    try:
+        latency = None
+        if test.latency_mean > 0 or test.latency_dist != "constant":
+            latency = latency_sampler(test.latency_mean, test.latency_dist, rngs["latency"])
+        workload = REGISTRY[test.workload](test, rngs["workload"])
+    except (ValueError, AssertionError) as e:
+        say(f"Oh jeez, I'm sorry, the harness broke: {e}")
+        return EXIT_ABORTED
+
+    journal = open(run_dir / "net-journal.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finally)
+    t0 = monotonic_ns()
+    net = Network(latency, journal, t0_ns=t0, log=say, log_send=test.log_net_send, log_recv=test.log_net_recv)
+    faults: list[NodeFault] = []
+    fatal: asyncio.Future[None] = loop.create_future()
+
+    def on_fault(fault: NodeFault) -> None:
+        faults.append(fault)
+        say(
+            f"NODE FAULT ({fault.kind}): {fault.message}\n    line: {fault.line}\n    "
+            f"(no further stdout of {fault.node} is read; the verdict will be invalid)"
+        )
+
+    def on_crash(node: NodeProcess) -> None:
+        if not fatal.done():
+            fatal.set_exception(RunAborted(node.crash_report()))
+
+    _start_services(net, rngs["services"], say)
+    bin_path = os.path.abspath(os.path.expanduser(test.bin or ""))
+    argv = [bin_path, *test.args]
+    nodes = [
+        NodeProcess(
+            n,
+            net,
+            run_dir / "node-logs" / f"{n}.log",
+            on_fault=on_fault,
+            on_crash=on_crash,
+            console=say,
+            log_stderr=test.log_stderr,
+        )
+        for n in test.nodes
+    ]
+    client_ids = ClientIds(net)
+    nemesis = (
+        PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
+        if "partition" in test.nemesis
+        else None
+    )
+    interp = Interpreter(
+        test,
+        workload,
+        net,
+        client_ids,
+        rngs["schedule"],
+        nemesis=nemesis,
+        progress=progress,
+        recovery_seconds=config.recovery_seconds,
+        t0_ns=t0,
+    )
+    setup_clients: list[Any] = []
+
+    async def body() -> None:
+        cwd = tempfile.gettempdir()
+        await asyncio.gather(*(node.start(argv, cwd) for node in nodes))
+        init_clients = [client_ids.open(n) for n in test.nodes]
+        await asyncio.gather(*(_init(c, test.nodes, config.init_timeout, faults) for c in init_clients))
+        setup_clients.extend(client_ids.open(n, workload.rpc_timeout) for n in test.nodes)
+        try:
+            await interp.setup({c.node: c for c in setup_clients})
+        except RunAborted:
+            raise
+        except Exception as e:
+            raise RunAborted(f"Client setup failed: {type(e).__name__}: {e}") from e
+        say(
+            f"Nodes {', '.join(test.nodes)} initialized; running for {test.time_limit:g} s at rate {test.rate:g}"
+        )
+        progress.phase = "main"
+        progress.start(test.time_limit, lambda: net.send_count)
+        await interp.main_phase()
+        progress.phase = "final"
+        await interp.final_phase()
+
+    aborted: str | None = None
+    task = loop.create_task(body())
+    try:
+        await asyncio.wait({task, fatal}, return_when=asyncio.FIRST_COMPLETED)
+        if fatal.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            fatal.result()
+        task.result()
+    except RunAborted as e:
+        aborted = str(e)
+    finally:
+        progress.stop()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if not fatal.done():
+            fatal.cancel()
+        interp.close_clients()
+        for c in setup_clients:
+            c.close()
+        for node in nodes:
+            node.kill()
+        await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
+        if nemesis is not None:
+            nemesis.heal(interp.now())
+        await net.close()
+        journal.close()
+        write_history(interp.history, run_dir)
+
+    if aborted is not None:
+        say(aborted)
+        say(f"The run could not complete (exit 255). History so far: {run_dir / 'history.txt'}")
+        return EXIT_ABORTED
+
+    op_count = sum(1 for op in interp.history if op.type == INVOKE and op.process != NEMESIS)
+    lateness = net.lateness_ms()
+    net_res = net_result(net.counts(), op_count, lateness)
+    extra = None
+    if faults:
+        extra = {"nodes": {"valid?": False, "faults": [f.to_result() for f in faults]}}
+    workload_result = check_safe(workload.check, interp.history)
+    results = check_all(test, interp.history, workload_result, net_res, extra)
+    write_results(results, run_dir)
+    _write_plots(interp, test, run_dir, nemesis, say)
+    _print_results(results, run_dir, say)
+    say(
+        f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
+        f"p99 {lateness.get('p99', 0)} ms, max {lateness.get('max', 0)} ms ({lateness.get('count', 0)} timed deliveries)"
+    )
+    for f in faults:
+        say(f"NODE FAULT ({f.kind}): {f.message}\n    line: {f.line}")
+    say(verdict_line(results["valid?"]))
+    return exit_code(results["valid?"])
+
+
+async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[Any]) -> None:
+    from harness.client import ClientTimeout
+    from harness.processes import RunAborted
+
+    node = client.node
+    try:
+        reply = await client.request({"type": "init", "node_id": node, "node_ids": list(node_ids)}, timeout)
+    except ClientTimeout:
+        why = [f for f in faults if f.node == node]
+        hint = f" It had a fault first: {why[0].message} (line: {why[0].line})" if why else ""
+        raise RunAborted(
+            f"Expected node {node} to respond to an init message, but node did not respond within {timeout:g} s.{hint}"
+        ) from None
+    finally:
+        client.close()
+    if reply.get("type") == "error":
+        raise RunAborted(f"Node {node} answered init with an error: {reply}")
+    if reply.get("type") != "init_ok":
+        raise RunAborted(f"Expected an init_ok message, but node {node} responded with {reply}")
+
+
+def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) -> None:
+    """Run lin-kv, seq-kv, lww-kv and lin-tso as network endpoints (one request at a time)."""
+    try:
+        from harness.services import make_services
+    except ModuleNotFoundError as e:
+        if e.name != "harness.services":
+            raise
+        return
+    for name, service in make_services(rng).items():
+
+        def deliver(msg: Any, name: str = name, service: Any = service) -> None:
+            try:
+                reply = service.handle(msg.src, msg.body)
+            except Exception:
+                say(
+                    f"WARN Error in service worker! {name} could not handle {msg.line.decode()}:\n{traceback.format_exc()}"
+                )
+                return
+            if reply is None:
+                return
+            reply = {**reply, "in_reply_to": msg.body.get("msg_id")}
+            if msg.src in net:
+                net.send(name, msg.src, reply)
+
+        net.register(name, deliver)
+
+
+def _write_plots(
+    interp: Any, test: TestOptions, run_dir: Path, nemesis: Any, say: Callable[[str], None]
+) -> None:
+    try:
+        from harness.plots import write_plots
+    except ModuleNotFoundError as e:
+        if e.name != "harness.plots":
+            raise
+        return
+    try:
+        write_plots(interp.history, test, run_dir, nemesis.intervals if nemesis is not None else [])
+    except Exception:
+        say(f"WARN could not draw plots:\n{traceback.format_exc()}")
+
+
+def _print_results(results: dict[str, Any], run_dir: Path, say: Callable[[str], None]) -> None:
+    text = (run_dir / "results.edn").read_text()
+    lines = text.splitlines()
+    if len(lines) > 60:
+        lines = [*lines[:60], f"... ({len(lines) - 60} more lines in {run_dir / 'results.edn'})"]
+    say("\n".join(lines))
+    say(f"Results in {run_dir}")
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    from harness.processes import kill_all
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print("Usage: python -m harness {test,analyze,bench} [OPTIONS]\n\n" + USAGE)
+        return 0 if argv else EXIT_BAD_ARGS
+    command, rest = argv[0], argv[1:]
+    if command == "analyze":
+        try:
+            from harness.analyze import main as analyze_main
+        except ModuleNotFoundError as e:
+            print(f"analyze is not available: {e}", file=sys.stderr)
+            return EXIT_ABORTED
+        return int(analyze_main(rest) or 0)
+    if command == "bench":
+        from harness.bench import main as bench_main
+
+        return bench_main(rest)
+    if command != "test":
+        print(f"Unknown command {command!r}: expected test, analyze or bench", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    try:
+        test, config = parse_test_args(rest)
+    except BadArgs as e:
+        print(f"{e}\n\n{USAGE}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    code = 0
+    base_seed = test.seed
+    for run in range(test.test_count):
+        seed = random.SystemRandom().randrange(2**31) if base_seed is None else base_seed + run
+        test.seed = seed
+        if base_seed is None:
+            print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
+        try:
+            code = asyncio.run(run_once(test, config))
+        except KeyboardInterrupt:
+            print("Interrupted: every node process was killed.", file=sys.stderr)
+            return 130
+        except Exception:
+            print(f"Oh jeez, I'm sorry, the harness broke:\n{traceback.format_exc()}", file=sys.stderr)
+            return EXIT_ABORTED
+        finally:
+            kill_all()
+        if code != 0:
+            break
+    return code

@@ -1,0 +1,368 @@
+"""The generator interpreter: worker threads, processes, the --rate schedule, phases, history.
+
+Mirrors J:generator/interpreter.clj as Maelstrom drives it (maelstrom-runner.md §5):
+
+* threads ``0..concurrency-1``; thread t talks to ``nodes[t mod n]``; its process starts at t and
+  becomes ``p + concurrency`` after every ``info`` completion, when a non-reusable client is
+  closed and a fresh one (new ``cK``) is opened for the next op;
+* one global schedule: each op at the previous op's time + U[0, 2/rate); when no thread is free
+  the op goes as soon as one frees and the schedule restarts there (no catch-up burst); the
+  invocation's ``time`` is its scheduled time; free threads are picked round-robin;
+* the main phase ends ``time_limit`` after its first op; in-flight ops drain; then, for
+  workloads with a final phase: heal, "Waiting for recovery...", a sleep (10 s), and
+  ``workload.final`` on every thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from time import monotonic_ns
+from typing import Any
+
+from edn_format import Symbol
+
+from harness.client import ClientTimeout, MalformedResponse, RPCClient, RPCErrorReply
+from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Keyword, Op, kw
+from harness.nemesis import PartitionNemesis
+from harness.network import Network
+from harness.options import TestOptions
+from harness.progress import Progress
+from harness.workloads.base import Workload
+
+__all__ = ["ClientIds", "Interpreter", "datafy_exception", "derive_rngs"]
+
+
+def derive_rngs(seed: int) -> dict[str, random.Random]:
+    """Independent streams from the one run seed, so e.g. message latencies (which depend on
+    timing) never shift the generated ops or the partition schedule."""
+    master = random.Random(seed)
+    return {
+        name: random.Random(master.getrandbits(64))
+        for name in ("workload", "schedule", "nemesis", "latency", "services")
+    }
+
+
+class ClientIds:
+    """One global counter of client ids: init clients, then setup clients, then workers."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.next = 0
+
+    def open(self, node: str, timeout: float = 5.0) -> RPCClient:
+        cid = f"c{self.next}"
+        self.next += 1
+        return RPCClient(self.net, cid, node, timeout)
+
+
+def _edn_str(value: Any) -> str:
+    """A short Clojure-ish rendering of a reply body for exception messages."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f":{k} {_edn_str(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + " ".join(_edn_str(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _kw_keys(data: dict[str, Any]) -> dict[Keyword, Any]:
+    return {kw(k): v for k, v in data.items()}
+
+
+def datafy_exception(e: BaseException) -> tuple[dict[Keyword, Any], str]:
+    """``(exception, message)`` shaped like the datafied Clojure exception Maelstrom records."""
+    if isinstance(e, RPCErrorReply):
+        definite = "true" if e.definite else "false"
+        data = {
+            "type": kw("rpc-error"),
+            "code": e.code,
+            "name": e.name,
+            "definite?": e.definite,
+            "body": e.body,
+        }
+        message = (
+            f"throw+: {{:type :rpc-error, :code {_edn_str(e.code)}, :name :{e.name.name}, "
+            f":definite? {definite}, :body {_edn_str(e.body)}}}"
+        )
+        cls = "clojure.lang.ExceptionInfo"
+    elif isinstance(e, ClientTimeout):
+        data = {"type": kw("maelstrom.client/timeout"), "name": kw("timeout"), "definite?": False, "code": 0}
+        message = str(e)
+        cls = "clojure.lang.ExceptionInfo"
+    elif isinstance(e, MalformedResponse):
+        data = {"type": kw("malformed-rpc-response")}
+        message = str(e)
+        cls = "clojure.lang.ExceptionInfo"
+    else:
+        data = None
+        message = f"{type(e).__name__}: {e}"
+        cls = f"python.{type(e).__name__}"
+    # keyword keys and a symbol class, as in the history.edn Maelstrom writes
+    via: dict[Keyword, Any] = {kw("type"): Symbol(cls), kw("message"): message}
+    if data is not None:
+        via[kw("data")] = _kw_keys(data)
+    exception: dict[Keyword, Any] = {kw("via"): [via], kw("cause"): message}
+    if data is not None:
+        exception[kw("data")] = _kw_keys(data)
+    return exception, message
+
+
+@dataclass(slots=True)
+class Worker:
+    thread: int
+    node: str
+    process: int
+    client: RPCClient | None = None
+    busy: bool = False
+
+
+@dataclass
+class FinalWorkerImpl:
+    """What ``Workload.final`` gets: one thread's normal op path, plus sleep."""
+
+    interpreter: Interpreter
+    worker: Worker
+    thread: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.thread = self.worker.thread
+
+    async def invoke(self, op: dict[str, Any]) -> Op:
+        return await self.interpreter.run_op(self.worker, op)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Interpreter:
+    def __init__(
+        self,
+        test: TestOptions,
+        workload: Workload,
+        net: Network,
+        client_ids: ClientIds,
+        schedule_rng: random.Random,
+        *,
+        nemesis: PartitionNemesis | None = None,
+        progress: Progress | None = None,
+        recovery_seconds: float = 10.0,
+        t0_ns: int | None = None,
+    ) -> None:
+        self.test = test
+        self.workload = workload
+        self.net = net
+        self.client_ids = client_ids
+        self.rng = schedule_rng
+        self.nemesis = nemesis
+        self.progress = progress or Progress(live=False)
+        self.recovery_seconds = recovery_seconds
+        self.t0 = monotonic_ns() if t0_ns is None else t0_ns
+        self.history: list[Op] = []
+        self.concurrency = test.concurrency
+        nodes = test.nodes
+        self.workers = [Worker(t, nodes[t % len(nodes)], t) for t in range(self.concurrency)]
+        self._next_thread = 0
+        self._freed: asyncio.Event = asyncio.Event()
+        self._inflight: set[asyncio.Task[Op]] = set()
+        self.log: Callable[[str], None] = self.progress.log
+
+    # -- time and history -----------------------------------------------------------------------
+
+    def now(self) -> int:
+        return monotonic_ns() - self.t0
+
+    def record(self, op: Op) -> Op:
+        op.index = len(self.history)
+        self.history.append(op)
+        return op
+
+    # -- running one op -------------------------------------------------------------------------
+
+    async def run_op(self, worker: Worker, op: dict[str, Any], time_ns: int | None = None) -> Op:
+        """Invoke ``op`` on ``worker``'s node, record invocation and completion, return the latter."""
+        wl = self.workload
+        extra = {k: v for k, v in op.items() if k not in ("f", "value")}
+        f = op["f"]
+        if worker.client is None:
+            worker.client = self.client_ids.open(worker.node, wl.rpc_timeout)
+        invoke = self.record(
+            Op(
+                INVOKE,
+                f,
+                worker.process,
+                op.get("value"),
+                self.now() if time_ns is None else time_ns,
+                extra=extra,
+            )
+        )
+        try:
+            done = await wl.invoke(worker.client, invoke)
+            completion = Op(
+                done.type or OK,
+                done.f or f,
+                worker.process,
+                done.value,
+                0,
+                error=done.error,
+                extra={**extra, **done.extra},
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            completion = self._map_error(invoke, e)
+        completion.time = self.now()
+        self.record(completion)
+        self.progress.completed(completion.type)
+        if completion.type == INFO:
+            worker.process += self.concurrency
+            if not wl.reusable_client:
+                worker.client.close()
+                worker.client = None
+        wl.on_complete(completion)
+        return completion
+
+    def _map_error(self, invoke: Op, e: Exception) -> Op:
+        wl = self.workload
+        f = invoke.f
+        base = dict(invoke.extra)
+        if wl.with_errors and isinstance(e, RPCErrorReply):
+            type_ = FAIL if (e.definite or f in wl.idempotent) else INFO
+            return Op(type_, f, invoke.process, invoke.value, error=[e.name, e.text], extra=base)
+        if wl.with_errors and isinstance(e, ClientTimeout):
+            type_ = FAIL if f in wl.idempotent else INFO
+            return Op(type_, f, invoke.process, invoke.value, error=kw("net-timeout"), extra=base)
+        if not isinstance(e, (RPCErrorReply, ClientTimeout, MalformedResponse)):
+            # not a node's doing: most likely a bug in a workload client; show it
+            self.log(
+                f"WARN unexpected exception in {f} (process {invoke.process}):\n{traceback.format_exc()}"
+            )
+        exception, message = datafy_exception(e)
+        return Op(
+            INFO,
+            f,
+            invoke.process,
+            invoke.value,
+            error=f"indeterminate: {message}",
+            extra={**base, "exception": exception},
+        )
+
+    async def _run_and_free(self, worker: Worker, op: dict[str, Any], time_ns: int) -> Op:
+        try:
+            return await self.run_op(worker, op, time_ns)
+        finally:
+            worker.busy = False
+            self._freed.set()
+
+    def _free_worker(self) -> Worker | None:
+        n = self.concurrency
+        for i in range(n):
+            w = self.workers[(self._next_thread + i) % n]
+            if not w.busy:
+                self._next_thread = (w.thread + 1) % n
+                return w
+        return None
+
+    # -- phases ---------------------------------------------------------------------------------
+
+    async def setup(self, clients_by_node: dict[str, RPCClient]) -> None:
+        await self.workload.setup(clients_by_node)
+
+    async def main_phase(self) -> None:
+        """Client ops at --rate and the nemesis, until time_limit after the first op; then drain."""
+        start = self.now()
+        cutoff = start + int(self.test.time_limit * 1e9)
+        nemesis_task = None
+        if self.nemesis is not None:
+            nemesis_task = asyncio.get_running_loop().create_task(self._nemesis_loop(start, cutoff))
+        try:
+            if self.test.rate <= 0 or self.concurrency <= 0:
+                await asyncio.sleep(max(0, cutoff - self.now()) / 1e9)
+            else:
+                await self._client_loop(start, cutoff)
+            if nemesis_task is not None:
+                await nemesis_task
+            if self._inflight:
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+        finally:
+            if nemesis_task is not None and not nemesis_task.done():
+                nemesis_task.cancel()
+            for t in self._inflight:
+                t.cancel()
+
+    async def _client_loop(self, start: int, cutoff: int) -> None:
+        mean_gap = 1e9 / self.test.rate
+        loop = asyncio.get_running_loop()
+        next_time = start
+        wl = self.workload
+        while next_time < cutoff:
+            delay = next_time - self.now()
+            if delay > 0:
+                await asyncio.sleep(delay / 1e9)
+            worker = self._free_worker()
+            if worker is None:
+                # every thread busy: issue when one frees, and restart the schedule there
+                while worker is None:
+                    self._freed.clear()
+                    remaining = (cutoff - self.now()) / 1e9
+                    if remaining <= 0:
+                        return
+                    try:
+                        await asyncio.wait_for(self._freed.wait(), remaining)
+                    except TimeoutError:
+                        return
+                    worker = self._free_worker()
+                next_time = self.now()
+                if next_time >= cutoff:
+                    return
+            op = wl.next_op(worker.thread, next_time)
+            if op is None:
+                # nothing to do for now: look again shortly
+                next_time = self.now() + 10_000_000
+                continue
+            worker.busy = True
+            task = loop.create_task(self._run_and_free(worker, op, next_time))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            next_time += int(self.rng.random() * 2 * mean_gap)
+
+    async def _nemesis_loop(self, start: int, cutoff: int) -> None:
+        assert self.nemesis is not None
+        t = start
+        while t < cutoff:
+            delay = t - self.now()
+            if delay > 0:
+                await asyncio.sleep(delay / 1e9)
+            f, value = self.nemesis.next_op()
+            self.nemesis_op(f, value, t)
+            t += int(self.nemesis.next_delay() * 1e9)
+
+    def nemesis_op(self, f: str, value: Keyword | None, time_ns: int | None = None) -> None:
+        assert self.nemesis is not None
+        self.record(Op(INFO, f, NEMESIS, value, self.now() if time_ns is None else time_ns))
+        result = self.nemesis.invoke(f, value, self.now())
+        self.record(Op(INFO, f, NEMESIS, result, self.now()))
+
+    async def final_phase(self) -> None:
+        """Heal, wait for recovery, then the workload's final ops on every thread."""
+        if not self.workload.has_final:
+            return
+        if self.nemesis is not None:
+            self.nemesis_op("stop-partition", None)
+        self.log("Waiting for recovery...")
+        await asyncio.sleep(self.recovery_seconds)
+        await asyncio.gather(*(self.workload.final(FinalWorkerImpl(self, w)) for w in self.workers))
+
+    def close_clients(self) -> None:
+        for w in self.workers:
+            if w.client is not None:
+                w.client.close()
+                w.client = None

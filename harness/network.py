@@ -1,0 +1,316 @@
+"""Maelstrom's simulated network: per-recipient delivery queues, latency, partitions, journal.
+
+Mirrors ``maelstrom.net`` (see shared/reference/maelstrom-runner.md §4):
+
+* every registered id has one queue ordered by deadline (ties by send order) and ONE delivery
+  loop, which takes the head immediately (even when it is not due yet), drops it if the
+  recipient holds a grudge against the sender *at that moment*, sleeps until the deadline,
+  journals it as received and hands it over. So a message due later blocks everything behind
+  it (head-of-line blocking), exactly like Maelstrom's single stdin thread per node;
+* latency applies only when neither party's id starts with ``c`` (clients);
+* every accepted message gets a global integer ``id`` starting at 0.
+
+Clients receive directly: every message to or from a client has zero latency, so a queue
+would only ever hold due messages in send order.
+
+The hot path avoids a task switch where it can: a zero-latency message to an idle recipient
+with an empty queue is delivered inline, which is what the delivery loop would do next anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import random
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from time import monotonic_ns
+from typing import IO, Any
+
+import msgspec
+
+__all__ = ["Endpoint", "Message", "Network", "latency_sampler", "net_counts_from_journal", "net_result"]
+
+_encode = msgspec.json.Encoder().encode
+
+
+class Message:
+    """One message in flight. ``line`` is its JSON encoding as a node receives it (no newline)."""
+
+    __slots__ = ("body", "dest", "id", "line", "src")
+
+    def __init__(self, id: int, src: str, dest: str, body: dict[str, Any], line: bytes) -> None:
+        self.id = id
+        self.src = src
+        self.dest = dest
+        self.body = body
+        self.line = line
+
+
+Deliver = Callable[[Message], None]
+
+
+class Endpoint:
+    """A registered id: its queue, its delivery callback and whether its loop is idle."""
+
+    __slots__ = ("deliver", "direct", "heap", "id", "idle", "task", "wake")
+
+    def __init__(self, id: str, deliver: Deliver, direct: bool) -> None:
+        self.id = id
+        self.deliver = deliver
+        # direct: deliver at send time, no queue or loop (clients)
+        self.direct = direct
+        self.heap: list[tuple[int, int, Message]] = []
+        self.idle = True
+        self.wake: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+def latency_sampler(mean_ms: int, dist: str, rng: random.Random) -> Callable[[], int]:
+    """A function drawing one inter-node latency in whole ms, as Maelstrom's ``--latency-dist``.
+
+    Raises ValueError where Maelstrom fails at construction (uniform or exponential with mean 0).
+    """
+    if dist == "constant":
+        return lambda: mean_ms
+    if dist == "uniform":
+        if mean_ms <= 0:
+            raise ValueError("--latency-dist uniform needs --latency > 0 (Maelstrom fails the same way)")
+        top = 2 * mean_ms
+        return lambda: rng.randrange(top)
+    if dist == "exponential":
+        if mean_ms <= 0:
+            raise ValueError("--latency-dist exponential needs --latency > 0 (Maelstrom divides by zero)")
+        rate = 1.0 / mean_ms
+        return lambda: int(rng.expovariate(rate))
+    raise ValueError(f"unknown --latency-dist {dist!r}: expected constant, uniform or exponential")
+
+
+class Network:
+    """The simulated network of one run. Use from the event loop thread only."""
+
+    def __init__(
+        self,
+        latency: Callable[[], int] | None = None,
+        journal: IO[bytes] | None = None,
+        *,
+        t0_ns: int | None = None,
+        log: Callable[[str], None] | None = None,
+        log_send: bool = False,
+        log_recv: bool = False,
+    ) -> None:
+        self._latency = latency or (lambda: 0)
+        self._constant_zero = latency is None
+        self.endpoints: dict[str, Endpoint] = {}
+        #: dest -> srcs whose messages dest drops (Maelstrom's ``partitions``)
+        self.partitions: dict[str, set[str]] = {}
+        self.journal = journal
+        self.t0_ns = monotonic_ns() if t0_ns is None else t0_ns
+        self._next_id = 0
+        self._seq = 0
+        self.send_count = 0
+        self.recv_count = 0
+        self.client_send_count = 0
+        self.client_recv_count = 0
+        self.dropped_count = 0
+        #: lateness of every delivery that waited for a due time, in microseconds
+        self.lateness_us = array("q")
+        self._log = log
+        self._log_send = log_send and log is not None
+        self._log_recv = log_recv and log is not None
+        self._closed = False
+
+    # -- registration -------------------------------------------------------------------------
+
+    def register(self, id: str, deliver: Deliver, *, direct: bool = False) -> Endpoint:
+        """Register ``id``. ``deliver(msg)`` is called once per delivered message, in order."""
+        if id in self.endpoints:
+            raise ValueError(f"{id} is already registered")
+        ep = Endpoint(id, deliver, direct)
+        self.endpoints[id] = ep
+        if not direct:
+            ep.task = asyncio.get_running_loop().create_task(self._delivery_loop(ep), name=f"deliver-{id}")
+        return ep
+
+    def unregister(self, id: str) -> None:
+        """Forget ``id``; messages still queued for it are never delivered (as in Maelstrom)."""
+        ep = self.endpoints.pop(id, None)
+        if ep is not None and ep.task is not None:
+            ep.task.cancel()
+
+    def __contains__(self, id: str) -> bool:
+        return id in self.endpoints
+
+    # -- partitions ---------------------------------------------------------------------------
+
+    def drop(self, src: str, dest: str) -> None:
+        """From now on ``dest`` drops messages from ``src`` (checked when dest dequeues them)."""
+        self.partitions.setdefault(dest, set()).add(src)
+
+    def heal(self) -> None:
+        self.partitions.clear()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, src: str, dest: str, body: dict[str, Any]) -> Message:
+        """Accept a message into the network. The caller has checked that src and dest exist."""
+        ep = self.endpoints[dest]
+        mid = self._next_id
+        self._next_id = mid + 1
+        line = _encode({"id": mid, "src": src, "dest": dest, "body": body})
+        msg = Message(mid, src, dest, body, line)
+        now = monotonic_ns()
+        self.send_count += 1
+        is_client = src[0] == "c" or dest[0] == "c"
+        if is_client:
+            self.client_send_count += 1
+        if self.journal is not None:
+            self.journal.write(b'{"type":"send","time":%d,"message":%b}\n' % (now - self.t0_ns, line))
+        if self._log_send:
+            self._log(f":send {line.decode()}")
+        if ep.direct:
+            self._deliver(ep, msg, is_client)
+            return msg
+        latency_ms = 0 if is_client or self._constant_zero else self._latency()
+        if latency_ms == 0 and ep.idle:
+            # The loop would dequeue it right now and find it due: deliver it here.
+            if src not in self.partitions.get(dest, ()):
+                self._deliver(ep, msg, is_client)
+            else:
+                self.dropped_count += 1
+            return msg
+        self._seq += 1
+        heapq.heappush(ep.heap, (now + latency_ms * 1_000_000, self._seq, msg))
+        if ep.idle:
+            ep.idle = False
+            if ep.wake is not None and not ep.wake.done():
+                ep.wake.set_result(None)
+        return msg
+
+    def _deliver(self, ep: Endpoint, msg: Message, is_client: bool) -> None:
+        self.recv_count += 1
+        if is_client:
+            self.client_recv_count += 1
+        if self.journal is not None:
+            self.journal.write(
+                b'{"type":"recv","time":%d,"message":%b}\n' % (monotonic_ns() - self.t0_ns, msg.line)
+            )
+        if self._log_recv:
+            self._log(f":recv {msg.line.decode()}")
+        ep.deliver(msg)
+
+    async def _delivery_loop(self, ep: Endpoint) -> None:
+        heap = ep.heap
+        loop = asyncio.get_running_loop()
+        lateness = self.lateness_us
+        while True:
+            if not heap:
+                ep.idle = True
+                ep.wake = loop.create_future()
+                await ep.wake
+                ep.wake = None
+                continue
+            ep.idle = False
+            deadline, _, msg = heapq.heappop(heap)
+            # Partitions are checked at dequeue: a message already taken is delivered.
+            if msg.src in self.partitions.get(ep.id, ()):
+                self.dropped_count += 1
+                continue
+            now = monotonic_ns()
+            if deadline > now:
+                await asyncio.sleep((deadline - now) / 1e9)
+                lateness.append((monotonic_ns() - deadline) // 1000)
+            elif deadline < now and msg.src[0] != "c" and msg.dest[0] != "c":
+                # due already (behind a head-of-line sleeper, or the loop was slow)
+                lateness.append((now - deadline) // 1000)
+            if ep.id not in self.endpoints:
+                return
+            self._deliver(ep, msg, msg.src[0] == "c" or msg.dest[0] == "c")
+
+    # -- results ------------------------------------------------------------------------------
+
+    def lateness_ms(self) -> dict[str, Any]:
+        """p50/p99/max of how late deliveries were against their due time, in ms."""
+        xs = sorted(self.lateness_us)
+        if not xs:
+            return {"count": 0}
+
+        def q(p: float) -> float:
+            return round(xs[min(len(xs) - 1, int(len(xs) * p))] / 1000, 3)
+
+        return {"count": len(xs), "p50": q(0.5), "p99": q(0.99), "max": round(xs[-1] / 1000, 3)}
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "send-count": self.send_count,
+            "recv-count": self.recv_count,
+            # every message is journaled as sent once, so distinct ids == sends
+            "msg-count": self.send_count,
+            "client-send-count": self.client_send_count,
+            "client-recv-count": self.client_recv_count,
+        }
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [ep.task for ep in self.endpoints.values() if ep.task is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.endpoints.clear()
+        if self.journal is not None:
+            self.journal.flush()
+
+
+def net_result(
+    counts: dict[str, int], op_count: int, lateness: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Maelstrom's ``:net`` checker result from journal counts (M:net/checker.clj).
+
+    ``op_count`` is the number of invocations whose process is not the nemesis. ``:clients`` has
+    no msgs-per-op; ``:all`` and ``:servers`` have one only when op_count > 0.
+    """
+    send, recv, msgs = counts["send-count"], counts["recv-count"], counts["msg-count"]
+    c_send, c_recv = counts["client-send-count"], counts["client-recv-count"]
+    c_msgs = counts.get("client-msg-count", c_send)
+    all_ = {"send-count": send, "recv-count": recv, "msg-count": msgs}
+    clients = {"send-count": c_send, "recv-count": c_recv, "msg-count": c_msgs}
+    servers = {"send-count": send - c_send, "recv-count": recv - c_recv, "msg-count": msgs - c_msgs}
+    if op_count > 0:
+        all_["msgs-per-op"] = msgs / op_count
+        servers["msgs-per-op"] = servers["msg-count"] / op_count
+    out: dict[str, Any] = {"all": all_, "clients": clients, "servers": servers}
+    if lateness is not None:
+        out["delivery-lateness-ms"] = lateness
+    out["valid?"] = True
+    return out
+
+
+def net_counts_from_journal(path: Path) -> dict[str, int]:
+    """Recount a stored ``net-journal.jsonl`` the way Maelstrom's net checker does."""
+    send = recv = c_send = c_recv = 0
+    ids: set[int] = set()
+    client_ids: set[int] = set()
+    with open(path, "rb") as f:
+        for raw in f:
+            event = json.loads(raw)
+            m = event["message"]
+            is_client = m["src"].startswith("c") or m["dest"].startswith("c")
+            ids.add(m["id"])
+            if is_client:
+                client_ids.add(m["id"])
+            if event["type"] == "send":
+                send += 1
+                c_send += is_client
+            else:
+                recv += 1
+                c_recv += is_client
+    return {
+        "send-count": send,
+        "recv-count": recv,
+        "msg-count": len(ids),
+        "client-send-count": c_send,
+        "client-recv-count": c_recv,
+        "client-msg-count": len(client_ids),
+    }

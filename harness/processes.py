@@ -1,0 +1,297 @@
+"""Node processes: spawn, pipe stdin/stdout into the network, log stderr, detect faults.
+
+Mirrors M:process.clj and M:db.clj (maelstrom-runner.md §2-3), but stricter:
+
+* a stdout line that is not a valid message, or names an unknown/closed src or dest, is a
+  *node fault*: like Maelstrom we stop reading that node's stdout, and unlike Maelstrom the
+  fault makes the verdict invalid (the run reports every fault, naming the node and the line);
+* a node that exits during the run ends it at once (exit 255, as Maelstrom does at teardown),
+  with its exit status, last stdout/stderr lines and log path.
+
+Every node runs in its own process group, killed with SIGKILL when the run ends; the set of live
+groups is kept module-wide so the CLI can kill them even after an unexpected exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from harness.network import Network
+
+__all__ = ["LIVE_PROCESS_GROUPS", "NodeCrashed", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
+
+_decode = msgspec.json.Decoder().decode
+_ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
+_TAIL = 32
+
+#: process-group ids of every node still running (for last-resort cleanup)
+LIVE_PROCESS_GROUPS: set[int] = set()
+
+
+def kill_all() -> None:
+    """SIGKILL every node process group this process started and has not reaped."""
+    for pgid in list(LIVE_PROCESS_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        LIVE_PROCESS_GROUPS.discard(pgid)
+
+
+class RunAborted(Exception):
+    """The run cannot go on (a node crashed, init failed, setup failed): exit 255."""
+
+
+class NodeCrashed(RunAborted):
+    pass
+
+
+@dataclass(slots=True)
+class NodeFault:
+    """One node misbehaviour that Maelstrom would answer by no longer reading the node's stdout."""
+
+    node: str
+    kind: str
+    message: str
+    line: str
+
+    def to_result(self) -> dict[str, Any]:
+        return {"node": self.node, "kind": self.kind, "message": self.message, "line": self.line}
+
+
+def _clip(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+class _Protocol(asyncio.SubprocessProtocol):
+    def __init__(self, node: NodeProcess) -> None:
+        self.node = node
+        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 1:
+            self.node._on_stdout(data)
+        else:
+            self.node._on_stderr(data)
+
+    def process_exited(self) -> None:
+        self.node._on_exit()
+
+
+class NodeProcess:
+    """One node binary connected to the network under its node id."""
+
+    def __init__(
+        self,
+        node_id: str,
+        net: Network,
+        log_path: Path,
+        *,
+        on_fault: Callable[[NodeFault], None],
+        on_crash: Callable[[NodeProcess], None],
+        console: Callable[[str], None],
+        log_stderr: bool = False,
+    ) -> None:
+        self.id = node_id
+        self.net = net
+        self.log_path = log_path
+        self._on_fault_cb = on_fault
+        self._on_crash_cb = on_crash
+        self._console = console
+        self._log_stderr = log_stderr
+        self._log: IO[bytes] | None = None
+        self._stdout_buf = b""
+        self._stderr_buf = b""
+        self.stdout_tail: deque[str] = deque(maxlen=_TAIL)
+        self.stderr_tail: deque[str] = deque(maxlen=_TAIL)
+        self.reading = True
+        self.stopping = False
+        self.returncode: int | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._stdin: asyncio.WriteTransport | None = None
+        self.pid: int | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, argv: list[str], cwd: str) -> None:
+        """Register in the network, then start the process (Maelstrom's order)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.net.register(self.id, self._deliver)
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await loop.subprocess_exec(
+                lambda: _Protocol(self),
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=cwd,
+                start_new_session=True,  # own process group, so we can kill its children too
+            )
+        except OSError as e:
+            raise RunAborted(f"Could not start node {self.id} with {argv!r}: {e}") from e
+        self._transport = transport
+        self.pid = transport.get_pid()
+        LIVE_PROCESS_GROUPS.add(self.pid)
+        self._stdin = transport.get_pipe_transport(0)  # type: ignore[assignment]
+
+    def _deliver(self, msg: Any) -> None:
+        stdin = self._stdin
+        if stdin is not None and not stdin.is_closing() and self.returncode is None:
+            stdin.write(msg.line + b"\n")
+
+    def kill(self) -> None:
+        """SIGKILL the node's whole process group (Maelstrom: destroyForcibly, no grace)."""
+        self.stopping = True
+        if self.pid is not None and self.pid in LIVE_PROCESS_GROUPS:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            LIVE_PROCESS_GROUPS.discard(self.pid)
+
+    async def stop(self) -> None:
+        self.kill()
+        if self._transport is not None:
+            for _ in range(100):  # up to 5 s for the exit to be noticed
+                if self._transport.get_returncode() is not None:
+                    break
+                await asyncio.sleep(0.05)
+            self._transport.close()
+        self.net.unregister(self.id)
+        if self._log is not None:
+            self._flush_stderr_tail()
+            self._log.close()
+            self._log = None
+
+    def crash_report(self) -> str:
+        out = "\n".join(self.stdout_tail) or "(nothing)"
+        err = "\n".join(self.stderr_tail) or "(nothing)"
+        return (
+            f"Node {self.id} crashed with exit status {self.returncode}. "
+            f"Before crashing, it wrote to STDOUT:\n\n{out}\n\nAnd to STDERR:\n\n{err}\n\n"
+            f"Full STDERR logs are available in {self.log_path}"
+        )
+
+    # -- protocol callbacks -------------------------------------------------------------------
+
+    def _on_exit(self) -> None:
+        assert self._transport is not None
+        self.returncode = self._transport.get_returncode()
+        if self.pid is not None:
+            LIVE_PROCESS_GROUPS.discard(self.pid)
+            # children of a node that exited would otherwise linger
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if not self.stopping:
+            self._on_crash_cb(self)
+
+    def _on_stderr(self, data: bytes) -> None:
+        data = self._stderr_buf + data
+        *lines, self._stderr_buf = data.split(b"\n")
+        if self._log is not None:
+            self._log.write(data[: len(data) - len(self._stderr_buf)])
+            self._log.flush()
+        for raw in lines:
+            text = raw.decode("utf-8", "replace")
+            self.stderr_tail.append(text)
+            if self._log_stderr:
+                self._console(f"[{self.id} stderr] {text}")
+
+    def _flush_stderr_tail(self) -> None:
+        if self._stderr_buf and self._log is not None:
+            self._log.write(self._stderr_buf)
+            self.stderr_tail.append(self._stderr_buf.decode("utf-8", "replace"))
+            self._stderr_buf = b""
+
+    def _on_stdout(self, data: bytes) -> None:
+        if not self.reading:
+            return
+        if self._stdout_buf:
+            data = self._stdout_buf + data
+        *lines, self._stdout_buf = data.split(b"\n")
+        for raw in lines:
+            self.stdout_tail.append(raw[:2000].decode("utf-8", "replace"))
+            self._handle_line(raw)
+            if not self.reading:
+                self._stdout_buf = b""
+                return
+
+    def _handle_line(self, raw: bytes) -> None:
+        try:
+            msg = _decode(raw)
+        except msgspec.DecodeError:
+            return self._fault(
+                "line-not-valid-json",
+                f"Node {self.id} printed a line to STDOUT which was not well-formed JSON. "
+                "Did you mean to write this to STDERR instead?",
+                raw,
+            )
+        if type(msg) is not dict:
+            return self._fault(
+                "malformed-message", f"Node {self.id} printed a JSON value that is not an object", raw
+            )
+        src = msg.get("src")
+        dest = msg.get("dest")
+        problem = None
+        if type(src) is not str:
+            problem = "src must be a string"
+        elif type(dest) is not str:
+            problem = "dest must be a string"
+        elif len(msg) > 2 and not _ENVELOPE_KEYS.issuperset(msg):
+            extra = sorted(k for k in msg if k not in _ENVELOPE_KEYS)
+            problem = f"disallowed top-level key(s) {extra} (only src, dest, body, id)"
+        elif "id" in msg and type(msg["id"]) is not int:
+            problem = "id must be an integer"
+        body = msg.get("body")
+        if body is None:
+            body = {}
+        elif problem is None and type(body) is not dict:
+            problem = "body must be a JSON object"
+        if problem is not None:
+            return self._fault(
+                "malformed-message", f"Malformed network message from node {self.id}: {problem}", raw
+            )
+        net = self.net
+        if src not in net.endpoints:
+            return self._fault(
+                "invalid-src", f"Invalid source for message: node {self.id} sent from unknown id {src!r}", raw
+            )
+        if dest not in net.endpoints:
+            hint = (
+                " (a client that is gone: a late reply after its request timed out or the client was closed?)"
+                if dest.startswith("c")
+                else ""
+            )
+            return self._fault(
+                "invalid-dest",
+                f"Invalid dest for message: node {self.id} sent to unknown id {dest!r}{hint}",
+                raw,
+            )
+        net.send(src, dest, body)
+
+    def _fault(self, kind: str, message: str, raw: bytes) -> None:
+        self.reading = False
+        # like Maelstrom's dead stdout reader: stop reading (the node blocks once the pipe fills)
+        if self._transport is not None:
+            pipe = self._transport.get_pipe_transport(1)
+            if pipe is not None:
+                pipe.pause_reading()  # type: ignore[attr-defined]
+        line = _clip(raw.decode("utf-8", "replace"))
+        self._on_fault_cb(NodeFault(self.id, kind, message, line))
+
+
+def console_writer(stream: IO[str] = sys.stderr) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()
+
+    return write

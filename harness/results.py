@@ -1,0 +1,108 @@
+"""The run directory ``store/<workload>/<timestamp>/``, its files, and the final verdict.
+
+Layout (maelstrom-runner.md §8): results.edn, results.json, history.edn, history.txt,
+node-logs/<node>.log, net-journal.jsonl, test.json, plots; ``store/latest`` and
+``store/<workload>/latest`` point at the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.history import UNKNOWN, Op
+from harness.options import TestOptions
+
+__all__ = [
+    "EXIT_ABORTED",
+    "EXIT_BAD_ARGS",
+    "VERDICT_LINES",
+    "exit_code",
+    "make_run_dir",
+    "verdict_line",
+    "write_history",
+    "write_results",
+    "write_test_json",
+]
+
+EXIT_BAD_ARGS = 254
+EXIT_ABORTED = 255
+
+VERDICT_LINES = {
+    True: "Everything looks good! ヽ(‘ー`)ノ",
+    False: "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻",
+    UNKNOWN: "Errors occurred during analysis, but no anomalies found. ಠ~ಠ",
+}
+
+
+def verdict_line(valid: Any) -> str:
+    if valid is True:
+        return VERDICT_LINES[True]
+    if valid is False:
+        return VERDICT_LINES[False]
+    return VERDICT_LINES[UNKNOWN]
+
+
+def exit_code(valid: Any) -> int:
+    """Jepsen's exit status for a run's top-level ``valid?``."""
+    if valid is True:
+        return 0
+    if valid is False:
+        return 1
+    return 2
+
+
+def _timestamp() -> str:
+    """Joda basic-date-time in local time, e.g. ``20240522T222958.980-0300``."""
+    now = datetime.now().astimezone()
+    return now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}" + now.strftime("%z")
+
+
+def make_run_dir(store: str | Path, workload: str) -> Path:
+    """Create ``store/<workload>/<timestamp>/node-logs`` and point the latest links at it."""
+    base = Path(store) / workload
+    base.mkdir(parents=True, exist_ok=True)
+    name = _timestamp()
+    run_dir = base / name
+    n = 1
+    while run_dir.exists():  # two runs within one millisecond
+        run_dir = base / f"{name}-{n}"
+        n += 1
+    (run_dir / "node-logs").mkdir(parents=True)
+    _symlink(base / "latest", run_dir.name)
+    _symlink(Path(store) / "latest", f"{workload}/{run_dir.name}")
+    return run_dir
+
+
+def _symlink(link: Path, target: str) -> None:
+    tmp = link.with_name(link.name + ".tmp")
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+    except OSError:
+        pass  # a store on a filesystem without symlinks still works
+
+
+def write_test_json(test: TestOptions, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
+    data = test.to_json()
+    if extra:
+        data.update(extra)
+    (run_dir / "test.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_history(history: list[Op], run_dir: Path) -> None:
+    from harness.edn import write_history as write
+
+    write(history, run_dir)
+
+
+def write_results(results: dict[str, Any], run_dir: Path) -> None:
+    from harness.edn import results_to_edn, results_to_json
+
+    (run_dir / "results.edn").write_text(results_to_edn(results), encoding="utf-8")
+    (run_dir / "results.json").write_text(results_to_json(results) + "\n", encoding="utf-8")

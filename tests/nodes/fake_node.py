@@ -1,0 +1,54 @@
+"""A tiny Maelstrom node for the runner's tests; its first argument picks a (mis)behaviour.
+
+echo            correct echo node             wrong-echo    echoes a different string
+extra-field     echo_ok with an extra key     crash         exits after 3 echoes
+hang-init       never answers init            garbage       prints a non-JSON line on the 3rd echo
+unknown-dest    sends to a node that does not exist
+ids             correct unique ids            dup-ids       hands out the same id twice
+slow-echo       answers each echo after 30 ms (for late-reply tests)
+"""
+
+import json
+import sys
+import time
+
+mode = sys.argv[1] if len(sys.argv) > 1 else "echo"
+node_id = None
+count = 0
+
+
+def send(dest, body):
+    sys.stdout.write(json.dumps({"src": node_id, "dest": dest, "body": body}) + "\n")
+    sys.stdout.flush()
+
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    body = msg["body"]
+    reply = {"in_reply_to": body.get("msg_id")}
+    if body["type"] == "init":
+        node_id = body["node_id"]
+        print(f"{node_id} init", file=sys.stderr, flush=True)
+        if mode == "hang-init":
+            continue
+        send(msg["src"], {**reply, "type": "init_ok"})
+        continue
+    count += 1
+    if body["type"] == "echo":
+        if mode == "crash" and count > 3:
+            print("about to crash", file=sys.stderr, flush=True)
+            sys.exit(3)
+        if mode == "garbage" and count == 3:
+            print("hello from the node, this is not JSON", flush=True)
+        if mode == "unknown-dest" and count == 3:
+            send("n99", {"type": "gossip"})
+        if mode == "slow-echo":
+            time.sleep(0.03)
+        echo = body["echo"] + "!" if mode == "wrong-echo" else body["echo"]
+        out = {**reply, "type": "echo_ok", "echo": echo}
+        if mode == "extra-field":
+            out["debug"] = "extra"
+        send(msg["src"], out)
+    elif body["type"] == "generate":
+        ident = f"{node_id}-{count}" if mode != "dup-ids" else f"id-{count // 2}"
+        send(msg["src"], {**reply, "type": "generate_ok", "id": ident})
