@@ -1,0 +1,13 @@
+"""Challenge 3a, single-node broadcast: keep every message and return them all on read.
+
+The grow-only set is ``common.gossip.Gossip``; with one node it has no peers, so nothing is sent.
+"""
+
+from common import Node
+from common.gossip import Gossip, serve_broadcast
+
+node = Node()
+serve_broadcast(node, Gossip(node))
+
+if __name__ == "__main__":
+    node.run()
