@@ -1,0 +1,98 @@
+"""``python -m harness analyze RUN_DIR``: re-check a stored run (ours or a real Maelstrom run).
+
+Reads RUN_DIR/test.json and RUN_DIR/history.edn, runs the workload checker and the generic
+checkers, adds :net when our network journal (net-journal.jsonl) is there, prints the results as
+JSON on stdout and the verdict on stderr. Exit status as ``test``: 0 valid, 1 invalid, 2 unknown
+(also when the workload has no checker yet), 254 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.checkers import get_checker
+from harness.checkers.core import check_all, check_safe
+from harness.edn import read_history, results_to_json
+from harness.history import INVOKE, NEMESIS, Op
+from harness.options import TestOptions
+
+EXIT_UNKNOWN = 2
+EXIT_BAD_ARGS = 254
+
+
+def workload_checker(test: TestOptions) -> Any:
+    """``check(history)`` for the test's workload, or ``None`` if there is none yet.
+
+    Prefers the workload module's own ``check``; falls back to :data:`harness.checkers.REGISTRY`.
+    """
+    try:
+        from harness.workloads import REGISTRY as WORKLOADS
+    except ImportError:  # a broken workload package must not stop analysis of other workloads
+        WORKLOADS = {}
+    cls = WORKLOADS.get(test.workload)
+    if cls is not None:
+        workload = cls(test, random.Random(0))
+        return workload.check
+    fn = get_checker(test.workload)
+    if fn is None:
+        return None
+    return lambda history: fn(test, history)
+
+
+def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
+    """:net recomputed from our journal, or ``None`` if the run has none (e.g. a Maelstrom run)."""
+    journal = run_dir / "net-journal.jsonl"
+    if not journal.exists():
+        return None
+    from harness.network import net_counts_from_journal, net_result
+
+    op_count = sum(1 for op in history if op.type == INVOKE and op.process != NEMESIS)
+    return net_result(net_counts_from_journal(journal), op_count)
+
+
+def analyze(run_dir: Path) -> dict[str, Any] | None:
+    """The results map for a stored run, or ``None`` if its workload has no checker."""
+    test = TestOptions.load(run_dir / "test.json")
+    history = read_history(run_dir / "history.edn")
+    check = workload_checker(test)
+    if check is None:
+        return None
+    workload_result = check_safe(check, history)
+    net = check_safe(net_from_journal, run_dir, history)  # None without a journal
+    return check_all(test, history, workload_result, net=net)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="harness analyze", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="a store/<workload>/<timestamp> directory")
+    parser.add_argument("--plots", action="store_true", help="also (re)write the perf plots into RUN_DIR")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else EXIT_BAD_ARGS
+    run_dir: Path = args.run_dir
+    for name in ("test.json", "history.edn"):
+        if not (run_dir / name).is_file():
+            print(f"analyze: {run_dir / name} not found", file=sys.stderr)
+            return EXIT_BAD_ARGS
+    results = analyze(run_dir)
+    if results is None:
+        workload = TestOptions.load(run_dir / "test.json").workload
+        print(f"analyze: no checker for workload {workload!r} yet", file=sys.stderr)
+        return EXIT_UNKNOWN
+    if args.plots:
+        from harness.plots import partitions_from_history, write_plots
+
+        history = read_history(run_dir / "history.edn")
+        test = TestOptions.load(run_dir / "test.json")
+        write_plots(history, test, run_dir, partitions_from_history(history))
+    print(results_to_json(results))
+    from harness.results import exit_code, verdict_line
+
+    valid = results["valid?"]
+    print(verdict_line(valid), file=sys.stderr)
+    return exit_code(valid)
