@@ -145,7 +145,11 @@ def compute_latencies(history: Iterable[Op]) -> list[dict[str, Any]]:
 
 
 def partition_intervals(history: Iterable[Op]) -> list[dict[str, Any]]:
-    """Partition intervals from nemesis ops: start (s), end (s or None if never healed), grudge."""
+    """Partition intervals from nemesis ops: start (s), end (s or None if never healed), grudge.
+
+    An interval runs from the first ``start-partition`` op to the last ``stop-partition`` op after
+    it (the completion, by which the network is healed): the widest window a partition may be in.
+    """
     intervals: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for op in history:
