@@ -652,29 +652,21 @@ def _shortest_cycle(
                 seen.add(w)
                 parent[w] = (v, label)
                 queue.append(w)
-    path = [start]
-    labels: list[Any] = []
+    walked_back: list[tuple[int, int, Any]] = []
     v = start
     while True:
         prev, label = parent[v]
-        labels.append(label)
+        walked_back.append((prev, v, label))
         if prev == start:
             break
-        path.append(prev)
         v = prev
-    path.reverse()
-    labels.reverse()
-    # path: start .. last, labels[i] is the edge into path[i+1] (and the last one back to start)
-    nodes = [*path, start]
     steps: list[tuple[int, int, Any]] = []
-    current = start
-    via_chain = False
-    for i in range(1, len(nodes)):
-        node, label = nodes[i], labels[i - 1]
+    current, via_chain = start, False
+    for _, node, label in reversed(walked_back):
         if node >= n:
             via_chain = True
             continue
-        steps.append((current, node, None if via_chain or label is None else label))
+        steps.append((current, node, None if via_chain else label))
         current, via_chain = node, False
     return steps
 
@@ -699,16 +691,18 @@ def _restore(value: Any, orig: dict[Any, Any]) -> Any:
     """Turn ckeys inside an error entry back into the history's keys and messages."""
     if isinstance(value, (Op, Keyword)) or value is None:
         return value
+    if isinstance(value, (str, tuple)) and value in orig:
+        return orig[value]
     if isinstance(value, dict):
         return {
             k: (_restore(v, orig) if k in ("key", "value", "values", "skipped") else v)
             for k, v in value.items()
         }
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return [_restore(v, orig) for v in value]
     if isinstance(value, set):
         return sorted((_restore(v, orig) for v in value), key=_sort_key)
-    return orig.get(value, value)
+    return value
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:
