@@ -1,6 +1,7 @@
 """Challenge 2: globally unique ids, available under partitions.
 
-Two backends, chosen by ``--backend`` or the ``UNIQUE_IDS_BACKEND`` environment variable:
+Two backends, chosen by a bare word argument (``main.py local``), ``--backend`` or the
+``UNIQUE_IDS_BACKEND`` environment variable:
 
 ``redis`` (default)
     ``INCR`` on one Redis key gives numeric ids. Redis is reached at ``REDIS_URL`` (default
@@ -127,17 +128,18 @@ class RedisIds:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--backend",
-        choices=["redis", "local"],
-        default=os.environ.get("UNIQUE_IDS_BACKEND", "redis"),
-    )
+    backends = ["redis", "local"]
+    # The runner passes only words that do not start with "-" to the node, so the backend is also
+    # accepted as a bare word: `--bin main.py local`.
+    parser.add_argument("backend_word", nargs="?", choices=backends, metavar="{redis,local}")
+    parser.add_argument("--backend", choices=backends, default=os.environ.get("UNIQUE_IDS_BACKEND", "redis"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--redis-key", default=os.environ.get("UNIQUE_IDS_REDIS_KEY", DEFAULT_KEY))
     args = parser.parse_args(argv)
+    backend = args.backend_word or args.backend
 
     node = Node()
-    if args.backend == "local":
+    if backend == "local":
         local: LocalIds | None = None
 
         @node.on_init

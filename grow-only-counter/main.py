@@ -1,0 +1,135 @@
+"""Challenge 4: a grow-only counter, exact under partitions, with seq-kv as the store of record.
+
+Design (see README.md):
+
+* Each node owns one seq-kv key, ``count-<node id>``, that only it writes: the sum of the adds it
+  acknowledged. Adds are acknowledged from memory and written behind, coalesced, at most once per
+  sync round. Since a node's own value only grows, each such write changes seq-kv's state and so
+  lands on its newest state.
+* Reads are answered from memory: own count + the largest count seen for every other node (counts
+  only grow, so the cache keeps the max and a stale read can never move it backwards).
+* One background sync round: first a write that is sure to create a new seq-kv state (the node's
+  own count when it changed, else a fresh token to ``sync-<node id>``). seq-kv then serves this
+  node's later requests from that state or newer ones, so the reads of the other nodes' keys that
+  follow see every write seq-kv applied before it. Without that write, seq-kv may keep answering
+  from an old state, and a node's last write may stay invisible to the others.
+* Rounds run every ``--interval`` seconds while anything changes and back off to ``--idle-max``
+  when nothing does, which keeps the seq-kv traffic (every request and reply is a message) well
+  under 0.5 messages per client op. The partition nemesis never cuts nodes off seq-kv.
+
+Trade-off: an add is acknowledged before seq-kv holds it. A node that crashed within one round of
+an acknowledgement would lose it (Maelstrom never crashes nodes); acknowledging only after the write
+would cost a seq-kv round trip per add, about 0.7 messages per op on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+from typing import Any
+
+from common import ErrorCode, Message, Node, RPCError, SeqKV
+
+
+class GrowOnlyCounter:
+    def __init__(self, node: Node, kv: SeqKV, interval: float, idle_max: float) -> None:
+        self.node = node
+        self.kv = kv
+        self.interval = interval
+        self.idle_max = idle_max
+        #: own count seq-kv held when this process started (None until read; a restart resumes)
+        self.base: int | None = None
+        #: sum of the deltas this process acknowledged
+        self.added = 0
+        #: the own count seq-kv last acknowledged
+        self.flushed: int | None = None
+        #: the largest count seen for every other node
+        self.peers: dict[str, int] = {}
+        # A value for the sentinel key no earlier state can hold, even from a previous run.
+        self.token = secrets.token_hex(8)
+        self.nonce = 0
+
+    @property
+    def own_key(self) -> str:
+        return f"count-{self.node.node_id}"
+
+    def own_count(self) -> int:
+        return (self.base or 0) + self.added
+
+    def value(self) -> int:
+        return self.own_count() + sum(self.peers.values())
+
+    def add(self, delta: Any) -> None:
+        if type(delta) is not int or delta < 0:
+            raise RPCError(
+                ErrorCode.MALFORMED_REQUEST, f"delta must be a non-negative integer, got {delta!r}"
+            )
+        self.added += delta
+
+    async def advance_view(self) -> bool:
+        """One write that creates a new seq-kv state; True if it was the own count (changed)."""
+        total = self.own_count()
+        if self.base is not None and total != self.flushed:
+            await self.kv.write(self.own_key, total)
+            self.flushed = total
+            return True
+        self.nonce += 1
+        await self.kv.write(f"sync-{self.node.node_id}", f"{self.token}-{self.nonce}")
+        return False
+
+    async def sync_round(self) -> bool:
+        """Publish the own count and refresh the others'; True if anything changed."""
+        changed = await self.advance_view()
+        if self.base is None:  # first round: resume from what seq-kv holds for us
+            self.base = await self.kv.read(self.own_key, default=0)
+            self.flushed = self.base
+            changed = True
+        peers = [n for n in self.node.node_ids if n != self.node.node_id]
+        counts = await asyncio.gather(*(self.kv.read(f"count-{n}", default=0) for n in peers))
+        for peer, count in zip(peers, counts, strict=True):
+            if count > self.peers.get(peer, 0):
+                self.peers[peer] = count
+                changed = True
+        return changed
+
+    async def run(self) -> None:
+        delay = self.interval
+        while True:
+            try:
+                changed = await self.sync_round()
+            except RPCError as e:  # a seq-kv timeout or error: try again next round
+                self.node.log(f"sync round failed: {e}")
+                changed = True
+            delay = self.interval if changed else min(delay * 2, self.idle_max)
+            await asyncio.sleep(delay)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interval", type=float, default=float(os.environ.get("COUNTER_SYNC_INTERVAL", 1.0)))
+    parser.add_argument("--idle-max", type=float, default=float(os.environ.get("COUNTER_SYNC_IDLE_MAX", 2.0)))
+    args = parser.parse_args(argv)
+
+    node = Node()
+    counter = GrowOnlyCounter(node, SeqKV(node), args.interval, args.idle_max)
+
+    @node.on_init
+    def init() -> None:
+        node.spawn(counter.run())
+
+    @node.handler("add")
+    def add(msg: Message) -> dict[str, Any]:
+        counter.add(msg.body["delta"])
+        return {"type": "add_ok"}
+
+    @node.handler("read")
+    def read(msg: Message) -> dict[str, Any]:
+        return {"type": "read_ok", "value": counter.value()}
+
+    node.run()
+
+
+if __name__ == "__main__":
+    main()
