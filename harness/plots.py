@@ -1,0 +1,151 @@
+"""Jepsen-style perf graphs with matplotlib (maelstrom-runner.md §7.4).
+
+- latency-raw.png: one point per client invocation at its invocation time; latency in ms on a
+  log scale; colour by completion type, marker by f.
+- latency-quantiles.png: per 30 s bucket of invocation time, quantiles 0.5 0.95 0.99 1 per f.
+- rate.png: completions per second in 10 s buckets, per f and type.
+Nemesis partition intervals are shaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from harness.checkers.core import QUANTILES, pairs, quantile
+from harness.history import FAIL, INFO, NEMESIS, OK, Op
+from harness.options import TestOptions
+
+__all__ = ["partitions_from_history", "write_plots"]
+
+TYPE_COLORS = {OK: "#81BFFC", INFO: "#FFA400", FAIL: "#FF1E90"}
+PARTITION_COLOR = "#E9DCA0"
+MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*"]
+QUANTILE_BUCKET_S = 30.0
+RATE_BUCKET_S = 10.0
+
+
+def partitions_from_history(history: Iterable[Op]) -> list[tuple[float, float]]:
+    """(start, end) seconds of each partition, from the nemesis start/stop-partition ops."""
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    last = 0.0
+    for op in history:
+        last = max(last, op.time / 1e9)
+        if op.process != NEMESIS:
+            continue
+        if op.f == "start-partition" and start is None and op.value is not None and not _is_invocation(op):
+            start = op.time / 1e9
+        elif op.f == "stop-partition" and start is not None:
+            spans.append((start, op.time / 1e9))
+            start = None
+    if start is not None:
+        spans.append((start, last))
+    return spans
+
+
+def _is_invocation(op: Op) -> bool:
+    # Nemesis invocations and completions are both :info; the completion of start-partition holds
+    # the grudge ([:isolated {...}]) while the invocation holds the partition's name.
+    return not isinstance(op.value, list)
+
+
+def _shade(ax: plt.Axes, partitions: list[tuple[float, float]]) -> None:
+    for i, (a, b) in enumerate(partitions):
+        ax.axvspan(a, b, color=PARTITION_COLOR, alpha=0.6, lw=0, label="partition" if i == 0 else None)
+
+
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str, path: Path) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    # A fixed layout with room for the legend: bbox_inches="tight" would draw everything twice.
+    fig.subplots_adjust(left=0.08, right=0.78, bottom=0.13, top=0.9)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_plots(
+    history: list[Op], test: TestOptions, out_dir: str | Path, partitions: list[tuple[float, float]]
+) -> list[Path]:
+    """Write latency-raw.png, latency-quantiles.png and rate.png into ``out_dir``; return the paths."""
+    out_dir = Path(out_dir)
+    name = test.workload
+    # (f, type) -> ([invocation time s], [latency ms])
+    points: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for inv, comp in pairs(history):
+        if comp is None:
+            continue
+        xs, ys = points.setdefault((str(inv.f), comp.type), ([], []))
+        xs.append(inv.time / 1e9)
+        ys.append(max((comp.time - inv.time) / 1e6, 1e-3))  # log scale: keep zero latencies visible
+    fs = sorted({f for f, _ in points})
+    marker = {f: MARKERS[i % len(MARKERS)] for i, f in enumerate(fs)}
+    written = []
+
+    fig, ax = plt.subplots(figsize=(11, 4))
+    _shade(ax, partitions)
+    for (f, t), (xs, ys) in sorted(points.items()):
+        # plot() with markers only: far faster than scatter() for tens of thousands of points
+        ax.plot(
+            xs,
+            ys,
+            ls="none",
+            marker=marker[f],
+            ms=2.5,
+            mew=0,
+            color=TYPE_COLORS.get(t, "#888888"),
+            label=f"{f} {t}",
+        )
+    ax.set_yscale("log")
+    path = out_dir / "latency-raw.png"
+    _finish(fig, ax, f"{name} latency", "Latency (ms)", path)
+    written.append(path)
+
+    fig, ax = plt.subplots(figsize=(11, 4))
+    _shade(ax, partitions)
+    for f in fs:
+        xs, ys = points.get((f, OK), ([], []))
+        buckets: dict[int, list[float]] = {}
+        for x, y in zip(xs, ys, strict=True):
+            buckets.setdefault(int(x // QUANTILE_BUCKET_S), []).append(y)
+        centers = sorted(buckets)
+        for q in QUANTILES:
+            qs = [quantile(sorted(buckets[b]), q) for b in centers]
+            mid = [(b + 0.5) * QUANTILE_BUCKET_S for b in centers]
+            ax.plot(mid, qs, marker=marker[f], ms=4, label=f"{f} {q}")
+    ax.set_yscale("log")
+    path = out_dir / "latency-quantiles.png"
+    _finish(fig, ax, f"{name} latency quantiles", "Latency (ms)", path)
+    written.append(path)
+
+    fig, ax = plt.subplots(figsize=(11, 4))
+    _shade(ax, partitions)
+    completions: dict[tuple[str, str], dict[int, int]] = {}
+    for op in history:
+        if isinstance(op.process, int) and op.type in TYPE_COLORS:
+            per = completions.setdefault((str(op.f), op.type), {})
+            b = int(op.time / 1e9 // RATE_BUCKET_S)
+            per[b] = per.get(b, 0) + 1
+    for (f, t), per in sorted(completions.items()):
+        bs = sorted(per)
+        ax.plot(
+            [(b + 0.5) * RATE_BUCKET_S for b in bs],
+            [per[b] / RATE_BUCKET_S for b in bs],
+            color=TYPE_COLORS[t],
+            marker=marker.get(f, "o"),
+            ms=4,
+            label=f"{f} {t}",
+        )
+    path = out_dir / "rate.png"
+    _finish(fig, ax, f"{name} rate", "Throughput (hz)", path)
+    written.append(path)
+    return written
