@@ -114,6 +114,9 @@ COMPARE: dict[str, Compare] = {
         "range",
         counts_in("duplicated"),
     ),
+    "broadcast": same(
+        *"valid? attempt-count stable-count lost-count lost never-read-count never-read stale-count stale stable-latencies lost-latencies duplicated-count".split()
+    ),
 }
 
 
