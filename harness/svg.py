@@ -10,7 +10,9 @@ The journal is ``net-journal.jsonl`` as ``harness.network`` writes it, one event
 Like Maelstrom's diagram, ``init``/``init_ok`` are left out. A message sent but never received
 (dropped by a partition, or still in flight at the end) is drawn as a dashed grey stub.
 
-The file is bounded: at most ``max_messages`` messages and about ``max_bytes`` bytes.
+The file is bounded: at most ``max_messages`` messages (default 2500, about 130 bytes each, so
+~330 KB: thirteen challenges' diagrams must fit in the 10 MB of committed results) and never more
+than about ``max_bytes`` bytes.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ LEGEND = {
     "dropped": "sent, never received",
 }
 _SKIPPED_TYPES = frozenset(("init", "init_ok"))
+MAX_MESSAGES = 2500
+MAX_BYTES = 1_400_000
 #: after the last message we draw, how long (ns) to keep reading for its receive event
 _RECV_GRACE_NS = 10_000_000_000
 
@@ -81,7 +85,7 @@ def _fields(event: dict[str, Any]) -> tuple[str, int, dict[str, Any]] | None:
     return kind, time, msg
 
 
-def read_journal(journal: Path, max_messages: int = 3000) -> MessageDiagram:
+def read_journal(journal: Path, max_messages: int = MAX_MESSAGES) -> MessageDiagram:
     """The first ``max_messages`` non-init messages of ``journal``, with their receive times."""
     drawn: dict[int, Msg] = {}
     pending = 0  # drawn messages not yet received
@@ -143,7 +147,7 @@ def _fmt_ms(ns: int) -> str:
     return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
 
 
-def render_svg(diagram: MessageDiagram, title: str = "", max_bytes: int = 1_400_000) -> str:
+def render_svg(diagram: MessageDiagram, title: str = "", max_bytes: int = MAX_BYTES) -> str:
     """The SVG text of ``diagram`` (messages beyond ``max_bytes`` of output are left out)."""
     msgs = diagram.messages
     parties = sorted({p for m in msgs for p in (m.src, m.dest)}, key=_party_order)
@@ -254,7 +258,7 @@ def render_svg(diagram: MessageDiagram, title: str = "", max_bytes: int = 1_400_
 
 
 def write_messages_svg(
-    journal: Path, out: Path, title: str = "", max_messages: int = 3000, max_bytes: int = 1_400_000
+    journal: Path, out: Path, title: str = "", max_messages: int = MAX_MESSAGES, max_bytes: int = MAX_BYTES
 ) -> int:
     """Write ``out`` from ``journal``; returns how many messages the diagram holds."""
     diagram = read_journal(journal, max_messages)

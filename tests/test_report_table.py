@@ -89,6 +89,14 @@ def test_every_challenge_meeting_its_target_exits_zero(tmp_path: Path) -> None:
     assert rt.main(["--root", str(tmp_path)]) == 0
 
 
+def test_oversized_results_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for c in rt.CHALLENGES:
+        _write(tmp_path, c.folder, _passing(c.folder))
+    (tmp_path / "echo" / "results" / "history.edn").write_bytes(b"x" * (rt.RESULTS_SIZE_LIMIT + 1))
+    assert rt.main(["--root", str(tmp_path)]) == 1
+    assert "TOO BIG" in capsys.readouterr().out
+
+
 def test_missing_results_are_not_run_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write(tmp_path, "echo", _passing("echo"))
     assert rt.main(["--root", str(tmp_path), "--markdown"]) == 1

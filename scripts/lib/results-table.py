@@ -6,7 +6,8 @@
 
 Reads only each challenge's committed ``results/results.json``. A challenge without one is "not run
 yet", never a guessed verdict. Exit status: 0 when every challenge has results that are valid and
-meet its target, 1 otherwise (so run-all.sh can just call this).
+meet its target and all results/ folders together stay under 10 MB, 1 otherwise (so run-all.sh
+can just call this).
 """
 
 from __future__ import annotations
@@ -224,6 +225,20 @@ def evaluate(root: Path, challenge: Challenge) -> Row:
     return Row(challenge, verdict, figures, failed, has_report)
 
 
+#: every challenge's results/ together must stay below this (they are committed)
+RESULTS_SIZE_LIMIT = 10 * 1024 * 1024
+
+
+def results_size(root: Path = ROOT) -> int:
+    """Bytes in all challenges' results/ folders (what gets committed)."""
+    total = 0
+    for c in CHALLENGES:
+        d = root / c.folder / "results"
+        if d.is_dir():
+            total += sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+    return total
+
+
 def rows(root: Path = ROOT) -> list[Row]:
     return [evaluate(root, c) for c in CHALLENGES]
 
@@ -300,11 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = rows(args.root)
     print(plain_table(table))
+    size = results_size(args.root)
+    too_big = size > RESULTS_SIZE_LIMIT
+    print(
+        f"committed results: {size / 1048576:.1f} MB of {RESULTS_SIZE_LIMIT / 1048576:.0f} MB"
+        + (" -- TOO BIG: trim the results/ folders" if too_big else "")
+    )
     if args.markdown is not None:
         out = args.root / args.markdown
         out.write_text(markdown(table), encoding="utf-8")
         print(f"wrote {out}")
-    return 0 if all(r.meets_target for r in table) else 1
+    return 0 if all(r.meets_target for r in table) and not too_big else 1
 
 
 if __name__ == "__main__":
