@@ -1,0 +1,125 @@
+"""A totally available, read-committed key/value store for the txn-rw-register workload.
+
+Each node executes a ``txn`` entirely locally inside one synchronous handler, so no other
+transaction on that node ever runs in between: its reads see its own earlier writes, and nobody
+else sees its intermediate writes (no G1b). A transaction never aborts (no G1a) and never waits
+for a peer, so it stays available under any partition.
+
+Versions: every register holds ``(value, (counter, node))``. A node keeps a Lamport counter; a
+transaction that writes takes ``counter + 1`` as the version of all its writes, and a node that
+learns a peer's write raises its counter past it. So a transaction that read (or overwrote)
+another's value always writes with a larger version: every ww and wr dependency points forward
+in version order, which rules out ww cycles (G0) and ww/wr cycles (G1c). Replicas apply a write
+only if its version is larger than what they hold (last writer wins), so they converge.
+
+Replication: a node remembers, per peer, the latest version of each key it wrote and the peer has
+not acknowledged (only final writes of a transaction; later writes to a key replace earlier
+ones). Every ``sync_interval`` it sends them all in one ``txn_sync`` message; the peer applies the
+batch in one handler (atomically) and answers ``txn_sync_ack`` with the versions it got. Entries
+not acknowledged within ``retry_after`` are sent again, which carries writes across partitions
+once they heal. Messages (server to server, no ``msg_id``):
+``{"type": "txn_sync", "writes": [[k, v, counter, node], ...]}`` and
+``{"type": "txn_sync_ack", "acks": [[k, counter, node], ...]}``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from common.node import Node
+from common.protocol import Message
+
+__all__ = ["TxnStore", "serve_txns"]
+
+Version = tuple[int, str]
+
+
+class TxnStore:
+    """The replicated registers of one node. Use from the node's event loop only."""
+
+    def __init__(self, node: Node, *, sync_interval: float = 0.1, retry_after: float = 0.5) -> None:
+        self.node = node
+        self.sync_interval = sync_interval
+        self.retry_after = retry_after
+        self.registers: dict[Any, tuple[Any, Version]] = {}
+        self.counter = 0
+        # peer -> key -> (value, version, when last sent; 0 = never)
+        self.unacked: dict[str, dict[Any, list[Any]]] = {}
+
+    def start(self) -> None:
+        self.unacked = {p: {} for p in self.node.node_ids if p != self.node.node_id}
+        if self.unacked:
+            self.node.every(self.sync_interval, self.sync)
+
+    def execute(self, txn: list[list[Any]]) -> list[list[Any]]:
+        """Run one transaction atomically; return it with read values filled in."""
+        version = (self.counter + 1, self.node.node_id)
+        result, written = [], {}
+        for f, k, v in txn:
+            if f == "r":
+                held = self.registers.get(k)
+                result.append(["r", k, held[0] if held else None])
+            elif f == "w":
+                self.registers[k] = (v, version)
+                written[k] = v
+                result.append(["w", k, v])
+            else:
+                raise ValueError(f"unknown micro-op {f!r}")
+        if written:
+            self.counter += 1
+            for pending in self.unacked.values():
+                for k, v in written.items():
+                    pending[k] = [v, version, 0.0]
+        return result
+
+    def apply(self, k: Any, v: Any, version: Version) -> None:
+        self.counter = max(self.counter, version[0])
+        held = self.registers.get(k)
+        if held is None or held[1] < version:
+            self.registers[k] = (v, version)
+
+    def sync(self) -> None:
+        now = time.monotonic()
+        for peer, pending in self.unacked.items():
+            batch = []
+            for k, entry in pending.items():
+                if now - entry[2] >= self.retry_after:
+                    entry[2] = now
+                    batch.append([k, entry[0], *entry[1]])
+            if batch:
+                self.node.send(peer, {"type": "txn_sync", "writes": batch})
+
+    def on_sync(self, msg: Message) -> None:
+        acks = []
+        for k, v, counter, origin in msg.body["writes"]:
+            self.apply(k, v, (counter, origin))
+            acks.append([k, counter, origin])
+        self.node.send(msg.src, {"type": "txn_sync_ack", "acks": acks})
+
+    def on_ack(self, msg: Message) -> None:
+        pending = self.unacked.get(msg.src, {})
+        for k, counter, origin in msg.body["acks"]:
+            entry = pending.get(k)
+            if entry is not None and entry[1] == (counter, origin):
+                del pending[k]
+
+
+def serve_txns(node: Node, store: TxnStore | None = None) -> TxnStore:
+    """Register ``txn`` and the replication handlers on ``node``."""
+    store = store or TxnStore(node)
+
+    @node.handler("txn")
+    def txn(msg: Message) -> dict[str, Any]:
+        return {"type": "txn_ok", "txn": store.execute(msg.body["txn"])}
+
+    @node.handler("txn_sync")
+    def txn_sync(msg: Message) -> None:
+        store.on_sync(msg)
+
+    @node.handler("txn_sync_ack")
+    def txn_sync_ack(msg: Message) -> None:
+        store.on_ack(msg)
+
+    node.on_init(store.start)
+    return store

@@ -1,0 +1,80 @@
+"""txn-rw-register: transactions of register reads and writes, checked by an Elle-style analysis.
+
+Generator (Elle's ``wr-txns`` as Maelstrom configures it): each txn has 1..``--max-txn-length``
+micro-ops, each a read or a write with equal odds, over ``--key-count`` (default 10) active keys.
+Key position i is chosen with probability proportional to 2^i, so the last one is the hottest.
+Writes to a key use 1, 2, 3, ... ; once a key has had ``--max-writes-per-key`` writes, it is
+replaced in place by a fresh key (the largest active key + 1) and the draw is retried. One
+sequence is shared by all threads. No setup and no final phase.
+
+Client: ``txn`` -> ``txn_ok`` with ``txn`` a list of 3-element ``[f, k, v]`` (f "r" or "w"); the
+reply is not compared with the request (maelstrom issue #57; our checker lists mismatches as
+extra findings). Reusable; nothing is idempotent, so a timeout is ``info`` and only definite
+error codes are ``fail``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+from harness.checkers import rw_register
+from harness.history import OK, Op, kw
+from harness.schema import ANY, body, list_of, one_of, tuple_of
+from harness.workloads.base import RPCClient, Workload, register
+
+TXN_OK = body("txn_ok", txn=list_of(tuple_of(one_of("r", "w"), ANY, ANY)))
+KEY_DIST_BASE = 2
+
+
+@register
+class TxnRwRegister(Workload):
+    name: ClassVar[str] = "txn-rw-register"
+    idempotent: ClassVar[frozenset[str]] = frozenset()
+    reusable_client: ClassVar[bool] = True
+    has_final: ClassVar[bool] = False
+
+    def __init__(self, test: Any, rng: Any) -> None:
+        super().__init__(test, rng)
+        self.key_count = test.key_count or 10
+        self.active_keys = list(range(self.key_count))
+        self.next_value: dict[int, int] = {}
+        # rand * scale + base spans [base, base^(count+1)), so floor(log_base(..)) - 1 is a
+        # position in [0, count) with weight base^i
+        self.key_scale = (KEY_DIST_BASE**self.key_count - 1) * KEY_DIST_BASE / (KEY_DIST_BASE - 1)
+
+    def _key(self) -> int:
+        x = self.rng.random() * self.key_scale + KEY_DIST_BASE
+        i = math.floor(math.log(x) / math.log(KEY_DIST_BASE) - 1)
+        return self.active_keys[min(max(i, 0), self.key_count - 1)]
+
+    def next_txn(self) -> list[list[Any]]:
+        length = self.rng.randint(1, self.test.max_txn_length)
+        txn: list[list[Any]] = []
+        while len(txn) < length:
+            f = self.rng.choice(("r", "w"))
+            k = self._key()
+            if f == "r":
+                txn.append([kw("r"), k, None])
+                continue
+            v = self.next_value.get(k, 1)
+            if v > self.test.max_writes_per_key:
+                # retire the key: a fresh one takes its place, and we draw again
+                self.active_keys[self.active_keys.index(k)] = max(self.active_keys) + 1
+                continue
+            self.next_value[k] = v + 1
+            txn.append([kw("w"), k, v])
+        return txn
+
+    def next_op(self, thread: int, now_ns: int) -> dict[str, Any] | None:
+        return {"f": "txn", "value": self.next_txn()}
+
+    async def invoke(self, client: RPCClient, op: Op) -> Op:
+        request = [[mop[0].name, mop[1], mop[2]] for mop in op.value]
+        reply = await client.rpc({"type": "txn", "txn": request}, TXN_OK)
+        value = [[kw(f), k, v] for f, k, v in reply["txn"] or []]
+        return dataclasses.replace(op, type=OK, value=value, extra=dict(op.extra))
+
+    def check(self, history: list[Op]) -> dict[str, Any]:
+        return rw_register.check(self.test, history)

@@ -1,0 +1,14 @@
+"""Challenge 6c, totally available read-committed transactions under partitions.
+
+Local, atomic execution (no G1a, G1b), Lamport versions so that ww and wr dependencies always
+point forward (no G0, G1c), and batched last-writer-wins replication with retries (``common.txn``).
+"""
+
+from common import Node
+from common.txn import serve_txns
+
+node = Node()
+serve_txns(node)
+
+if __name__ == "__main__":
+    node.run()

@@ -1,0 +1,14 @@
+"""Challenge 6b, totally available read-uncommitted transactions over two or more nodes.
+
+Local, atomic execution plus batched last-writer-wins replication with retries (``common.txn``).
+That design already gives read committed (no G0, G1a, G1b, G1c); read uncommitted asks only G0.
+"""
+
+from common import Node
+from common.txn import serve_txns
+
+node = Node()
+serve_txns(node)
+
+if __name__ == "__main__":
+    node.run()
