@@ -75,6 +75,7 @@ Usage: python -m harness test [OPTIONS] [ARGS FOR THE BINARY...]
       --store DIR              where runs are stored (default store)
       --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
       --init-timeout S         init reply deadline (default 10, as Maelstrom)
+      --no-plots               skip the PNG plots (they take seconds to draw)
 """
 )
 
@@ -89,6 +90,7 @@ class RunConfig:
 
     recovery_seconds: float = 10.0
     init_timeout: float = 10.0
+    plots: bool = True
     progress_stream: Any = None
     live_progress: bool | None = None
     warnings: list[str] = field(default_factory=list)
@@ -203,6 +205,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--store": ("store", str),
     "--recovery-time": ("recovery_time", _number("--recovery-time", positive=False)),
     "--init-timeout": ("init_timeout", _number("--init-timeout", positive=True)),
+    "--no-plots": ("no_plots", None),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -326,6 +329,7 @@ def parse_test_args(
     config = RunConfig(
         recovery_seconds=values.get("recovery_time", 10.0),
         init_timeout=values.get("init_timeout", 10.0),
+        plots=not values.get("no_plots"),
     )
     return test, config
 
@@ -431,6 +435,8 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         await asyncio.gather(*(node.start(argv, cwd) for node in nodes))
         init_clients = [client_ids.open(n) for n in test.nodes]
         await asyncio.gather(*(_init(c, test.nodes, config.init_timeout, faults) for c in init_clients))
+        # history time 0 is here, after the nodes are up (Jepsen's with-relative-time)
+        interp.t0 = monotonic_ns()
         setup_clients.extend(client_ids.open(n, workload.rpc_timeout) for n in test.nodes)
         try:
             await interp.setup({c.node: c for c in setup_clients})
@@ -478,6 +484,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         write_history(interp.history, run_dir)
 
     if aborted is not None:
+        _write_report(run_dir, say)
         say(aborted)
         say(f"The run could not complete (exit 255). History so far: {run_dir / 'history.txt'}")
         return EXIT_ABORTED
@@ -491,7 +498,9 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     workload_result = check_safe(workload.check, interp.history)
     results = check_all(test, interp.history, workload_result, net_res, extra)
     write_results(results, run_dir)
-    _write_plots(interp, test, run_dir, nemesis, say)
+    if config.plots:
+        _write_plots(interp, test, run_dir, nemesis, say)
+    _write_report(run_dir, say)
     _print_results(results, run_dir, say)
     say(
         f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
@@ -561,9 +570,26 @@ def _write_plots(
             raise
         return
     try:
-        write_plots(interp.history, test, run_dir, nemesis.intervals if nemesis is not None else [])
+        end = interp.history[-1].time if interp.history else 0
+        spans = [
+            (a / 1e9, (end if b is None else b) / 1e9) for a, b in (nemesis.intervals if nemesis else [])
+        ]
+        write_plots(interp.history, test, run_dir, spans)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
+
+
+def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
+    try:
+        from harness.report import write_report
+    except ModuleNotFoundError as e:
+        if e.name != "harness.report":
+            raise
+        return
+    try:
+        write_report(run_dir)
+    except Exception:
+        say(f"WARN could not write index.html:\n{traceback.format_exc()}")
 
 
 def _print_results(results: dict[str, Any], run_dir: Path, say: Callable[[str], None]) -> None:
@@ -583,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print("Usage: python -m harness {test,analyze,bench} [OPTIONS]\n\n" + USAGE)
+        print("Usage: python -m harness {test,analyze,report,bench} [OPTIONS]\n\n" + USAGE)
         return 0 if argv else EXIT_BAD_ARGS
     command, rest = argv[0], argv[1:]
     if command == "analyze":
@@ -593,12 +619,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"analyze is not available: {e}", file=sys.stderr)
             return EXIT_ABORTED
         return int(analyze_main(rest) or 0)
+    if command == "report":
+        from harness.report import main as report_main
+
+        return int(report_main(rest) or 0)
     if command == "bench":
         from harness.bench import main as bench_main
 
         return bench_main(rest)
     if command != "test":
-        print(f"Unknown command {command!r}: expected test, analyze or bench", file=sys.stderr)
+        print(f"Unknown command {command!r}: expected test, analyze, report or bench", file=sys.stderr)
         return EXIT_BAD_ARGS
     try:
         test, config = parse_test_args(rest)

@@ -1,0 +1,240 @@
+"""The simulated network and the partition nemesis, without processes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+import time
+
+import pytest
+
+from harness.history import kw
+from harness.nemesis import PartitionNemesis, grudge_for
+from harness.network import Network, latency_sampler, net_counts_from_journal, net_result
+
+pytestmark = pytest.mark.timeout(20)
+
+
+class Recorder:
+    """Delivery callback that keeps (ms since creation, src, body) per recipient."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.got: list[tuple[float, str, dict]] = []
+
+    def __call__(self, msg) -> None:
+        self.got.append(((time.monotonic() - self.t0) * 1000, msg.src, msg.body))
+
+
+def latencies(*values: int):
+    it = iter(values)
+    return lambda: next(it)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_head_of_line_blocking_like_maelstrom() -> None:
+    async def main() -> Recorder:
+        net = Network(latencies(60, 0))
+        rec = Recorder()
+        net.register("n2", rec)
+        for n in ("n1", "n3", "c1"):
+            net.register(n, lambda m: None)
+        net.send("n1", "n2", {"type": "slow"})  # due in 60 ms, dequeued at once
+        await asyncio.sleep(0.005)
+        net.send("n3", "n2", {"type": "fast"})  # due now, but waits behind the sleeping head
+        net.send("c1", "n2", {"type": "client"})  # clients have no latency, yet also wait
+        await asyncio.sleep(0.12)
+        await net.close()
+        return rec
+
+    rec = run(main())
+    assert [b["type"] for _, _, b in rec.got] == ["slow", "fast", "client"]
+    assert all(t >= 55 for t, _, _ in rec.got), rec.got
+
+
+def test_earlier_deadline_overtakes_queued_later_one() -> None:
+    async def main() -> Recorder:
+        net = Network(latencies(40, 100, 10))
+        rec = Recorder()
+        net.register("n2", rec)
+        net.register("n1", lambda m: None)
+        net.send("n1", "n2", {"k": "a"})  # due 40
+        await asyncio.sleep(0.005)  # the loop takes it as its head and sleeps
+        net.send("n1", "n2", {"k": "b"})  # queued, due 100
+        net.send("n1", "n2", {"k": "c"})  # queued, due 10: jumps ahead of b, but not of the head
+        await asyncio.sleep(0.15)
+        await net.close()
+        return rec
+
+    rec = run(main())
+    assert [b["k"] for _, _, b in rec.got] == ["a", "c", "b"]
+
+
+def test_partitions_drop_at_dequeue() -> None:
+    async def main() -> tuple[Recorder, Network]:
+        net = Network(latencies(50, 50, 0, 0, 0))
+        rec = Recorder()
+        net.register("n2", rec)
+        for n in ("n1", "n3", "c1"):
+            net.register(n, lambda m: None)
+        net.send("n1", "n2", {"k": "taken-before-partition"})  # dequeued now, sleeping
+        await asyncio.sleep(0.005)
+        net.send("n1", "n2", {"k": "queued-behind"})  # still in the queue when the grudge starts
+        net.drop("n1", "n2")
+        await asyncio.sleep(0.11)
+        net.send("n1", "n2", {"k": "during"})  # dropped
+        net.send("n3", "n2", {"k": "other-src"})  # delivered: grudges are per source
+        net.send("c1", "n2", {"k": "client"})  # clients are never partitioned
+        net.heal()
+        net.send("n1", "n2", {"k": "after-heal"})
+        await asyncio.sleep(0.02)
+        await net.close()
+        return rec, net
+
+    rec, net = run(main())
+    assert [b["k"] for _, _, b in rec.got] == ["taken-before-partition", "other-src", "client", "after-heal"]
+    assert net.send_count == 6 and net.recv_count == 4 and net.dropped_count == 2
+
+
+def test_latency_only_between_non_clients() -> None:
+    async def main() -> dict[str, Recorder]:
+        net = Network(lambda: 40)
+        recs = {n: Recorder() for n in ("n1", "n2", "c1", "lin-kv")}
+        for n, r in recs.items():
+            net.register(n, r, direct=n.startswith("c"))
+        net.send("c1", "n1", {"k": "client->node"})
+        net.send("n2", "c1", {"k": "node->client"})
+        net.send("n1", "n2", {"k": "node->node"})
+        net.send("n1", "lin-kv", {"k": "node->service"})
+        await asyncio.sleep(0.08)
+        await net.close()
+        return recs
+
+    recs = run(main())
+    assert recs["n1"].got[0][0] < 20
+    assert recs["c1"].got[0][0] < 20
+    assert recs["n2"].got[0][0] >= 38
+    assert recs["lin-kv"].got[0][0] >= 38
+
+
+def test_ids_journal_and_net_counts(tmp_path) -> None:
+    journal_path = tmp_path / "net-journal.jsonl"
+
+    async def main() -> Network:
+        with open(journal_path, "wb") as journal:
+            net = Network(None, journal)
+            rec = Recorder()
+            net.register("n1", rec)
+            net.register("n2", lambda m: None)
+            net.register("c0", lambda m: None, direct=True)
+            net.send("c0", "n1", {"type": "init"})
+            net.send("n1", "c0", {"type": "init_ok"})
+            net.send("n1", "n2", {"type": "gossip"})
+            net.drop("n1", "n2")
+            net.send("n1", "n2", {"type": "gossip"})  # sent, never received
+            await asyncio.sleep(0.01)
+            await net.close()
+        return net
+
+    net = run(main())
+    events = [json.loads(x) for x in journal_path.read_text().splitlines()]
+    assert [e["message"]["id"] for e in events if e["type"] == "send"] == [0, 1, 2, 3]
+    counts = net.counts()
+    assert counts == {
+        k: v for k, v in net_counts_from_journal(journal_path).items() if k != "client-msg-count"
+    }
+    result = net_result(counts, op_count=2)
+    assert result["all"] == {"send-count": 4, "recv-count": 3, "msg-count": 4, "msgs-per-op": 2.0}
+    assert result["clients"] == {"send-count": 2, "recv-count": 2, "msg-count": 2}
+    assert result["servers"] == {"send-count": 2, "recv-count": 1, "msg-count": 2, "msgs-per-op": 1.0}
+    assert "msgs-per-op" not in net_result(counts, op_count=0)["all"]
+
+
+def test_latency_distributions() -> None:
+    rng = random.Random(1)
+    assert {latency_sampler(7, "constant", rng)() for _ in range(10)} == {7}
+    uniform = [latency_sampler(10, "uniform", rng)() for _ in range(2000)]
+    assert min(uniform) == 0 and max(uniform) == 19
+    expo = [latency_sampler(10, "exponential", rng)() for _ in range(4000)]
+    assert all(isinstance(x, int) and x >= 0 for x in expo)
+    assert 7 < sum(expo) / len(expo) < 11  # truncation lowers the mean by about 0.5
+    for dist in ("uniform", "exponential"):
+        with pytest.raises(ValueError):
+            latency_sampler(0, dist, rng)
+
+
+# -- nemesis ------------------------------------------------------------------------------------
+
+
+def test_majorities_ring_on_three_nodes_is_one_way() -> None:
+    for seed in range(20):
+        g = grudge_for("majorities-ring", ["n0", "n1", "n2"], random.Random(seed))
+        assert sorted(g) == ["n0", "n1", "n2"]
+        assert all(len(v) == 1 for v in g.values())
+        for a, dropped in g.items():
+            (b,) = dropped
+            assert a not in g[b]  # b still hears a: one-way
+
+
+def test_majorities_ring_five_nodes_symmetric_and_larger_sees_majority() -> None:
+    nodes5 = [f"n{i}" for i in range(5)]
+    g = grudge_for("majorities-ring", nodes5, random.Random(3))
+    assert all(len(v) == 2 for v in g.values())
+    assert all(a in g[b] for a, v in g.items() for b in v)
+    for n in (6, 7, 25):
+        nodes = [f"n{i}" for i in range(n)]
+        g = grudge_for("majorities-ring", nodes, random.Random(n))
+        assert sorted(g) == sorted(nodes)
+        assert all(n - len(v) >= n // 2 + 1 for v in g.values())
+
+
+def test_other_shapes() -> None:
+    rng = random.Random(5)
+    three = ["n0", "n1", "n2"]
+    assert grudge_for("minority-third", three, rng) == {n: frozenset() for n in three}
+    five = [f"n{i}" for i in range(5)]
+    g = grudge_for("minority-third", five, rng)
+    assert sorted(len(v) for v in g.values()) == [1, 1, 1, 1, 4]
+    g = grudge_for("majority", five, rng)
+    assert sorted(len(v) for v in g.values()) == [2, 2, 2, 3, 3]
+    g = grudge_for("one", three, rng)
+    assert sorted(len(v) for v in g.values()) == [1, 1, 2]
+    assert grudge_for("one", ["n0"], rng) == {"n0": frozenset()}
+
+
+def test_nemesis_alternates_and_records_intervals() -> None:
+    async def main() -> tuple[list, PartitionNemesis]:
+        net = Network()
+        nem = PartitionNemesis(["n0", "n1", "n2"], net, random.Random(2), interval=1.0)
+        ops = []
+        for t in range(6):
+            f, value = nem.next_op()
+            ops.append((f, value, nem.invoke(f, value, t)))
+        return ops, nem
+
+    ops, nem = run(main())
+    assert [f for f, _, _ in ops] == ["start-partition", "stop-partition"] * 3
+    assert all(v is None and r == kw("network-healed") for f, v, r in ops if f == "stop-partition")
+    assert all(r[0] == kw("isolated") for f, _, r in ops if f == "start-partition")
+    assert all(end is not None for _, end in nem.intervals)
+    delays = [nem.next_delay() for _ in range(500)]
+    assert min(delays) >= 0 and max(delays) < 2.0
+
+
+def test_journal_writes_are_lines(tmp_path) -> None:
+    buf = io.BytesIO()
+
+    async def main() -> None:
+        net = Network(None, buf)
+        net.register("n1", lambda m: None)
+        net.send("n1", "n1", {"type": "x", "s": "a\nb"})
+        await net.close()
+
+    run(main())
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 2 and all(json.loads(x)["message"]["body"]["s"] == "a\nb" for x in lines)
