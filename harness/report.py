@@ -265,6 +265,8 @@ def key_findings(name: str, result: Any, test: Mapping[str, Any] | None = None) 
     for sub, r in result.items():
         if isinstance(r, Mapping) and r.get("valid?") is not True and "error" in r:
             out.append(f"{sub}: {_first_line(r['error'])}")
+    if not out:  # a checker we know nothing about (e.g. the runner's node faults): show its data
+        out = [f"{k}: {_compact(v, 300)}" for k, v in result.items() if k != "valid?"][:5]
     return out
 
 

@@ -179,6 +179,17 @@ def test_invalid_run_says_why(tmp_path: Path) -> None:
     assert "broadcast" in lat and "info" in lat and "5000" in lat
 
 
+def test_unknown_checker_shows_its_data(tmp_path: Path) -> None:
+    run = make_run(tmp_path, valid=True)
+    results = json.loads((run / "results.json").read_text())
+    results["nodes"] = {"valid?": False, "faults": [{"node": "n1", "kind": "stdout", "line": "hello"}]}
+    results["valid?"] = False
+    (run / "results.json").write_text(json.dumps(results))
+    html = _html(write_report(run))
+    why = html.split("<h2>Why</h2>")[1].split("<h2>")[0]
+    assert _verdict(html) == "INVALID" and "<b>nodes</b>" in why and "faults" in why and "hello" in why
+
+
 def test_valid_and_unknown_and_crashed_runs(tmp_path: Path) -> None:
     assert _verdict(_html(write_report(make_run(tmp_path / "a", valid=True)))) == "VALID"
     html = _html(write_report(make_run(tmp_path / "b", valid=UNKNOWN)))
