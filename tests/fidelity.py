@@ -117,6 +117,7 @@ COMPARE: dict[str, Compare] = {
     "broadcast": same(
         *"valid? attempt-count stable-count lost-count lost never-read-count never-read stale-count stale stable-latencies lost-latencies duplicated-count".split()
     ),
+    "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
 }
 
 
