@@ -246,8 +246,9 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
             crashing_keys.append(k)
             continue
         must_read = [v for i in range(bound + 1) for v in order.last_index_values[i]]
-        max_read_value = order.last_index_values[bound][0]
-        readers = readers_of[k].get(max_read_value) or [None]
+        # Jepsen: (first (nth last-index->values bound)), nil when that index holds no last appearance
+        at_bound = order.last_index_values[bound]
+        readers = (readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
         for v in must_read:
             if v in vs:
                 continue
