@@ -297,7 +297,13 @@ def _render(value: Any, depth: int = 0) -> str:
         if depth >= 3 or value.keys() >= _OP_KEYS:  # an op reads best on one line
             return f"<code>{escape(_compact(value))}</code>"
         rows = "".join(
-            f"<tr><th>{escape(str(k))}</th><td>{_render(v, depth + 1)}</td></tr>"
+            f"<tr><th>{escape(str(k))}</th>"
+            + (
+                f'<td class="{_cls(v)}">{_valid_cell(v)[0]}</td>'
+                if k == "valid?"
+                else f"<td>{_render(v, depth + 1)}</td>"
+            )
+            + "</tr>"
             for k, v in list(value.items())[:40]
         )
         more = (
