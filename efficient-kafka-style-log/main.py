@@ -1,0 +1,141 @@
+"""Challenge 5c, efficient Kafka-style log: each key has an owner node; no KV service at all.
+
+* ``owner(key) = node_ids[crc32(key) % len(node_ids)]`` assigns that key's offsets from its local
+  log. A ``send`` for a key this node does not own is forwarded to the owner (one round trip).
+* Every node keeps a replica of every log. Owners push new entries (and commits) to each peer in
+  batches every ``PUSH_INTERVAL``; a replica only ever extends its log contiguously from the
+  batch's start offset, so it is always a prefix of the owner's log. Polls are served locally:
+  possibly behind, never wrong, never with a gap. (No recency is required, and a client always
+  talks to the same node - thread t to node t mod N, even after a crash - so it never sees a
+  replica behind one it read before.)
+* Committed offsets are kept (as a running max) on the node that received the commit and pushed
+  to the peers with the entries; ``list_committed_offsets`` answers locally.
+
+Cost per op: a forwarded send (about a quarter of all ops with two nodes) is 2 messages, batches
+add a few per push interval, so about 0.5-0.6 server messages per op, and no CAS at all.
+"""
+
+import zlib
+
+from common import Node, RPCError, RPCTimeout
+
+PUSH_INTERVAL = 0.05  # seconds between replication batches to each peer
+MAX_POLL = 100  # messages per key per poll
+MAX_BATCH = 1000  # messages per key per replication batch
+
+node = Node()
+logs: dict[str, list] = {}
+committed: dict[str, int] = {}
+acked: dict[str, dict[str, int]] = {}  # peer -> key -> length of our log the peer holds
+dirty_commits: dict[str, set[str]] = {}  # peer -> keys whose commit it has not been sent
+pushing: set[str] = set()  # peers with a batch in flight
+
+
+def owner(key: str) -> str:
+    return node.node_ids[zlib.crc32(key.encode()) % len(node.node_ids)]
+
+
+def append(key: str, value) -> int:
+    log = logs.setdefault(key, [])
+    log.append(value)
+    return len(log) - 1
+
+
+@node.handler("send")
+async def send(msg):
+    key, value = msg.body["key"], msg.body["msg"]
+    home = owner(key)
+    if home == node.node_id:
+        return {"type": "send_ok", "offset": append(key, value)}
+    reply = await node.rpc(home, {"type": "owner_send", "key": key, "msg": value}, timeout=2.0)
+    return {"type": "send_ok", "offset": reply["offset"]}
+
+
+@node.handler("owner_send")
+def owner_send(msg):
+    return {"type": "owner_send_ok", "offset": append(msg.body["key"], msg.body["msg"])}
+
+
+@node.handler("poll")
+def poll(msg):
+    out = {}
+    for key, start in msg.body["offsets"].items():
+        log = logs.get(key, ())
+        start = max(0, start)
+        if start < len(log):
+            out[key] = [[o, log[o]] for o in range(start, min(len(log), start + MAX_POLL))]
+    return {"type": "poll_ok", "msgs": out}
+
+
+@node.handler("commit_offsets")
+def commit_offsets(msg):
+    for key, offset in msg.body["offsets"].items():
+        if offset > committed.get(key, -1):
+            committed[key] = offset
+            for keys in dirty_commits.values():
+                keys.add(key)
+    return {"type": "commit_offsets_ok"}
+
+
+@node.handler("list_committed_offsets")
+def list_committed_offsets(msg):
+    found = {k: committed[k] for k in msg.body["keys"] if k in committed}
+    return {"type": "list_committed_offsets_ok", "offsets": found}
+
+
+@node.handler("replicate")
+def replicate(msg):
+    lengths = {}
+    for key, (start, values) in msg.body["entries"].items():
+        log = logs.setdefault(key, [])
+        if start <= len(log) < start + len(values):
+            log.extend(values[len(log) - start :])
+        lengths[key] = len(log)
+    for key, offset in msg.body["committed"].items():
+        if offset > committed.get(key, -1):
+            committed[key] = offset
+    return {"type": "replicate_ok", "lengths": lengths}
+
+
+async def push(peer: str) -> None:
+    """One batch to ``peer``: our owned entries it lacks, and commits it has not seen."""
+    mine = acked.setdefault(peer, {})
+    entries = {}
+    for key, log in logs.items():
+        have = mine.get(key, 0)
+        if have < len(log) and owner(key) == node.node_id:
+            entries[key] = [have, log[have : have + MAX_BATCH]]
+    commits = dirty_commits.setdefault(peer, set())
+    sent_commits = {k: committed[k] for k in commits}
+    if not entries and not sent_commits:
+        return
+    commits.clear()
+    pushing.add(peer)
+    try:
+        reply = await node.rpc(
+            peer, {"type": "replicate", "entries": entries, "committed": sent_commits}, 1.0
+        )
+        for key, length in reply["lengths"].items():
+            mine[key] = length
+    except (RPCTimeout, RPCError):
+        commits.update(sent_commits)  # resend next time; entries resend from the acked point
+    finally:
+        pushing.discard(peer)
+
+
+def tick() -> None:
+    for peer in node.node_ids:
+        if peer != node.node_id and peer not in pushing:
+            node.spawn(push(peer))
+
+
+@node.on_init
+def init() -> None:
+    for peer in node.node_ids:
+        if peer != node.node_id:
+            dirty_commits[peer] = set()
+    node.every(PUSH_INTERVAL, tick)
+
+
+if __name__ == "__main__":
+    node.run()
