@@ -130,6 +130,11 @@ class _Pairs(list):
     """A top-level map's flattened entries, when the caller asked not to build the dict."""
 
 
+def _hashable(v: Any) -> Any:
+    """A map key or set element: vectors and lists as tuples (edn_format uses ImmutableList)."""
+    return tuple(_hashable(x) for x in v) if isinstance(v, list) else v
+
+
 _MISS = object()
 _CLOSER = {"[": "]", "(": ")", "{": "}", "#{": "}"}
 
@@ -182,9 +187,16 @@ def _parse(text: str, tags: dict[str, TagHandler] | None, top_map_pairs: bool = 
                         value = _Pairs(items)
                     else:
                         it = iter(items)
-                        value = dict(zip(it, it, strict=True))
+                        try:
+                            value = dict(zip(it, it, strict=True))
+                        except TypeError:  # a vector or list key: keep it hashable as a tuple
+                            it = iter(items)
+                            value = {_hashable(k): v for k, v in zip(it, it, strict=True)}
                 elif closed == "#{":
-                    value = frozenset(items)
+                    try:
+                        value = frozenset(items)
+                    except TypeError:
+                        value = frozenset(_hashable(v) for v in items)
                 else:
                     value = items  # vector or list: both become list
             elif c == '"':
@@ -247,13 +259,14 @@ def loads_all(text: str, tags: dict[str, TagHandler] | None = None) -> list[Any]
 
 
 def normalize(value: Any) -> Any:
-    """Plain containers: vectors, lists and tuples -> list, maps -> dict (recursively)."""
+    """Plain containers: vectors, lists and tuples -> list, maps -> dict (recursively); map keys
+    and set elements that are sequences -> tuple."""
     if isinstance(value, (list, tuple, ImmutableList)):
         return [normalize(v) for v in value]
     if isinstance(value, Mapping):
-        return {normalize(k): normalize(v) for k, v in value.items()}
+        return {_hashable(normalize(k)): normalize(v) for k, v in value.items()}
     if isinstance(value, frozenset):
-        return frozenset(normalize(v) for v in value)
+        return frozenset(_hashable(normalize(v)) for v in value)
     return value
 
 
@@ -496,7 +509,9 @@ def _from_edn_tree(value: Any, in_valid: bool = False) -> Any:
     if in_valid and value == _UNKNOWN_KW:
         return UNKNOWN
     if isinstance(value, dict):
-        out = {}
+        # A map with non-keyword keys (e.g. unique-ids' duplicated ids) is StrKeys, so writing it
+        # back keeps its string keys strings.
+        out: dict[Any, Any] = {} if all(isinstance(k, Keyword) for k in value) else StrKeys()
         for k, v in value.items():
             key = k.name if isinstance(k, Keyword) else _from_edn_tree(k)
             out[key] = _from_edn_tree(v, key == _VALID)
@@ -509,7 +524,8 @@ def _from_edn_tree(value: Any, in_valid: bool = False) -> Any:
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
-    """results.edn as a plain dict: keyword keys -> their names, ``:valid? :unknown`` -> UNKNOWN."""
+    """results.edn as a plain dict: keyword keys -> their names, ``:valid? :unknown`` -> UNKNOWN;
+    keyword values stay :class:`Keyword`; a map with other keys is a :class:`StrKeys`."""
     data = loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise EDNDecodeError(f"{path}: results is not a map")

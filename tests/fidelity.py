@@ -115,7 +115,20 @@ COMPARE: dict[str, Compare] = {
         counts_in("duplicated"),
     ),
     "broadcast": same(
-        *["valid?", "attempt-count", "stable-count", "lost-count", "lost", "never-read-count", "never-read", "stale-count", "stale", "stable-latencies", "lost-latencies", "duplicated-count"]
+        *[
+            "valid?",
+            "attempt-count",
+            "stable-count",
+            "lost-count",
+            "lost",
+            "never-read-count",
+            "never-read",
+            "stale-count",
+            "stale",
+            "stable-latencies",
+            "lost-latencies",
+            "duplicated-count",
+        ]
     ),
     "txn-rw-register": same("valid?", "anomaly-types"),
     "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),

@@ -1,0 +1,173 @@
+"""The fast EDN reader equals edn_format on the corpus; history and results writers round-trip."""
+
+from __future__ import annotations
+
+import decimal
+import fractions
+import json
+import math
+from pathlib import Path
+
+import edn_format
+import pytest
+
+from harness import edn
+from harness.edn import StrKeys
+from harness.history import UNKNOWN, Keyword, Op, kw
+
+RUNS = Path("/work/shared/maelstrom-runs")
+EDN_FILES = sorted(RUNS.glob("*/*/*.edn")) if RUNS.is_dir() else []
+edn_format.add_tag("jepsen.history.Op", lambda m: m)
+
+
+def _sample(path: Path) -> list[str]:
+    text = path.read_text()
+    if path.name != "history.edn":
+        return [text]
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    special = [ln for ln in lines if ":exception" in ln or ":error" in ln or "nemesis" in ln][:10]
+    return lines[:8] + lines[-8:] + special[:4]
+
+
+@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
+@pytest.mark.parametrize("path", EDN_FILES, ids=lambda p: "/".join(p.parts[-3:]))
+def test_reader_equals_edn_format_on_corpus(path):
+    for text in _sample(path):
+        assert edn.normalize(edn.loads(text)) == edn.normalize(edn_format.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{:a [1 -2 +3 1N 12345678901234567890] :b (1.5 -0.5e3 2E2 1.5M 7M) :c #{1 "x" :k} :d nil}',
+        r'["a\"b" "tab\there" "nl\n" "u\u00e9" "back\\slash" "" "ünï"]',
+        "[true false nil sym ns/sym clojure.lang.ExceptionInfo a$b_c invoke]",
+        r"[\a \newline \space \u0041] ; trailing comment",
+        "[1/2 -3/4 ##Inf ##-Inf 0x1F]",
+        "{:a #_ 1 2 :b 3} #_[x]",
+        '{[1 2] {"k" #{[1] 2}} :ns/kw ()}',
+        "#jepsen.history.Op{:index 1, :type :info}",
+    ],
+)
+def test_reader_equals_edn_format_on_constructs(text):
+    assert edn.normalize(edn.loads(text)) == edn.normalize(edn_format.loads(text))
+
+
+def test_value_types():
+    v = edn.loads("[1N 1.5M 1/3 :k sym \\c #{1}]")
+    assert v[0] == 1 and type(v[0]) is int
+    assert v[1] == decimal.Decimal("1.5") and v[2] == fractions.Fraction(1, 3)
+    assert v[3] == kw("k") and isinstance(v[4], edn_format.Symbol) and isinstance(v[5], edn_format.Char)
+    assert v[6] == frozenset({1})
+    assert math.isnan(edn.loads("##NaN"))
+    assert edn.loads("") is None and edn.loads_all("1 2 [3]") == [1, 2, [3]]
+
+
+@pytest.mark.parametrize(
+    "bad", ["[1 2", "{:a 1 :b}", "[1 2)", "]", '"unterminated', "#unknown/tag 1", "[#_]", "#foo"]
+)
+def test_reader_rejects_malformed(bad):
+    with pytest.raises(edn.EDNDecodeError):
+        edn.loads(bad)
+
+
+def test_read_history_fields(tmp_path):
+    (tmp_path / "history.edn").write_text(
+        '{:index 0, :time 5, :type :invoke, :process 0, :f :echo, :value "hi"}\n'
+        '{:index 1, :time 9, :type :info, :process 0, :f :echo, :value "hi", :error :net-timeout}\n'
+        "{:index 2, :time 10, :type :info, :process :nemesis, :f :start-partition, :value :majority}\n"
+        "{:index 3, :time 11, :type :invoke, :process 3, :f :read, :value nil, :final? true}\n"
+    )
+    ops = edn.read_history(tmp_path / "history.edn")
+    assert ops[0] == Op("invoke", "echo", 0, "hi", 5, 0)
+    assert ops[1].error == kw("net-timeout") and ops[1].type == "info"
+    assert ops[2].process == "nemesis" and ops[2].value == kw("majority")
+    assert ops[3].extra == {"final?": True} and ops[3].final
+
+
+def test_write_history_round_trips_and_prints_like_maelstrom(tmp_path):
+    ops = [
+        Op("invoke", "echo", 0, "Please echo 6", 7870636, 0),
+        Op("ok", "echo", 0, {"echo": "Please echo 6", "type": "echo_ok"}, 7900000, 1),
+        Op("invoke", "txn", 1, [[kw("r"), 1, None], [kw("w"), 2, 3]], 8000000, 2),
+        Op("fail", "assign", 2, ["3"], 9000000, 3, error=[kw("crash"), 'queue "3" not found']),
+        Op("info", "read", 4, None, 9500000, 4, extra={"final?": True}, error="indeterminate: x"),
+        Op("info", "start-partition", "nemesis", kw("majority"), 9600000, 5),
+    ]
+    edn.write_history(ops, tmp_path)
+    lines = (tmp_path / "history.edn").read_text().splitlines()
+    assert (
+        lines[0] == '{:index 0, :time 7870636, :type :invoke, :process 0, :f :echo, :value "Please echo 6"}'
+    )
+    assert lines[4].endswith(':value nil, :final? true, :error "indeterminate: x"}')
+    assert edn.read_history(tmp_path / "history.edn") == ops
+    txt = (tmp_path / "history.txt").read_text().splitlines()
+    assert txt[0] == '0\t:invoke\t:echo\t"Please echo 6"'
+    assert txt[3] == '2\t:fail\t:assign\t["3"]\t[:crash queue "3" not found]'
+    assert txt[5] == ":nemesis\t:info\t:start-partition\t:majority"
+
+
+RESULTS = {
+    "perf": {"valid?": True, "latencies": {"echo": {0.5: 1.5, 1: 3.0}}},
+    "stats": {"valid?": False, "count": 2, "by-f": {"echo": {"valid?": False}}},
+    "workload": {
+        "valid?": UNKNOWN,
+        "errors": (),
+        "duplicated": StrKeys({"n1": 2}),
+        "example": Op("info", "read", 0, None, 5, 1, extra={"exception": {"via": []}}),
+        "kw": kw("majority"),
+    },
+    "valid?": False,
+}
+
+
+def test_results_to_edn():
+    text = edn.results_to_edn(RESULTS)
+    data = edn_format.loads(text)
+    workload = data[kw("workload")]
+    assert data[kw("valid?")] is False and workload[kw("valid?")] == kw("unknown")
+    assert workload[kw("duplicated")] == {"n1": 2}  # StrKeys keys stay strings
+    assert workload[kw("example")][kw("type")] == kw("info")
+    assert list(data.keys())[-1] == kw("valid?")
+    assert data[kw("perf")][kw("latencies")][kw("echo")][0.5] == 1.5
+
+
+def test_results_to_json():
+    data = json.loads(edn.results_to_json(RESULTS))
+    assert data["workload"]["valid?"] == "unknown" and data["valid?"] is False
+    assert data["perf"]["latencies"]["echo"] == {"0.5": 1.5, "1": 3.0}
+    assert data["workload"]["kw"] == "majority" and data["workload"]["example"]["type"] == "info"
+    assert data["workload"]["errors"] == []
+
+
+def test_read_results_round_trip(tmp_path):
+    (tmp_path / "results.edn").write_text(edn.results_to_edn(RESULTS))
+    back = edn.read_results(tmp_path / "results.edn")
+    assert back["workload"]["valid?"] == UNKNOWN and back["valid?"] is False
+    assert back["stats"]["by-f"]["echo"] == {"valid?": False}
+    assert back["workload"]["kw"] == Keyword("majority")
+    assert isinstance(back["workload"]["duplicated"], StrKeys)
+    # same EDN data when written again (only "()" vs "[]" may differ)
+    assert edn.normalize(edn.loads(edn.results_to_edn(back))) == edn.normalize(
+        edn.loads(edn.results_to_edn(RESULTS))
+    )
+
+
+@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
+def test_read_results_of_maelstrom_run():
+    r = edn.read_results(RUNS / "echo" / "Emmanuel32--20230510T011415.599-0400" / "results.edn")
+    assert r["valid?"] == UNKNOWN and r["perf"]["latency-graph"]["valid?"] == UNKNOWN
+    assert r["stats"]["by-f"]["echo"]["count"] == 56 and r["workload"] == {"valid?": True, "errors": []}
+
+
+@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
+@pytest.mark.timeout(20)
+def test_reader_is_fast_on_the_largest_history():
+    import time
+
+    biggest = max(RUNS.glob("*/*/history.edn"), key=lambda p: p.stat().st_size)
+    start = time.process_time()
+    ops = edn.read_history(biggest)
+    elapsed = time.process_time() - start
+    assert len(ops) > 10_000
+    assert elapsed < 4.0, f"{biggest}: {elapsed:.2f} s CPU"  # about 0.9 s unloaded
