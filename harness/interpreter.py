@@ -16,6 +16,7 @@ Mirrors J:generator/interpreter.clj as Maelstrom drives it (maelstrom-runner.md 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import traceback
 from collections.abc import Callable
@@ -114,6 +115,18 @@ def datafy_exception(e: BaseException) -> tuple[dict[Keyword, Any], str]:
     if data is not None:
         exception[kw("data")] = _kw_keys(data)
     return exception, message
+
+
+async def _freeze_survivors(period: float = 1.0) -> None:
+    """Move everything alive into the GC's permanent generation, every ``period`` seconds.
+
+    The history only grows, so without this each full collection walks all of it, and those
+    pauses (tens of ms late in a long run) would show up as message lateness and op latency.
+    """
+    gc.set_threshold(20_000, 20, 20)
+    while True:
+        await asyncio.sleep(period)
+        gc.freeze()
 
 
 @dataclass(slots=True)
@@ -281,6 +294,7 @@ class Interpreter:
         start = self.now()
         cutoff = start + int(self.test.time_limit * 1e9)
         nemesis_task = None
+        gc_task = asyncio.get_running_loop().create_task(_freeze_survivors())
         if self.nemesis is not None:
             nemesis_task = asyncio.get_running_loop().create_task(self._nemesis_loop(start, cutoff))
         try:
@@ -293,6 +307,7 @@ class Interpreter:
             if self._inflight:
                 await asyncio.gather(*self._inflight, return_exceptions=True)
         finally:
+            gc_task.cancel()
             if nemesis_task is not None and not nemesis_task.done():
                 nemesis_task.cancel()
             for t in self._inflight:
