@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from common.errors import ErrorCode, RPCError
+from common.errors import Crash, ErrorCode, RPCError
 
 Body = dict[str, Any]
 Handler = Callable[["Message"], Any]
@@ -206,7 +206,9 @@ class Protocol:
             if msg_id is not None:
                 self._emit_reply(msg, msg_id, result)
             return
-        self.finish_exception(msg, TypeError(f"handler returned {type(result).__name__}, not a dict or None"))
+        text = f"handler for {_excerpt(msg.body.get('type'))} returned {type(result).__name__}, not a dict or None"
+        self.log(text)
+        self.finish_exception(msg, Crash(text))
 
     def finish_exception(self, msg: Message, exc: BaseException) -> None:
         """A handler of ``msg`` raised ``exc``: answer with the matching error."""
