@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Challenge 3b at the official parameters; extra flags (e.g. --seed 1) are passed on.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+exec .venv/bin/python -m harness test -w broadcast --bin .venv/bin/python "$here/main.py" \
+  --node-count 5 --time-limit 20 --rate 10 "$@"
