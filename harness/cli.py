@@ -16,6 +16,7 @@ import os
 import random
 import re
 import selectors
+import signal
 import sys
 import tempfile
 import traceback
@@ -602,6 +603,37 @@ def _print_results(results: dict[str, Any], run_dir: Path, say: Callable[[str], 
     say(f"Results in {run_dir}")
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP arrived; the run was cancelled and cleaned up."""
+
+
+async def _cancel_on_signals(coro: Any) -> int:
+    """Run ``coro``; on SIGTERM/SIGHUP cancel it (so its cleanup runs) and raise Terminated.
+
+    asyncio.Runner already turns SIGINT (Ctrl-C) into a cancellation followed by KeyboardInterrupt.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        if received:
+            raise Terminated(received[0]) from None
+        raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+
 def precise_event_loop() -> asyncio.AbstractEventLoop:
     """An event loop whose timers fire within microseconds, not milliseconds.
 
@@ -655,10 +687,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
         try:
             with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-                code = runner.run(run_once(test, config))
+                code = runner.run(_cancel_on_signals(run_once(test, config)))
         except KeyboardInterrupt:
             print("Interrupted: every node process was killed.", file=sys.stderr)
             return 130
+        except Terminated as e:
+            print(f"Terminated by {e.args[0].name}: every node process was killed.", file=sys.stderr)
+            return 128 + e.args[0].value
         except Exception:
             print(f"Oh jeez, I'm sorry, the harness broke:\n{traceback.format_exc()}", file=sys.stderr)
             return EXIT_ABORTED

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -255,3 +257,32 @@ def test_late_reply_to_a_closed_client_is_a_fault(tmp_path: Path) -> None:
     assert (
         faults[0].kind == "invalid-dest" and "'c7'" in faults[0].message and "late reply" in faults[0].message
     )
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_kills_every_node_process_and_its_children(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    marker = f"marker-{uuid.uuid4().hex}"
+    cmd = [
+        PYTHON, "-m", "harness", "test", "-w", "echo", "--bin", PYTHON, str(NODE), "forks", marker,
+        "--node-count", "2", "--time-limit", "30", "--store", str(tmp_path / "store"), "--no-plots",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # pytest may run us with SIGINT ignored
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        # both nodes and both of their children (the harness's own argv names a pytest dir: not counted)
+        while len(live_processes_with(marker)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(live_processes_with(marker)) == 4
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, out
+    time.sleep(0.2)
+    assert live_processes_with(marker) == []

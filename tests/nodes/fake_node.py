@@ -6,9 +6,11 @@ hang-init       never answers init            garbage       prints a non-JSON li
 unknown-dest    sends to a node that does not exist
 ids             correct unique ids            dup-ids       hands out the same id twice
 slow-echo       answers each echo after 30 ms (for late-reply tests)
+forks           echo node that starts a child process and ignores the end of stdin
 """
 
 import json
+import subprocess
 import sys
 import time
 
@@ -31,6 +33,8 @@ for line in sys.stdin:
         print(f"{node_id} init", file=sys.stderr, flush=True)
         if mode == "hang-init":
             continue
+        if mode == "forks":  # the child carries our argv, so a test can look for it
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", *sys.argv[1:]])
         send(msg["src"], {**reply, "type": "init_ok"})
         continue
     count += 1
@@ -52,3 +56,6 @@ for line in sys.stdin:
     elif body["type"] == "generate":
         ident = f"{node_id}-{count}" if mode != "dup-ids" else f"id-{count // 2}"
         send(msg["src"], {**reply, "type": "generate_ok", "id": ident})
+
+if mode == "forks":
+    time.sleep(300)  # a node that outlives its stdin: only a kill ends it
