@@ -19,6 +19,7 @@ import selectors
 import signal
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -431,6 +432,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         t0_ns=t0,
     )
     setup_clients: list[Any] = []
+    main_cpu: list[float] = []  # harness CPU seconds spent in the main phase
 
     async def body() -> None:
         cwd = tempfile.gettempdir()
@@ -451,7 +453,9 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         )
         progress.phase = "main"
         progress.start(test.time_limit, lambda: net.send_count)
+        cpu = time.process_time()
         await interp.main_phase()
+        main_cpu.append(time.process_time() - cpu)
         progress.phase = "final"
         await interp.final_phase()
 
@@ -508,6 +512,10 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
         f"p99 {lateness.get('p99', 0)} ms, max {lateness.get('max', 0)} ms ({lateness.get('count', 0)} timed deliveries)"
     )
+    if main_cpu and op_count:
+        say(
+            f"harness CPU in the main phase: {main_cpu[0]:.2f} s, {1e6 * main_cpu[0] / max(net.send_count, 1):.0f} µs per message"
+        )
     for f in faults:
         say(f"NODE FAULT ({f.kind}): {f.message}\n    line: {f.line}")
     say(verdict_line(results["valid?"]))

@@ -88,7 +88,7 @@ def datafy_exception(e: BaseException) -> tuple[dict[Keyword, Any], str]:
             "code": e.code,
             "name": e.name,
             "definite?": e.definite,
-            "body": e.body,
+            "body": _kw_keys(e.body),
         }
         message = (
             f"throw+: {{:type :rpc-error, :code {_edn_str(e.code)}, :name :{e.name.name}, "

@@ -286,3 +286,47 @@ def test_interrupt_kills_every_node_process_and_its_children(
     assert proc.returncode == code, out
     time.sleep(0.2)
     assert live_processes_with(marker) == []
+
+
+def test_error_mapping_follows_with_errors_and_idempotent_fs() -> None:
+    """Definite codes and idempotent fs fail; the rest is info; without with_errors all is info."""
+    from harness.client import ClientTimeout, MalformedResponse, RPCErrorReply
+    from harness.history import Op, kw
+    from harness.interpreter import Interpreter
+    from harness.network import Network
+    from harness.options import TestOptions
+    from harness.workloads.base import Workload
+
+    class Plain(Workload):
+        name = "plain"
+        idempotent = frozenset({"read"})
+
+    class NoErrors(Plain):
+        with_errors = False
+
+    async def mapped(cls: type[Workload], f: str, e: Exception) -> Op:
+        test = TestOptions(workload="plain", nodes=["n0"], concurrency=1)
+        interp = Interpreter(test, cls(test, __import__("random").Random(1)), Network(), None, None)  # type: ignore[arg-type]
+        return interp._map_error(Op("invoke", f, 0, "v"), e)
+
+    def err(code: int | None) -> RPCErrorReply:
+        return RPCErrorReply(code, "text", {"type": "error", "code": code, "text": "text", "in_reply_to": 1})
+
+    op = asyncio.run(mapped(Plain, "write", err(20)))
+    assert (op.type, op.error, op.value) == ("fail", [kw("key-does-not-exist"), "text"], "v")
+    op = asyncio.run(mapped(Plain, "write", err(13)))
+    assert (op.type, op.error) == ("info", [kw("crash"), "text"])
+    op = asyncio.run(mapped(Plain, "write", err(1000)))
+    assert (op.type, op.error) == ("info", [kw("unknown"), "text"])
+    assert asyncio.run(mapped(Plain, "read", err(13))).type == "fail"  # idempotent
+    op = asyncio.run(mapped(Plain, "write", ClientTimeout()))
+    assert (op.type, op.error) == ("info", kw("net-timeout"))
+    assert asyncio.run(mapped(Plain, "read", ClientTimeout())).type == "fail"
+    op = asyncio.run(mapped(Plain, "read", MalformedResponse("bad reply")))
+    assert op.type == "info" and op.error == "indeterminate: bad reply" and "exception" in op.extra
+    op = asyncio.run(mapped(NoErrors, "read", err(20)))
+    assert op.type == "info" and op.error.startswith("indeterminate: throw+: {:type :rpc-error, :code 20")
+    op = asyncio.run(mapped(NoErrors, "add", ClientTimeout()))
+    assert op.type == "info" and op.error == "indeterminate: Client read timeout"
+    via = op.extra["exception"][kw("via")][0]
+    assert str(via[kw("type")]) == "clojure.lang.ExceptionInfo"
