@@ -370,6 +370,9 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     rngs = derive_rngs(test.seed)
     run_dir = make_run_dir(test.store, test.workload)
     write_test_json(test, run_dir)
+    if run_dir_file := os.environ.get("HARNESS_RUN_DIR_FILE"):
+        # for scripts: store/latest may be re-pointed by a concurrent run at any moment
+        Path(run_dir_file).write_text(str(run_dir.resolve()) + "\n")
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
 
     loop = asyncio.get_running_loop()

@@ -22,16 +22,20 @@ if [[ -x "$ROOT/scripts/setup.sh" ]]; then
 fi
 PY="$ROOT/.venv/bin/python"
 cd "$ROOT"  # both runners write store/ under their current directory
+run_dir_file="$(mktemp)"
+trap 'rm -f "$run_dir_file"' EXIT
 set +e
 if [[ -n "${MAELSTROM:-}" ]]; then
   "$MAELSTROM" test --bin "$PY" "$DIR/main.py" "${args[@]}"
 else
-  "$PY" -m harness test --bin "$PY" "$DIR/main.py" "${args[@]}"
+  HARNESS_RUN_DIR_FILE="$run_dir_file" "$PY" -m harness test --bin "$PY" "$DIR/main.py" "${args[@]}"
 fi
 code=$?
 set -e
 
-run="$ROOT/store/latest"
+# our harness names its run dir; Maelstrom only has store/latest (racy with concurrent runs)
+run="$(cat "$run_dir_file")"
+[[ -n "$run" ]] || run="$ROOT/store/latest"
 if [[ -d "$run" ]]; then
   out="$DIR/results"
   rm -rf "$out"
