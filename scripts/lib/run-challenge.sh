@@ -17,8 +17,8 @@ while [[ $# -gt 0 && "$1" != "--" ]]; do args+=("$1"); shift; done
 [[ $# -gt 0 ]] && shift  # the "--"
 args+=("$@")
 
-if [[ -x "$ROOT/scripts/setup.sh" ]]; then
-  "$ROOT/scripts/setup.sh" >&2
+if [[ -f "$ROOT/scripts/setup.sh" ]]; then
+  bash "$ROOT/scripts/setup.sh" >&2
 fi
 PY="$ROOT/.venv/bin/python"
 cd "$ROOT"  # both runners write store/ under their current directory
