@@ -87,7 +87,8 @@ class _Op:
                     for k, pairs in mop[1].items():
                         got = self.reads.setdefault(_remember(orig, k), [])
                         for pair in pairs or ():
-                            got.append((pair[0], _remember(orig, pair[1])))
+                            if isinstance(pair, list) and len(pair) == 2:
+                                got.append((pair[0], _remember(orig, pair[1])))
 
     def read_values(self, k: Any) -> list[Any]:
         return [v for _, v in self.reads.get(k, ())]
