@@ -1,7 +1,4 @@
 #!/usr/bin/env bash
-# Challenge 5c at the official parameters; extra flags (e.g. --seed 1) are passed on.
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-cd "$(dirname "$here")"
-exec .venv/bin/python -m harness test -w kafka --bin .venv/bin/python "$here/main.py" \
-  --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 "$@"
+# Challenge 5c with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
+exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
+  -w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 -- "$@"
