@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Challenge 1, Echo: answer every ``echo`` request with the same ``echo`` value."""
 
 from common import Node

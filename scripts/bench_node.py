@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,8 +51,11 @@ def bare_loop() -> None:
         os.write(1, out)
 
 
-def drive(command: list[str], seconds: float, window: int) -> float:
-    """Round trips per second of the node started by ``command``; raises if a reply is wrong."""
+def drive(command: list[str], seconds: float, window: int) -> tuple[float, float]:
+    """Round trips per second of the node started by ``command``, and the share of that time the
+    driver itself was on a CPU (well under 1 means the driver was not the bottleneck).
+    Raises if any reply is wrong or missing.
+    """
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -63,6 +67,7 @@ def drive(command: list[str], seconds: float, window: int) -> float:
             raise RuntimeError("no init_ok")
         next_id = 2
         chunks: list[bytes] = []
+        cpu_start = _cpu_seconds()
         start = time.perf_counter()
         deadline = start + seconds
         os.write(to_node, b"".join([REQUEST % (i & 127, i) for i in range(next_id, next_id + window)]))
@@ -86,6 +91,7 @@ def drive(command: list[str], seconds: float, window: int) -> float:
                 else:
                     sending = False
         elapsed = time.perf_counter() - start
+        driver_busy = (_cpu_seconds() - cpu_start) / elapsed
     finally:
         process.stdin.close()
         try:
@@ -95,7 +101,12 @@ def drive(command: list[str], seconds: float, window: int) -> float:
             process.wait()
         process.stdout.close()
     check_replies(b"".join(chunks), range(2, next_id))
-    return received / elapsed
+    return received / elapsed, driver_busy
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def check_replies(data: bytes, msg_ids: range) -> None:
@@ -131,13 +142,19 @@ def main() -> int:
         "bare msgspec loop": [sys.executable, str(Path(__file__).resolve()), "--bare-loop"],
     }
     rates: dict[str, list[float]] = {name: [] for name in programs}
+    busy: dict[str, list[float]] = {name: [] for name in programs}
     for _ in range(args.rounds):  # interleaved, so load from others hits both alike
         for name, command in programs.items():
-            rates[name].append(drive(command, args.seconds, args.window))
+            rate, driver_busy = drive(command, args.seconds, args.window)
+            rates[name].append(rate)
+            busy[name].append(driver_busy)
     node, bare = (statistics.median(rates[name]) for name in programs)
     for name, values in rates.items():
         runs = ", ".join(f"{value:,.0f}" for value in values)
-        print(f"{name:18} {statistics.median(values):>9,.0f} round trips/s  (runs: {runs})")
+        driver = max(busy[name])
+        print(
+            f"{name:18} {statistics.median(values):>9,.0f} round trips/s  (runs: {runs}; driver busy <= {driver:.0%})"
+        )
     ratio = node / bare
     print(f"ratio              {ratio:9.2f}x  (window {args.window}, {args.seconds:g} s per run)")
     met = node >= TARGET_RATE and ratio >= TARGET_RATIO
