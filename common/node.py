@@ -18,6 +18,7 @@ cancels periodic and spawned tasks and returns, so the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import sys
@@ -153,8 +154,15 @@ class Node:
     # -- running -----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve stdin until EOF, then return (the process exits 0)."""
-        asyncio.run(self.serve())
+        """Serve stdin until EOF, then return (the process exits 0).
+
+        A stray ``print()`` goes to stderr meanwhile: stdout carries protocol lines only.
+        """
+        if self._stdout == 1:
+            with contextlib.redirect_stdout(sys.stderr):
+                asyncio.run(self.serve())
+        else:
+            asyncio.run(self.serve())
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ from common import Protocol
 
 ECHO_MAIN = Path(__file__).resolve().parent.parent / "echo" / "main.py"
 INIT = b'{"src":"c0","dest":"n1","body":{"type":"init","node_id":"n1","node_ids":["n1"],"msg_id":1}}\n'
-PROBE_ID = 10**9
+PROBE_ID = 10**12  # far from any msg_id the hostile lines are likely to use
 
 
 def fresh_echo_protocol(logs: list[str]) -> Protocol:
@@ -135,14 +135,17 @@ def check_output(data: bytes, allowed_ids: set[int]) -> list[dict[str, Any]]:
 def test_hostile_lines_never_kill_the_node_nor_dirty_stdout(batch, chunk):
     logs: list[str] = []
     protocol = fresh_echo_protocol(logs)
-    probe = (
-        b'{"src":"c1","dest":"n1","body":{"type":"echo","echo":"probe \\u00e9\\ud83d\\ude00","msg_id":%d}}\n'
-    )
-    data = INIT + b"\n".join(batch) + b"\n" + probe % PROBE_ID
+    probe = b'{"src":"c1","dest":"n1","body":{"type":"echo","echo":"probe \\u00e9\\ud83d\\ude00","msg_id":%d}}\n'
+    # after every hostile line, a valid echo that must be answered
+    data = INIT + b"".join(hostile + b"\n" + probe % (PROBE_ID + i) for i, hostile in enumerate(batch))
     for start in range(0, len(data), chunk):
         protocol.feed(data[start : start + chunk])
-    out = check_output(bytes(protocol.data_to_send()), sent_int_msg_ids(batch) | {1, PROBE_ID})
-    assert out[-1] == {"type": "echo_ok", "echo": "probe é😀", "in_reply_to": PROBE_ID}
+    probes = {PROBE_ID + i for i in range(len(batch))}
+    out = check_output(bytes(protocol.data_to_send()), sent_int_msg_ids(batch) | probes | {1})
+    answered = [body for body in out if body["in_reply_to"] in probes]
+    assert answered == [
+        {"type": "echo_ok", "echo": "probe é😀", "in_reply_to": PROBE_ID + i} for i in range(len(batch))
+    ]
     assert protocol.pending_count == 0
     LINES_FED.append(len(batch))
 

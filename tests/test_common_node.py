@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -341,3 +343,21 @@ def test_handler_registration_errors():
         node.handler(lambda msg: None)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         node.every(0, lambda: None)
+
+
+def test_stray_print_goes_to_stderr_not_the_protocol_stream():
+    program = (
+        "from common import Node\n"
+        "node = Node()\n"
+        "node.handler('echo')(lambda msg: print('debug', msg.body) or {'type': 'echo_ok', 'echo': msg.body['echo']})\n"
+        "node.run()\n"
+    )
+    requests = json.dumps({"src": "c0", "dest": "n1", "body": INIT}) + "\n"
+    requests += (
+        json.dumps({"src": "c1", "dest": "n1", "body": {"type": "echo", "echo": 1, "msg_id": 2}}) + "\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], input=requests.encode(), capture_output=True, timeout=20, check=True
+    )
+    assert [json.loads(text)["body"]["type"] for text in done.stdout.splitlines()] == ["init_ok", "echo_ok"]
+    assert b"debug" in done.stderr
