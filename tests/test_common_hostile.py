@@ -135,7 +135,9 @@ def check_output(data: bytes, allowed_ids: set[int]) -> list[dict[str, Any]]:
 def test_hostile_lines_never_kill_the_node_nor_dirty_stdout(batch, chunk):
     logs: list[str] = []
     protocol = fresh_echo_protocol(logs)
-    probe = b'{"src":"c1","dest":"n1","body":{"type":"echo","echo":"probe \\u00e9\\ud83d\\ude00","msg_id":%d}}\n'
+    probe = (
+        b'{"src":"c1","dest":"n1","body":{"type":"echo","echo":"probe \\u00e9\\ud83d\\ude00","msg_id":%d}}\n'
+    )
     # after every hostile line, a valid echo that must be answered
     data = INIT + b"".join(hostile + b"\n" + probe % (PROBE_ID + i) for i, hostile in enumerate(batch))
     for start in range(0, len(data), chunk):
