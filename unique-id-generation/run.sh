@@ -7,6 +7,7 @@
 #   Redis:   REDIS_URL (default redis://127.0.0.1:6379/0). If nothing answers there, a private
 #            redis-server (no persistence, loopback only, free port) runs for this test and is
 #            stopped afterwards, also on failure or Ctrl-C.
+# The run goes through scripts/lib/run-challenge.sh, which keeps its lean part in results/.
 # Exit status: the runner's (0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed).
 set -euo pipefail
 
@@ -63,8 +64,7 @@ if [[ $backend == redis ]]; then
   fi
 fi
 
-cd "$root"
 status=0
-"$python" -m harness test -w unique-ids --bin "$python" "$here/main.py" "$backend" \
-  --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition "$@" || status=$?
+"$root/scripts/lib/run-challenge.sh" "$here" -w unique-ids "$backend" \
+  --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition -- "$@" || status=$?
 exit "$status"
