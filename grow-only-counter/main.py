@@ -102,6 +102,9 @@ class GrowOnlyCounter:
             except RPCError as e:  # a seq-kv timeout or error: try again next round
                 self.node.log(f"sync round failed: {e}")
                 changed = True
+            except Exception as e:  # e.g. a garbage value under a count key: log, keep syncing
+                self.node.log(f"sync round failed unexpectedly: {e!r}")
+                changed = True
             delay = self.interval if changed else min(delay * 2, self.idle_max)
             await asyncio.sleep(delay)
 
