@@ -61,6 +61,22 @@ envelopes = st.fixed_dictionaries(
     },
 )
 
+# well-formed envelopes around hostile bodies: these reach the handlers (echo, init) and the reply path
+addressed = st.fixed_dictionaries(
+    {"src": st.sampled_from(["c1", "n2", "lin-kv"]), "dest": st.just("n1"), "body": bodies},
+    optional={"id": st.integers(min_value=0, max_value=2**40)},
+)
+requests_to_handlers = st.fixed_dictionaries(
+    {
+        "src": st.just("c1"),
+        "dest": st.just("n1"),
+        "body": st.fixed_dictionaries(
+            {"type": st.sampled_from(["echo", "init"]), "msg_id": st.integers(min_value=0, max_value=10**6)},
+            optional={"echo": json_values, "node_id": json_values, "node_ids": json_values},
+        ),
+    }
+)
+
 
 def deep(depth: int, opener: str, closer: str) -> bytes:
     return (opener * depth + closer * depth).encode()
@@ -71,6 +87,8 @@ hostile_lines = st.one_of(
     st.text(max_size=200).map(str.encode),
     json_values.map(lambda value: json.dumps(value).encode()),
     envelopes.map(lambda env: json.dumps(env).encode()),
+    addressed.map(lambda env: json.dumps(env).encode()),
+    requests_to_handlers.map(lambda env: json.dumps(env).encode()),
     st.sampled_from(
         [b'{"src":"c1","dest":"n1","body":{"type":"echo","echo":"x","msg_id":', b"{" * 50, b"\x00" * 10]
     ),
