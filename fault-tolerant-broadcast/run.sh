@@ -1,8 +1,4 @@
 #!/usr/bin/env bash
-# Challenge 3c at the official parameters; extra flags (e.g. --seed 1) are passed on.
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-cd "$root"
-exec .venv/bin/python -m harness test -w broadcast --bin .venv/bin/python "$here/main.py" \
-  --node-count 5 --time-limit 20 --rate 10 --nemesis partition "$@"
+# Challenge 3c (Fault-Tolerant Broadcast), with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
+exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
+  -w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition -- "$@"

@@ -48,18 +48,22 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]]; then
   echo "$wanted" >"$STAMP"
 fi
 
-# redis-server backs one of the unique-ids designs and its tests.
-if ! command -v redis-server >/dev/null 2>&1; then
+# System programs the project runs: redis-server (a unique-ids design and its tests) and chromium
+# (the test that loads a run report in a headless browser).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log="$(mktemp)"
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >"$log" 2>&1; then
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
       cat "$log" >&2
       rm -f "$log"
-      echo "setup: could not install redis-server with apt-get" >&2
+      echo "setup: could not install ${missing[*]} with apt-get" >&2
       exit 1
     fi
     rm -f "$log"
   else
-    echo "setup: redis-server is missing; install it with: sudo apt-get install -y redis-server" >&2
+    echo "setup: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
   fi
 fi

@@ -1,8 +1,4 @@
 #!/usr/bin/env bash
-# Challenge 3a at the official parameters; extra flags (e.g. --seed 1) are passed on.
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-cd "$root"
-exec .venv/bin/python -m harness test -w broadcast --bin .venv/bin/python "$here/main.py" \
-  --node-count 1 --time-limit 20 --rate 10 "$@"
+# Challenge 3a (Single-Node Broadcast), with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
+exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
+  -w broadcast --node-count 1 --time-limit 20 --rate 10 -- "$@"

@@ -10,7 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package (pytest --import-mode=importlib)
 import fidelity
 
-RUNS = fidelity.runs()
+# kafka runs are compared in test_kafka_fidelity.py: their history files lack the final phase's data
+RUNS = [run for run in fidelity.runs() if run.parent.name != "kafka"]
 
 
 @pytest.mark.skipif(not RUNS, reason=f"no Maelstrom runs under {fidelity.RUNS_ROOT}")

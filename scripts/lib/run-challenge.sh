@@ -26,7 +26,7 @@ run_dir_file="$(mktemp)"
 trap 'rm -f "$run_dir_file"' EXIT
 set +e
 if [[ -n "${MAELSTROM:-}" ]]; then
-  "$MAELSTROM" test --bin "$PY" "$DIR/main.py" "${args[@]}"
+  "$MAELSTROM" test --bin "$ROOT/scripts/lib/venv-python" "$DIR/main.py" "${args[@]}"
 else
   HARNESS_RUN_DIR_FILE="$run_dir_file" "$PY" -m harness test --bin "$PY" "$DIR/main.py" "${args[@]}"
 fi
