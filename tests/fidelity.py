@@ -1,6 +1,6 @@
 """Compare our analysis of real Maelstrom runs with the verdicts Maelstrom wrote (results.edn).
 
-The corpus is /work/shared/maelstrom-runs/<workload>/<run>/ (override with $MAELSTROM_RUNS).
+The corpus is shared/maelstrom-runs/<workload>/<run>/ beside the repository (override with $MAELSTROM_RUNS).
 For each run we recompute results from history.edn + test.json with ``harness.analyze`` and
 compare: stats (counts, by-f, valid?), availability (ok-fraction, valid?), exceptions (group
 counts), the workload result through ``COMPARE[workload]``, and the top-level valid?. Two
@@ -14,8 +14,7 @@ Adding a workload is one line in :data:`COMPARE`, e.g.::
 
 or, from your own test file without touching this one::
 
-    sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
-    import fidelity
+    import fidelity  # tests/ is on pytest's pythonpath
 
     @pytest.mark.parametrize("run_dir", fidelity.runs("kafka"), ids=fidelity.run_id)
     def test_kafka_fidelity(run_dir):
@@ -37,7 +36,9 @@ from harness.checkers.core import merge_valid
 from harness.edn import read_results
 from harness.history import ckey
 
-RUNS_ROOT = Path(os.environ.get("MAELSTROM_RUNS", "/work/shared/maelstrom-runs"))
+RUNS_ROOT = Path(
+    os.environ.get("MAELSTROM_RUNS", Path(__file__).resolve().parents[2] / "shared" / "maelstrom-runs")
+)
 
 #: ours, theirs (both workload result maps) -> mismatch descriptions (empty when they agree)
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[str]]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import fidelity
 import pytest
 
 from harness.analyze import main
 from harness.edn import write_history
 from harness.history import Op
 
-RUNS = Path("/work/shared/maelstrom-runs")
+RUNS = fidelity.RUNS_ROOT
 
 
 def make_run(tmp_path: Path, workload: str, ops: list[Op], **test) -> Path:

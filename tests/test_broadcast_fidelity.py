@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fidelity
 import pytest
 
 from harness.checkers.set_full import check
 from harness.edn import read_history, read_results
 from harness.options import TestOptions as Options
 
-RUNS = Path(__file__).resolve().parents[2] / "shared" / "maelstrom-runs" / "broadcast"
+RUNS = fidelity.RUNS_ROOT / "broadcast"
 RUN_DIRS = sorted(p for p in RUNS.glob("*") if (p / "history.edn").exists()) if RUNS.exists() else []
 
 COMPARED = (

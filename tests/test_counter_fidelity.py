@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fidelity
 import pytest
 
 from harness import options
 from harness.checkers.counter import check
 from harness.edn import read_history, read_results
 
-RUNS = Path("/work/shared/maelstrom-runs/g-counter")
+RUNS = fidelity.RUNS_ROOT / "g-counter"
 RUN_DIRS = sorted(p for p in RUNS.glob("*") if (p / "history.edn").is_file()) if RUNS.is_dir() else []
 
 

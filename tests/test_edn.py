@@ -9,13 +9,14 @@ import math
 from pathlib import Path
 
 import edn_format
+import fidelity
 import pytest
 
 from harness import edn
 from harness.edn import StrKeys
 from harness.history import UNKNOWN, Keyword, Op, kw
 
-RUNS = Path("/work/shared/maelstrom-runs")
+RUNS = fidelity.RUNS_ROOT
 EDN_FILES = sorted(RUNS.glob("*/*/*.edn")) if RUNS.is_dir() else []
 edn_format.add_tag("jepsen.history.Op", lambda m: m)
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package (pytest --import-mode=importlib)
 import fidelity
+import pytest
 
 # kafka runs are compared in test_kafka_fidelity.py: their history files lack the final phase's data
 RUNS = [run for run in fidelity.runs() if run.parent.name != "kafka"]

@@ -14,16 +14,13 @@ match exactly, and so must the runner-level results (stats, availability, except
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import fidelity
 import pytest
 
 from harness.edn import read_history, read_results
 from harness.history import OK, UNKNOWN, Op, kw
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
-import fidelity
 
 RUN_DIRS = fidelity.runs("kafka")
 

@@ -196,8 +196,6 @@ def test_programs_are_valid(tmp_path: Path, folder: str, nodes: int) -> None:
 
 
 BROKEN = """
-import sys
-sys.path.insert(0, {root!r})
 from common import Node
 node = Node()
 log = {{}}

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import fidelity
 import pytest
 
 from harness.history import NEMESIS, UNKNOWN, Op, kw
@@ -24,7 +25,7 @@ from harness.report import compute_latencies, main, partition_intervals, write_r
 from harness.results import write_history, write_results
 from harness.svg import MAX_MESSAGES, read_journal, write_messages_svg
 
-MAELSTROM_RUNS = Path(__file__).resolve().parents[2] / "shared" / "maelstrom-runs"
+MAELSTROM_RUNS = fidelity.RUNS_ROOT
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 

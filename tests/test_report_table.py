@@ -11,13 +11,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import fidelity
 import pytest
 
 from harness.edn import read_results, results_to_json
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "lib" / "results-table.py"
-MAELSTROM_RUNS = REPO.parent / "shared" / "maelstrom-runs"
+MAELSTROM_RUNS = fidelity.RUNS_ROOT
 
 
 def _load() -> ModuleType:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import fidelity
 import pytest
 
 from common.protocol import Message
@@ -17,9 +17,6 @@ from harness.history import INVOKE, Op, kw
 from harness.options import TestOptions as Options
 from harness.workloads import REGISTRY
 from harness.workloads.txn_rw_register import TxnRwRegister
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package
-import fidelity
 
 
 def workload(seed: int = 1, **opts: Any) -> TxnRwRegister:
