@@ -12,16 +12,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CHALLENGES = [
+    "echo", "unique-id-generation", "single-node-broadcast", "multi-node-broadcast",
+    "fault-tolerant-broadcast", "efficient-broadcast", "grow-only-counter",
+    "single-node-kafka-style-log", "multi-node-kafka-style-log", "efficient-kafka-style-log",
+    "single-node-totally-available-transactions", "totally-available-read-uncommitted-transactions",
+    "totally-available-read-committed-transactions",
+]  # fmt: skip
+
+
 def fake_challenge(tree: Path, name: str, results: dict | None, code: int = 0) -> None:
+    """A challenge whose run.sh writes ``results`` (if any) as its results.json and exits ``code``."""
     folder = tree / name
     (folder / "results").mkdir(parents=True)
-    write = f'echo \'{json.dumps(results)}\' > "$(dirname "$0")/results/results.json"\n' if results else ""
+    write = ""
+    if results is not None:
+        (folder / "saved.json").write_text(json.dumps(results))
+        write = 'cp "$(dirname "$0")/saved.json" "$(dirname "$0")/results/results.json"\n'
     (folder / "run.sh").write_text(f"#!/usr/bin/env bash\necho running {name}\n{write}exit {code}\n")
 
 
 def run_all(tree: Path) -> subprocess.CompletedProcess[str]:
-    (tree / "scripts").mkdir()
+    (tree / "scripts" / "lib").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "run-all.sh", tree / "scripts" / "run-all.sh")
+    shutil.copy(ROOT / "scripts" / "lib" / "results-table.py", tree / "scripts" / "lib" / "results-table.py")
     (tree / "scripts" / "setup.sh").write_text("#!/usr/bin/env bash\n")  # the real one is not under test
     (tree / "scripts" / "setup.sh").chmod(0o755)
     (tree / ".venv" / "bin").mkdir(parents=True)
@@ -31,46 +45,44 @@ def run_all(tree: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def good(count: int) -> dict:
+def table(output: str) -> dict[str, str]:
     return {
-        "valid?": True,
-        "availability": {"valid?": True, "ok-fraction": 1.0},
-        "net": {"servers": {"msgs-per-op": 2.5}},
-        "stats": {"count": count},
+        line.split()[0]: line
+        for line in output.splitlines()
+        if line.split() and line.split()[0] in CHALLENGES
     }
 
 
-def table(output: str) -> dict[str, str]:
-    return {line.split()[0]: line for line in output.splitlines()[2:]}
+def reference(name: str) -> dict:
+    """The committed reference results of a challenge (each meets its target)."""
+    return json.loads((ROOT / name / "results" / "results.json").read_text())
 
 
-def test_all_valid_exits_zero_and_lists_unbuilt(tmp_path):
-    fake_challenge(tmp_path, "echo", good(54))
-    fake_challenge(tmp_path, "grow-only-counter", good(900))
+def test_all_valid_and_on_target_exits_zero_and_writes_results_md(tmp_path):
+    for name in CHALLENGES:
+        fake_challenge(tmp_path, name, reference(name))
     result = run_all(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = table(result.stdout)
-    assert rows["echo"].split()[1:] == ["valid", "true", "1", "2.5", "54"]
-    assert "900" in rows["grow-only-counter"]
-    assert "not built yet" in rows["unique-id-generation"]
-    assert len(rows) == 13
+    assert len(rows) == len(CHALLENGES)
+    assert all(" valid " in row for row in rows.values())
     assert (tmp_path / "store" / "run-all" / "echo.log").read_text() == "running echo\n"
+    assert "efficient-broadcast" in (tmp_path / "RESULTS.md").read_text()
 
 
-def test_invalid_unknown_stale_or_failed_runs_exit_non_zero(tmp_path):
-    fake_challenge(tmp_path, "echo", good(54))
-    fake_challenge(tmp_path, "unique-id-generation", {**good(10), "valid?": False}, code=1)
-    fake_challenge(tmp_path, "grow-only-counter", {**good(10), "valid?": "unknown"}, code=2)
-    fake_challenge(tmp_path, "single-node-broadcast", None)  # exits 0 but writes nothing
+def test_invalid_failed_or_missing_runs_exit_non_zero_and_never_show_old_figures(tmp_path):
+    fake_challenge(tmp_path, "echo", reference("echo"))
+    fake_challenge(
+        tmp_path, "unique-id-generation", {**reference("unique-id-generation"), "valid?": False}, 1
+    )
+    fake_challenge(tmp_path, "single-node-broadcast", None, code=255)  # crashed, wrote nothing
     stale = tmp_path / "single-node-broadcast" / "results" / "results.json"
-    stale.write_text(json.dumps(good(5)))
-    os.utime(stale, (1_000_000_000, 1_000_000_000))
-    fake_challenge(tmp_path, "multi-node-broadcast", good(7), code=255)  # valid file, but crashed
+    stale.write_text(json.dumps(reference("single-node-broadcast")))  # a previous run's figures
     result = run_all(tmp_path)
     assert result.returncode == 1
     rows = table(result.stdout)
-    assert "valid" in rows["echo"]
+    assert " valid " in rows["echo"]
     assert "INVALID" in rows["unique-id-generation"]
-    assert "UNKNOWN" in rows["grow-only-counter"]
-    assert "NO FRESH" in rows["single-node-broadcast"] and " 5" not in rows["single-node-broadcast"]
-    assert "exit 255" in rows["multi-node-broadcast"]
+    assert "not run yet" in rows["single-node-broadcast"]
+    assert "not run yet" in rows["grow-only-counter"]  # no run.sh at all
+    assert "single-node-broadcast (exit 255)" in result.stderr
