@@ -18,14 +18,14 @@ add a few per push interval, so about 0.5-0.6 server messages per op, and no CAS
 import zlib
 
 from common import Node, RPCError, RPCTimeout
+from common.kafka import LocalLogs
 
 PUSH_INTERVAL = 0.05  # seconds between replication batches to each peer
 MAX_POLL = 100  # messages per key per poll
 MAX_BATCH = 1000  # messages per key per replication batch
 
 node = Node()
-logs: dict[str, list] = {}
-committed: dict[str, int] = {}
+local = LocalLogs(MAX_POLL)
 acked: dict[str, dict[str, int]] = {}  # peer -> key -> length of our log the peer holds
 dirty_commits: dict[str, set[str]] = {}  # peer -> keys whose commit it has not been sent
 pushing: set[str] = set()  # peers with a batch in flight
@@ -35,65 +35,48 @@ def owner(key: str) -> str:
     return node.node_ids[zlib.crc32(key.encode()) % len(node.node_ids)]
 
 
-def append(key: str, value) -> int:
-    log = logs.setdefault(key, [])
-    log.append(value)
-    return len(log) - 1
-
-
 @node.handler("send")
 async def send(msg):
     key, value = msg.body["key"], msg.body["msg"]
     home = owner(key)
     if home == node.node_id:
-        return {"type": "send_ok", "offset": append(key, value)}
+        return {"type": "send_ok", "offset": local.append(key, value)}
     reply = await node.rpc(home, {"type": "owner_send", "key": key, "msg": value}, timeout=2.0)
     return {"type": "send_ok", "offset": reply["offset"]}
 
 
 @node.handler("owner_send")
 def owner_send(msg):
-    return {"type": "owner_send_ok", "offset": append(msg.body["key"], msg.body["msg"])}
+    return {"type": "owner_send_ok", "offset": local.append(msg.body["key"], msg.body["msg"])}
 
 
 @node.handler("poll")
 def poll(msg):
-    out = {}
-    for key, start in msg.body["offsets"].items():
-        log = logs.get(key, ())
-        start = max(0, start)
-        if start < len(log):
-            out[key] = [[o, log[o]] for o in range(start, min(len(log), start + MAX_POLL))]
-    return {"type": "poll_ok", "msgs": out}
+    return {"type": "poll_ok", "msgs": local.poll(msg.body["offsets"])}
 
 
 @node.handler("commit_offsets")
 def commit_offsets(msg):
-    for key, offset in msg.body["offsets"].items():
-        if offset > committed.get(key, -1):
-            committed[key] = offset
-            for keys in dirty_commits.values():
-                keys.add(key)
+    raised = local.commit(msg.body["offsets"])
+    for keys in dirty_commits.values():
+        keys.update(raised)
     return {"type": "commit_offsets_ok"}
 
 
 @node.handler("list_committed_offsets")
 def list_committed_offsets(msg):
-    found = {k: committed[k] for k in msg.body["keys"] if k in committed}
-    return {"type": "list_committed_offsets_ok", "offsets": found}
+    return {"type": "list_committed_offsets_ok", "offsets": local.committed_offsets(msg.body["keys"])}
 
 
 @node.handler("replicate")
 def replicate(msg):
     lengths = {}
     for key, (start, values) in msg.body["entries"].items():
-        log = logs.setdefault(key, [])
+        log = local.logs.setdefault(key, [])
         if start <= len(log) < start + len(values):
             log.extend(values[len(log) - start :])
         lengths[key] = len(log)
-    for key, offset in msg.body["committed"].items():
-        if offset > committed.get(key, -1):
-            committed[key] = offset
+    local.commit(msg.body["committed"])
     return {"type": "replicate_ok", "lengths": lengths}
 
 
@@ -101,12 +84,12 @@ async def push(peer: str) -> None:
     """One batch to ``peer``: our owned entries it lacks, and commits it has not seen."""
     mine = acked.setdefault(peer, {})
     entries = {}
-    for key, log in logs.items():
+    for key, log in local.logs.items():
         have = mine.get(key, 0)
         if have < len(log) and owner(key) == node.node_id:
             entries[key] = [have, log[have : have + MAX_BATCH]]
     commits = dirty_commits.setdefault(peer, set())
-    sent_commits = {k: committed[k] for k in commits}
+    sent_commits = {k: local.committed[k] for k in commits}
     if not entries and not sent_commits:
         return
     commits.clear()

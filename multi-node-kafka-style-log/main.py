@@ -16,6 +16,7 @@ import contextlib
 import zlib
 
 from common import KeyDoesNotExist, LinKV, Node, PreconditionFailed
+from common.kafka import entries_from, raise_offsets
 
 BUCKETS = 64
 MAX_POLL = 32  # messages per key per poll
@@ -66,6 +67,7 @@ async def send(msg):
 
 
 async def read_from(key: str, start: int) -> list:
+    start = max(0, start)
     log = cache.setdefault(key, [])
     # fill the cache up to start + MAX_POLL, stopping at the first slot not written yet
     while len(log) < start + MAX_POLL:
@@ -77,7 +79,7 @@ async def read_from(key: str, start: int) -> list:
         # a concurrent poll may have filled slot i meanwhile (with the same, immutable message)
         if len(log) == i:
             log.append(value)
-    return [[o, log[o]] for o in range(max(0, start), min(len(log), start + MAX_POLL))]
+    return entries_from(log, start, MAX_POLL)
 
 
 @node.handler("poll")
@@ -96,8 +98,7 @@ async def commit_offsets(msg):
     def raise_to(wanted):
         def change(bucket):
             committed = dict(bucket["committed"])
-            for k, o in wanted.items():
-                committed[k] = max(o, committed.get(k, -1))
+            raise_offsets(committed, wanted)
             return {**bucket, "committed": committed}
 
         return change

@@ -1,0 +1,63 @@
+"""Pieces the Kafka-style log programs share: slicing a log for ``poll_ok`` and raising offsets.
+
+``LocalLogs`` is the whole in-memory state of a node that keeps its logs itself: offsets are list
+indices, so a poll is a slice, and committed offsets only ever rise (a running max).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["LocalLogs", "entries_from", "raise_offsets"]
+
+
+def entries_from(log: Sequence[Any], start: int, limit: int) -> list[list[Any]]:
+    """``[[offset, message], ...]`` for at most ``limit`` messages of ``log`` from ``start`` on
+    (a negative ``start`` counts as 0)."""
+    start = max(0, start)
+    return [[o, log[o]] for o in range(start, min(len(log), start + limit))]
+
+
+def raise_offsets(committed: dict[str, int], offsets: Mapping[str, int]) -> list[str]:
+    """Raise each key of ``committed`` to its offset in ``offsets`` (never lower it).
+
+    Returns the keys that rose, so a caller can tell its peers about exactly those."""
+    raised = []
+    for key, offset in offsets.items():
+        if offset > committed.get(key, -1):
+            committed[key] = offset
+            raised.append(key)
+    return raised
+
+
+class LocalLogs:
+    """Every key's log and committed offset, in memory."""
+
+    def __init__(self, max_poll: int) -> None:
+        self.max_poll = max_poll  # messages per key per poll: bounds reply size; clients poll again
+        self.logs: dict[str, list[Any]] = {}
+        self.committed: dict[str, int] = {}
+
+    def append(self, key: str, message: Any) -> int:
+        """Append ``message`` to ``key``'s log; its offset."""
+        log = self.logs.setdefault(key, [])
+        log.append(message)
+        return len(log) - 1
+
+    def poll(self, offsets: Mapping[str, int]) -> dict[str, list[list[Any]]]:
+        """The ``msgs`` of a ``poll_ok``. Keys with nothing at or after the requested offset are
+        left out: an empty list for a key nobody ever wrote trips Jepsen's checker."""
+        out = {}
+        for key, start in offsets.items():
+            if entries := entries_from(self.logs.get(key, ()), start, self.max_poll):
+                out[key] = entries
+        return out
+
+    def commit(self, offsets: Mapping[str, int]) -> list[str]:
+        """Raise the committed offsets; the keys that rose."""
+        return raise_offsets(self.committed, offsets)
+
+    def committed_offsets(self, keys: Iterable[str]) -> dict[str, int]:
+        """The ``offsets`` of a ``list_committed_offsets_ok``: keys never committed are left out."""
+        return {k: self.committed[k] for k in keys if k in self.committed}
