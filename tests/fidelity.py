@@ -104,6 +104,22 @@ def same(*fields: str | Field) -> Compare:
     return compare
 
 
+#: set-full result fields that must equal Maelstrom's (tests/test_broadcast_fidelity.py checks them too)
+BROADCAST_FIELDS = (
+    "valid?",
+    "attempt-count",
+    "stable-count",
+    "lost-count",
+    "lost",
+    "never-read-count",
+    "never-read",
+    "stale-count",
+    "stale",
+    "stable-latencies",
+    "lost-latencies",
+    "duplicated-count",
+)
+
 #: workload -> how to compare our workload result with Maelstrom's. Extend with one line.
 COMPARE: dict[str, Compare] = {
     "echo": same("valid?", count_of("errors")),
@@ -115,22 +131,7 @@ COMPARE: dict[str, Compare] = {
         "range",
         counts_in("duplicated"),
     ),
-    "broadcast": same(
-        *[
-            "valid?",
-            "attempt-count",
-            "stable-count",
-            "lost-count",
-            "lost",
-            "never-read-count",
-            "never-read",
-            "stale-count",
-            "stale",
-            "stable-latencies",
-            "lost-latencies",
-            "duplicated-count",
-        ]
-    ),
+    "broadcast": same(*BROADCAST_FIELDS),
     "txn-rw-register": same("valid?", "anomaly-types"),
     "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
 }

@@ -11,23 +11,7 @@ from harness.checkers.set_full import check
 from harness.edn import read_history, read_results
 from harness.options import TestOptions as Options
 
-RUNS = fidelity.RUNS_ROOT / "broadcast"
-RUN_DIRS = sorted(p for p in RUNS.glob("*") if (p / "history.edn").exists()) if RUNS.exists() else []
-
-COMPARED = (
-    "valid?",
-    "attempt-count",
-    "stable-count",
-    "lost-count",
-    "lost",
-    "never-read-count",
-    "never-read",
-    "stale-count",
-    "stale",
-    "stable-latencies",
-    "lost-latencies",
-    "duplicated-count",
-)
+RUN_DIRS = fidelity.runs("broadcast")
 
 
 def _summary(entry: dict) -> tuple:
@@ -44,7 +28,7 @@ def _summary(entry: dict) -> tuple:
 
 
 def test_the_corpus_is_there():
-    assert len(RUN_DIRS) >= 15, f"expected the broadcast corpus under {RUNS}"
+    assert len(RUN_DIRS) >= 15, f"expected the broadcast corpus under {fidelity.RUNS_ROOT / 'broadcast'}"
 
 
 @pytest.mark.parametrize("run", RUN_DIRS, ids=[p.name for p in RUN_DIRS])
@@ -52,6 +36,6 @@ def test_set_full_matches_maelstrom(run: Path):
     expected = read_results(run / "results.edn")["workload"]
     test = Options.load(run / "test.json")
     ours = check(test, read_history(run / "history.edn"))
-    for key in COMPARED:
+    for key in fidelity.BROADCAST_FIELDS:  # plain ==, stricter than COMPARE's Clojure equality
         assert ours.get(key) == expected.get(key), key
     assert [_summary(e) for e in ours["worst-stale"]] == [_summary(e) for e in expected["worst-stale"]]
