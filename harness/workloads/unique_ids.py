@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from harness.checkers import unique_ids as checker
 from harness.history import OK, Op
 from harness.schema import ANY, body
 from harness.workloads.base import RPCClient, Workload, register
 
 GENERATE_OK = body("generate_ok", id=ANY)
-
-
-def _checker() -> Callable[..., dict[str, Any]]:
-    # written by another engineer; imported lazily so a missing module fails clearly, at check time
-    try:
-        from harness.checkers.unique_ids import check
-    except ModuleNotFoundError as e:
-        raise RuntimeError(f"the unique-ids checker is not available ({e})") from e
-    return check
 
 
 @register
@@ -35,4 +26,4 @@ class UniqueIds(Workload):
         return replace(op, type=OK, value=reply["id"])
 
     def check(self, history: list[Op]) -> dict[str, Any]:
-        return _checker()(self.test, history)
+        return checker.check(self.test, history)
