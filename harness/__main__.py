@@ -1,4 +1,4 @@
-"""``python -m harness {test,analyze,bench}``."""
+"""``python -m harness {test,analyze,report,bench}``."""
 
 import sys
 
