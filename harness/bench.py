@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--concurrency", default="3n", help="N or Kn (default 3n)")
+    parser.add_argument("--concurrency", default="1n", help="N or Kn (default 1n, as Maelstrom)")
     parser.add_argument("--node-count", type=int, default=3)
     args = parser.parse_args(argv)
 
