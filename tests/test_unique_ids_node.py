@@ -263,3 +263,40 @@ def test_redis_down_answers_11_keeps_serving_and_never_repeats(tmp_path: Path) -
         assert len(seen) == len(set(seen)) >= 150 + 12
 
     asyncio.run(scenario())
+
+
+def _harness_run(tmp_path: Path, backend: str, env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+    """A short unique-ids test through the runner, at Fly.io's flags but 4 s long."""
+    command = [
+        sys.executable, "-m", "harness", "test", "-w", "unique-ids",
+        "--bin", sys.executable, str(SCRIPT), backend,
+        "--node-count", "3", "--rate", "300", "--time-limit", "4", "--availability", "total",
+        "--nemesis", "partition", "--nemesis-interval", "1", "--seed", "7", "--no-plots",
+        "--store", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **env}
+    )
+    results = sorted(tmp_path.glob("unique-ids/*/results.json"))
+    assert results, done.stdout + done.stderr
+    return done.returncode, json.loads(results[-1].read_text()), done.stdout + done.stderr
+
+
+@pytest.mark.timeout(150)
+@needs_redis
+def test_workload_through_the_runner_with_redis_is_valid_and_totally_available(tmp_path: Path) -> None:
+    with redis_server() as redis:
+        code, results, out = _harness_run(tmp_path, "redis", {"REDIS_URL": redis.url})
+    assert code == 0, out
+    assert results["availability"]["ok-fraction"] == 1.0
+    workload = results["workload"]
+    assert workload["duplicated-count"] == 0 and workload["acknowledged-count"] > 500
+    assert all(isinstance(x, int) for x in workload["range"])  # Redis ids are numbers
+
+
+@pytest.mark.timeout(150)
+def test_workload_through_the_runner_coordination_free_is_valid(tmp_path: Path) -> None:
+    code, results, out = _harness_run(tmp_path, "local", {})
+    assert code == 0, out
+    assert results["availability"]["ok-fraction"] == 1.0
+    assert results["net"]["servers"]["msgs-per-op"] == 0  # no coordination at all
