@@ -40,7 +40,7 @@ if [[ -d "$run" ]]; then
   out="$DIR/results"
   rm -rf "$out"
   mkdir -p "$out"
-  for f in results.edn results.json latency-raw.png latency-quantiles.png rate.png; do
+  for f in results.edn results.json test.json latency-raw.png latency-quantiles.png rate.png; do
     [[ -f "$run/$f" ]] && cp "$run/$f" "$out/"
   done
   # index.html (and messages.svg) rendered into results/, linking only what is kept there
