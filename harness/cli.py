@@ -1,9 +1,10 @@
-"""``python -m harness test``: Maelstrom's flags, defaults, exit codes, and one run end to end.
+"""``python -m harness``: Maelstrom's command line: flags, defaults, usage, exit codes, subcommands.
 
 Parsing follows M:core.clj and J:cli.clj (maelstrom-runner.md §1): ``--opt value`` or
 ``--opt=value``; every word that is not an option goes to the node binary; an unknown option
 is an argument error (exit 254). Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments,
 255 the run could not complete.
+One run itself (store dir, nodes, phases, teardown, checkers) is wired in ``harness.run``.
 
 Harness-only options (not in Maelstrom): ``--seed``, ``--store``, ``--recovery-time`` (the final
 phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstrom's fixed 10 s).
@@ -12,25 +13,21 @@ phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstro
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import selectors
-import signal
 import sys
-import tempfile
-import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from time import monotonic_ns
 from typing import Any
 
 from harness.options import DEFAULT_NODES, TestOptions
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 
-__all__ = ["BadArgs", "RunConfig", "main", "parse_test_args", "run_once"]
+# RunConfig, precise_event_loop and run_once are re-exported: harness/bench.py imports them from here
+from harness.run import RunConfig, Terminated, _cancel_on_signals, precise_event_loop, run_once
+
+__all__ = ["BadArgs", "RunConfig", "main", "parse_test_args", "precise_event_loop", "run_once"]
 
 MAELSTROM_WORKLOADS = [
     "broadcast",
@@ -85,18 +82,6 @@ Usage: python -m harness test [OPTIONS] [ARGS FOR THE BINARY...]
 
 class BadArgs(Exception):
     """A command-line problem: exit 254."""
-
-
-@dataclass
-class RunConfig:
-    """Runtime settings that are not test parameters."""
-
-    recovery_seconds: float = 10.0
-    init_timeout: float = 10.0
-    plots: bool = True
-    progress_stream: Any = None
-    live_progress: bool | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -340,319 +325,6 @@ def parse_test_args(
 def _usage_exit() -> int:
     print(USAGE)
     return 0
-
-
-# -- one run ------------------------------------------------------------------------------------
-
-
-async def run_once(test: TestOptions, config: RunConfig) -> int:
-    """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
-    from harness.checkers.core import check_all, check_safe
-    from harness.history import INVOKE, NEMESIS
-    from harness.interpreter import ClientIds, Interpreter, derive_rngs
-    from harness.nemesis import PartitionNemesis
-    from harness.network import Network, latency_sampler, net_result
-    from harness.processes import NodeFault, NodeProcess, RunAborted
-    from harness.progress import Progress
-    from harness.results import (
-        exit_code,
-        make_run_dir,
-        verdict_line,
-        write_history,
-        write_results,
-        write_test_json,
-    )
-    from harness.workloads import REGISTRY
-
-    assert test.seed is not None
-    progress = Progress(config.progress_stream, live=config.live_progress)
-    say = progress.log
-    rngs = derive_rngs(test.seed)
-    run_dir = make_run_dir(test.store, test.workload)
-    write_test_json(test, run_dir)
-    if run_dir_file := os.environ.get("HARNESS_RUN_DIR_FILE"):
-        # for scripts: store/latest may be re-pointed by a concurrent run at any moment
-        Path(run_dir_file).write_text(str(run_dir.resolve()) + "\n")
-    say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
-
-    loop = asyncio.get_running_loop()
-    try:
-        latency = None
-        if test.latency_mean > 0 or test.latency_dist != "constant":
-            latency = latency_sampler(test.latency_mean, test.latency_dist, rngs["latency"])
-        workload = REGISTRY[test.workload](test, rngs["workload"])
-    except (ValueError, AssertionError) as e:
-        say(f"Oh jeez, I'm sorry, the harness broke: {e}")
-        return EXIT_ABORTED
-
-    journal = open(run_dir / "net-journal.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finally)
-    t0 = monotonic_ns()
-    net = Network(latency, journal, t0_ns=t0, log=say, log_send=test.log_net_send, log_recv=test.log_net_recv)
-    faults: list[NodeFault] = []
-    fatal: asyncio.Future[None] = loop.create_future()
-
-    def on_fault(fault: NodeFault) -> None:
-        faults.append(fault)
-        say(
-            f"NODE FAULT ({fault.kind}): {fault.message}\n    line: {fault.line}\n    "
-            f"(no further stdout of {fault.node} is read; the verdict will be invalid)"
-        )
-
-    def on_crash(node: NodeProcess) -> None:
-        if not fatal.done():
-            fatal.set_exception(RunAborted(node.crash_report()))
-
-    _start_services(net, rngs["services"], say)
-    bin_path = os.path.abspath(os.path.expanduser(test.bin or ""))
-    argv = [bin_path, *test.args]
-    nodes = [
-        NodeProcess(
-            n,
-            net,
-            run_dir / "node-logs" / f"{n}.log",
-            on_fault=on_fault,
-            on_crash=on_crash,
-            console=say,
-            log_stderr=test.log_stderr,
-        )
-        for n in test.nodes
-    ]
-    client_ids = ClientIds(net)
-    nemesis = (
-        PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
-        if "partition" in test.nemesis
-        else None
-    )
-    interp = Interpreter(
-        test,
-        workload,
-        net,
-        client_ids,
-        rngs["schedule"],
-        nemesis=nemesis,
-        progress=progress,
-        recovery_seconds=config.recovery_seconds,
-        t0_ns=t0,
-    )
-    setup_clients: list[Any] = []
-    main_cpu: list[float] = []  # harness CPU seconds spent in the main phase
-
-    async def body() -> None:
-        cwd = tempfile.gettempdir()
-        await asyncio.gather(*(node.start(argv, cwd) for node in nodes))
-        init_clients = [client_ids.open(n) for n in test.nodes]
-        await asyncio.gather(*(_init(c, test.nodes, config.init_timeout, faults) for c in init_clients))
-        # history time 0 is here, after the nodes are up (Jepsen's with-relative-time)
-        interp.t0 = monotonic_ns()
-        setup_clients.extend(client_ids.open(n, workload.rpc_timeout) for n in test.nodes)
-        try:
-            await interp.setup({c.node: c for c in setup_clients})
-        except RunAborted:
-            raise
-        except Exception as e:
-            raise RunAborted(f"Client setup failed: {type(e).__name__}: {e}") from e
-        say(
-            f"Nodes {', '.join(test.nodes)} initialized; running for {test.time_limit:g} s at rate {test.rate:g}"
-        )
-        progress.phase = "main"
-        progress.start(test.time_limit, lambda: net.send_count)
-        cpu = time.process_time()
-        await interp.main_phase()
-        main_cpu.append(time.process_time() - cpu)
-        progress.phase = "final"
-        await interp.final_phase()
-
-    aborted: str | None = None
-    task = loop.create_task(body())
-    try:
-        await asyncio.wait({task, fatal}, return_when=asyncio.FIRST_COMPLETED)
-        if fatal.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            fatal.result()
-        task.result()
-    except RunAborted as e:
-        aborted = str(e)
-    finally:
-        progress.stop()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        if not fatal.done():
-            fatal.cancel()
-        interp.close_clients()
-        for c in setup_clients:
-            c.close()
-        for node in nodes:
-            node.kill()
-        await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
-        if nemesis is not None:
-            nemesis.heal(interp.now())
-        await net.close()
-        journal.close()
-        write_history(interp.history, run_dir)
-
-    if aborted is not None:
-        _write_report(run_dir, say)
-        say(aborted)
-        say(f"The run could not complete (exit 255). History so far: {run_dir / 'history.txt'}")
-        return EXIT_ABORTED
-
-    op_count = sum(1 for op in interp.history if op.type == INVOKE and op.process != NEMESIS)
-    lateness = net.lateness_ms()
-    net_res = net_result(net.counts(), op_count, lateness)
-    extra = None
-    if faults:
-        extra = {"nodes": {"valid?": False, "faults": [f.to_result() for f in faults]}}
-    workload_result = check_safe(workload.check, interp.history)
-    results = check_all(test, interp.history, workload_result, net_res, extra)
-    write_results(results, run_dir)
-    if config.plots:
-        _write_plots(interp, test, run_dir, nemesis, say)
-    _write_report(run_dir, say)
-    _print_results(results, run_dir, say)
-    say(
-        f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
-        f"p99 {lateness.get('p99', 0)} ms, max {lateness.get('max', 0)} ms ({lateness.get('count', 0)} timed deliveries)"
-    )
-    if main_cpu and op_count:
-        say(
-            f"harness CPU in the main phase: {main_cpu[0]:.2f} s, {1e6 * main_cpu[0] / max(net.send_count, 1):.0f} µs per message"
-        )
-    for f in faults:
-        say(f"NODE FAULT ({f.kind}): {f.message}\n    line: {f.line}")
-    say(verdict_line(results["valid?"]))
-    return exit_code(results["valid?"])
-
-
-async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[Any]) -> None:
-    from harness.client import ClientTimeout
-    from harness.processes import RunAborted
-
-    node = client.node
-    try:
-        reply = await client.request({"type": "init", "node_id": node, "node_ids": list(node_ids)}, timeout)
-    except ClientTimeout:
-        why = [f for f in faults if f.node == node]
-        hint = f" It had a fault first: {why[0].message} (line: {why[0].line})" if why else ""
-        raise RunAborted(
-            f"Expected node {node} to respond to an init message, but node did not respond within {timeout:g} s.{hint}"
-        ) from None
-    finally:
-        client.close()
-    if reply.get("type") == "error":
-        raise RunAborted(f"Node {node} answered init with an error: {reply}")
-    if reply.get("type") != "init_ok":
-        raise RunAborted(f"Expected an init_ok message, but node {node} responded with {reply}")
-
-
-def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) -> None:
-    """Run lin-kv, seq-kv, lww-kv and lin-tso as network endpoints (one request at a time)."""
-    try:
-        from harness.services import make_services
-    except ModuleNotFoundError as e:
-        if e.name != "harness.services":
-            raise
-        return
-    for name, service in make_services(rng).items():
-
-        def deliver(msg: Any, name: str = name, service: Any = service) -> None:
-            try:
-                reply = service.handle(msg.src, msg.body)
-            except Exception:
-                say(
-                    f"WARN Error in service worker! {name} could not handle {msg.line.decode()}:\n{traceback.format_exc()}"
-                )
-                return
-            if reply is None:
-                return
-            reply = {**reply, "in_reply_to": msg.body.get("msg_id")}
-            if msg.src in net:
-                net.send(name, msg.src, reply)
-
-        net.register(name, deliver)
-
-
-def _write_plots(
-    interp: Any, test: TestOptions, run_dir: Path, nemesis: Any, say: Callable[[str], None]
-) -> None:
-    try:
-        from harness.plots import write_plots
-    except ModuleNotFoundError as e:
-        if e.name != "harness.plots":
-            raise
-        return
-    try:
-        end = interp.history[-1].time if interp.history else 0
-        spans = [
-            (a / 1e9, (end if b is None else b) / 1e9) for a, b in (nemesis.intervals if nemesis else [])
-        ]
-        write_plots(interp.history, test, run_dir, spans)
-    except Exception:
-        say(f"WARN could not draw plots:\n{traceback.format_exc()}")
-
-
-def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
-    try:
-        from harness.report import write_report
-    except ModuleNotFoundError as e:
-        if e.name != "harness.report":
-            raise
-        return
-    try:
-        write_report(run_dir)
-    except Exception:
-        say(f"WARN could not write index.html:\n{traceback.format_exc()}")
-
-
-def _print_results(results: dict[str, Any], run_dir: Path, say: Callable[[str], None]) -> None:
-    text = (run_dir / "results.edn").read_text()
-    lines = text.splitlines()
-    if len(lines) > 60:
-        lines = [*lines[:60], f"... ({len(lines) - 60} more lines in {run_dir / 'results.edn'})"]
-    say("\n".join(lines))
-    say(f"Results in {run_dir}")
-
-
-class Terminated(Exception):
-    """SIGTERM or SIGHUP arrived; the run was cancelled and cleaned up."""
-
-
-async def _cancel_on_signals(coro: Any) -> int:
-    """Run ``coro``; on SIGTERM/SIGHUP cancel it (so its cleanup runs) and raise Terminated.
-
-    asyncio.Runner already turns SIGINT (Ctrl-C) into a cancellation followed by KeyboardInterrupt.
-    """
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    received: list[signal.Signals] = []
-
-    def on_signal(sig: signal.Signals) -> None:
-        received.append(sig)
-        task.cancel()
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        return await coro
-    except asyncio.CancelledError:
-        if received:
-            raise Terminated(received[0]) from None
-        raise
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
-
-
-def precise_event_loop() -> asyncio.AbstractEventLoop:
-    """An event loop whose timers fire within microseconds, not milliseconds.
-
-    The default epoll selector rounds every wait up to a whole millisecond, so each timed
-    delivery and each scheduled op would be up to 1 ms late. select() takes microseconds; with
-    a few dozen pipes its cost is negligible.
-    """
-    return asyncio.SelectorEventLoop(selectors.SelectSelector())
 
 
 # -- entry point --------------------------------------------------------------------------------
