@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from harness.checkers.core import pairs
-    from harness.cli import RunConfig, precise_event_loop, run_once
     from harness.edn import read_history
+    from harness.run import RunConfig, precise_event_loop, run_once
 
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         workdir = Path(tmp)

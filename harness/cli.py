@@ -23,11 +23,9 @@ from typing import Any
 
 from harness.options import DEFAULT_NODES, TestOptions
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
+from harness.run import RunConfig, Terminated, cancel_on_signals, precise_event_loop, run_once
 
-# RunConfig, precise_event_loop and run_once are re-exported: harness/bench.py imports them from here
-from harness.run import RunConfig, Terminated, _cancel_on_signals, precise_event_loop, run_once
-
-__all__ = ["BadArgs", "RunConfig", "main", "parse_test_args", "precise_event_loop", "run_once"]
+__all__ = ["BadArgs", "main", "parse_test_args"]
 
 MAELSTROM_WORKLOADS = [
     "broadcast",
@@ -370,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
         try:
             with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-                code = runner.run(_cancel_on_signals(run_once(test, config)))
+                code = runner.run(cancel_on_signals(run_once(test, config)))
         except KeyboardInterrupt:
             print("Interrupted: every node process was killed.", file=sys.stderr)
             return 130

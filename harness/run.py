@@ -18,7 +18,7 @@ The order mirrors Jepsen's core ``run!`` (maelstrom-runner.md §2.1):
 9. Results: printed with the verdict line; the exit code follows the verdict.
 
 The command line (``harness.cli``) parses arguments into ``TestOptions`` and ``RunConfig`` and
-drives ``run_once`` on ``precise_event_loop`` under ``_cancel_on_signals``.
+drives ``run_once`` on ``precise_event_loop`` under ``cancel_on_signals``.
 """
 
 from __future__ import annotations
@@ -328,7 +328,7 @@ class Terminated(Exception):
     """SIGTERM or SIGHUP arrived; the run was cancelled and cleaned up."""
 
 
-async def _cancel_on_signals(coro: Any) -> int:
+async def cancel_on_signals(coro: Any) -> int:
     """Run ``coro``; on SIGTERM/SIGHUP cancel it (so its cleanup runs) and raise Terminated.
 
     asyncio.Runner already turns SIGINT (Ctrl-C) into a cancellation followed by KeyboardInterrupt.
