@@ -17,7 +17,8 @@ from harness.history import INFO, OK, Op, kw
 from harness.options import TestOptions as Options
 from harness.schema import Body
 from harness.workloads import REGISTRY
-from harness.workloads.kafka import Kafka, KeyPicker
+from harness.workloads.elle import KeyPool
+from harness.workloads.kafka import Kafka
 
 ROOT = Path(__file__).resolve().parent.parent
 SEND, POLL = kw("send"), kw("poll")
@@ -53,7 +54,7 @@ def test_contract() -> None:
 
 
 def test_key_choice_is_exponential_and_keys_rotate_after_16_values() -> None:
-    picker = KeyPicker(random.Random(1), 10, 16)
+    picker = KeyPool(random.Random(1), 10, 16)
     counts = Counter(picker.rand_key() for _ in range(40_000))
     assert counts[9] / 40_000 == pytest.approx(1024 / 2046, abs=0.02)
     assert counts[8] / 40_000 == pytest.approx(512 / 2046, abs=0.02)

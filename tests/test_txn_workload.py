@@ -49,12 +49,12 @@ def test_generator_shape_unique_writes_and_key_retirement() -> None:
     for values in written.values():
         assert values == list(range(1, len(values) + 1)) and len(values) <= 16  # 1, 2, 3, ... once
     assert max(written) > 9  # hot keys were retired and replaced by fresh ones
-    assert len(w.active_keys) == 10 and len(set(w.active_keys)) == 10
+    assert len(w.keys.active) == 10 and len(set(w.keys.active)) == 10
 
 
 def test_key_choice_is_exponential_toward_the_last_position() -> None:
     w = workload(max_writes_per_key=10**9)
-    picks = Counter(w._key() for _ in range(40_000))
+    picks = Counter(w.keys.rand_key() for _ in range(40_000))
     # position i has weight 2^i: the last key ~1/2 of picks, the one before ~1/4
     assert 0.47 < picks[9] / 40_000 < 0.53
     assert 0.22 < picks[8] / 40_000 < 0.28

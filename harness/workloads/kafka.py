@@ -36,6 +36,7 @@ from harness.history import INFO, OK, Op, kw
 from harness.options import TestOptions
 from harness.schema import ANY, INT, STR, body, list_of, map_of, tuple_of
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
+from harness.workloads.elle import KeyPool
 
 SEND, POLL = kw("send"), kw("poll")
 SEND_OK = body("send_ok", offset=INT)
@@ -84,34 +85,6 @@ def _merge_max(into: dict[int, int], more: dict[int, int]) -> None:
             into[k] = v
 
 
-class KeyPicker:
-    """Elle's ``wr-txns`` for single-op transactions over an exponentially skewed key pool."""
-
-    def __init__(self, rng: random.Random, key_count: int, max_writes: int) -> None:
-        self.rng = rng
-        self.active = list(range(key_count))
-        self.next_value: dict[int, int] = {}
-        self.max_writes = max_writes
-        self.scale = 2.0 * (2.0**key_count - 1)  # key-dist-scale with base 2
-
-    def rand_key(self) -> int:
-        i = math.floor(math.log2(self.rng.random() * self.scale + 2) - 1)
-        return self.active[min(i, len(self.active) - 1)]
-
-    def next(self) -> tuple[str, int, int | None]:
-        while True:
-            f = self.rng.choice(("r", "w"))
-            k = self.rand_key()
-            if f == "r":
-                return f, k, None
-            v = self.next_value.get(k, 1)
-            if v > self.max_writes:
-                self.active[self.active.index(k)] = max(self.active) + 1
-                continue
-            self.next_value[k] = v + 1
-            return f, k, v
-
-
 @register
 class Kafka(Workload):
     name: ClassVar[str] = "kafka"
@@ -123,7 +96,7 @@ class Kafka(Workload):
 
     def __init__(self, test: TestOptions, rng: random.Random) -> None:
         super().__init__(test, rng)
-        self.keys = KeyPicker(rng, test.key_count or 10, test.max_writes_per_key)
+        self.keys = KeyPool(rng, test.key_count or 10, test.max_writes_per_key)
         self._pending: tuple[str, int, int | None] | None = None
         self._next_crash: int | None = None
         self._crash_mean = CRASH_INTERVAL / max(1, test.concurrency)

@@ -16,16 +16,15 @@ error codes are ``fail``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, ClassVar
 
 from harness.checkers import rw_register
 from harness.history import OK, Op, kw
 from harness.schema import ANY, body, list_of, one_of, tuple_of
 from harness.workloads.base import RPCClient, Workload, register
+from harness.workloads.elle import KeyPool
 
 TXN_OK = body("txn_ok", txn=list_of(tuple_of(one_of("r", "w"), ANY, ANY)))
-KEY_DIST_BASE = 2
 
 
 @register
@@ -38,33 +37,14 @@ class TxnRwRegister(Workload):
     def __init__(self, test: Any, rng: Any) -> None:
         super().__init__(test, rng)
         self.key_count = test.key_count or 10
-        self.active_keys = list(range(self.key_count))
-        self.next_value: dict[int, int] = {}
-        # rand * scale + base spans [base, base^(count+1)), so floor(log_base(..)) - 1 is a
-        # position in [0, count) with weight base^i
-        self.key_scale = (KEY_DIST_BASE**self.key_count - 1) * KEY_DIST_BASE / (KEY_DIST_BASE - 1)
-
-    def _key(self) -> int:
-        x = self.rng.random() * self.key_scale + KEY_DIST_BASE
-        i = math.floor(math.log(x) / math.log(KEY_DIST_BASE) - 1)
-        return self.active_keys[min(max(i, 0), self.key_count - 1)]
+        self.keys = KeyPool(rng, self.key_count, test.max_writes_per_key)
 
     def next_txn(self) -> list[list[Any]]:
         length = self.rng.randint(1, self.test.max_txn_length)
         txn: list[list[Any]] = []
-        while len(txn) < length:
-            f = self.rng.choice(("r", "w"))
-            k = self._key()
-            if f == "r":
-                txn.append([kw("r"), k, None])
-                continue
-            v = self.next_value.get(k, 1)
-            if v > self.test.max_writes_per_key:
-                # retire the key: a fresh one takes its place, and we draw again
-                self.active_keys[self.active_keys.index(k)] = max(self.active_keys) + 1
-                continue
-            self.next_value[k] = v + 1
-            txn.append([kw("w"), k, v])
+        for _ in range(length):
+            f, k, v = self.keys.next()
+            txn.append([kw(f), k, v])
         return txn
 
     def next_op(self, thread: int, now_ns: int) -> dict[str, Any] | None:
