@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harness.history import Op
 from harness.options import TestOptions
+from harness.summary import Summary
 
 if TYPE_CHECKING:
     from harness.schema import Body
@@ -74,6 +75,11 @@ class Workload:
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         raise NotImplementedError
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        """The key figures and findings of this workload's checker ``result`` (see harness/summary.py)."""
+        return Summary()
 
 
 REGISTRY: dict[str, type[Workload]] = {}
