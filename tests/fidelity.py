@@ -134,6 +134,8 @@ COMPARE: dict[str, Compare] = {
     "broadcast": same(*BROADCAST_FIELDS),
     "txn-rw-register": same("valid?", "anomaly-types"),
     "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
+    "pn-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
+    "g-set": same(*BROADCAST_FIELDS),
 }
 
 
