@@ -13,6 +13,7 @@ for _module in (
     "txn_rw_register",
     "pn_counter",
     "g_set",
+    "txn_list_append",
 ):
     try:
         importlib.import_module(f"harness.workloads.{_module}")
