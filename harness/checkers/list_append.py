@@ -2,8 +2,8 @@
 
 A txn is a list of micro-ops ``[:r k [elements]]`` / ``[:append k v]``. Reads reveal each key's
 whole version order: the longest read of a key (over ``ok`` and ``info`` ops) is its order, and
-every other read must be a prefix of it. Facts from Elle's list_append.clj (and
-``shared/reference/maelstrom-more.md`` §3):
+every other read must be a prefix of it. Facts from Elle 0.2.2's list_append.clj (the Elle that
+Maelstrom 0.2.4 and 0.2.5-SNAPSHOT use, through Jepsen 0.3.7) and ``shared/reference/maelstrom-more.md`` §3:
 
 * per-op anomalies: ``G1a`` (an ok read holds an element a failed txn appended), ``G1b`` (an ok
   read ends at another txn's intermediate append), ``internal`` (a read disagrees with the txn's
@@ -12,7 +12,8 @@ every other read must be a prefix of it. Facts from Elle's list_append.clj (and
   key where neither is a prefix of the other), ``dirty-update`` (a failed append followed, in a
   key's order, by an ok one), ``lost-update`` (two ok txns read the same state of a key and both
   appended to it);
-* dependencies between completions: **wr** (writer of a read's last element -> the reader),
+* dependencies between completions (an edge with several reasons is named ww, else wr, else rw,
+  as Elle's explainer asks them): **wr** (writer of a read's last element -> the reader),
   **ww** (writer of an element's predecessor -> the element's writer), **rw** (every reader that
   ended at an element's predecessor -> the element's writer), plus **realtime** or **process**
   order when a requested model forbids those variants;
@@ -26,6 +27,7 @@ which the runner's ``check_safe`` turns into an unknown workload result with the
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,6 +36,7 @@ from typing import Any
 from edn_format import Symbol
 
 from harness.checkers.elle.cycles import (
+    LIST_APPEND_LABEL_ORDER,
     PROCESS_TYPES,
     REALTIME_TYPES,
     UNKNOWN_TYPES,
@@ -41,7 +44,7 @@ from harness.checkers.elle.cycles import (
     result_map,
 )
 from harness.checkers.elle.graph import REL_NAMES, RW, WR, WW, Graph, link_process, link_realtime
-from harness.checkers.elle.models import anomalies_prohibited_by
+from harness.checkers.elle.models import prohibited_anomaly_types
 from harness.history import FAIL, INFO, INVOKE, OK, Keyword, Op, ckey, kw
 from harness.options import TestOptions
 
@@ -69,9 +72,14 @@ def _elements(v: Any) -> list[Any]:
 
 
 class _Analysis:
-    def __init__(self, history: Iterable[Op], models: list[str], timeout_s: float) -> None:
-        self.ops = [op for op in history if op.is_client and op.f == "txn"]
-        self.prohibited = anomalies_prohibited_by(models)
+    #: Elle's list-append explainer asks ww, then wr, then rw (then realtime/process)
+    label_order = LIST_APPEND_LABEL_ORDER
+
+    def __init__(
+        self, history: Iterable[Op], models: list[str], anomalies: Iterable[str], timeout_s: float
+    ) -> None:
+        self.ops = [_padded(op) for op in history if op.is_client and op.f == "txn"]
+        self.prohibited = prohibited_anomaly_types(models, anomalies)
         self.reportable = self.prohibited | UNKNOWN_TYPES
         self.timeout_s = timeout_s
         self.anomalies: dict[str, Any] = {}
@@ -79,7 +87,6 @@ class _Analysis:
         #: ok and info completions (Elle's history+)
         self.possible = [i for i, op in enumerate(self.ops) if op.type in (OK, INFO)]
         self.raw: dict[Any, Any] = {}
-        self.raw_elements: dict[Any, Any] = {}
         #: (ckey k, ckey v) -> position of the ok/info op that appended it
         self.writer: dict[tuple[Any, Any], int] = {}
         #: (ckey k, ckey v) -> (position, mop index) of that append
@@ -144,7 +151,8 @@ class _Analysis:
                         g1b.append({"op": op, "mop": mop, "writer": writer, "element": vs[-1]})
             if (case := _internal_case(op)) is not None:
                 internal.append(case)
-            future.extend(_future_reads(op))
+            if (case := _future_read_case(op)) is not None:
+                future.append(case)
         self._put("G1a", g1a)
         self._put("G1b", g1b)
         self._put("internal", internal)
@@ -177,8 +185,6 @@ class _Analysis:
                 if _f(mop) == "r" and _elements(mop[2]):
                     vs = _elements(mop[2])
                     reads[ckey(mop[1])].setdefault(tuple(ckey(e) for e in vs), vs)
-                    for e in vs:
-                        self.raw_elements.setdefault(ckey(e), e)
         orders: dict[Any, list[Any]] = {}
         incompatible = []
         for k, distinct in reads.items():
@@ -204,39 +210,49 @@ class _Analysis:
                 orders[k] = vs
         return orders
 
-    def dirty_updates(self, orders: dict[Any, list[Any]]) -> None:
-        """A failed txn's append followed, in a key's order, by an ok txn's append."""
+    def dirty_updates(self) -> None:
+        """A failed txn's append followed, in a key's order, by an ok txn's append (Elle's
+        ``dirty-update-cases``).
+
+        The order here is Elle's: the longest read of each key over *every* client op (failed ones
+        too), with no single-append inference. Walking it, an info append neither ends nor starts
+        a case (the range keeps growing), a failed one starts one unless a failed one already
+        did, and an ok one after a failed one is the case: the values from the failed append to
+        the ok one.
+        """
         writer_type: dict[tuple[Any, Any], Op] = {}
         raw: dict[Any, Any] = {}
+        reads: dict[Any, dict[tuple[Any, ...], None]] = defaultdict(dict)
         for op in self.ops:
-            if op.type == INVOKE:
-                continue
             for mop in _txn(op):
                 if _f(mop) == "append":
-                    writer_type[(ckey(mop[1]), ckey(mop[2]))] = op
-                    raw[ckey(mop[2])] = mop[2]
+                    if op.type != INVOKE:
+                        writer_type[(ckey(mop[1]), ckey(mop[2]))] = op
+                        raw[ckey(mop[2])] = mop[2]
+                elif vs := _elements(mop[2]):
+                    reads[ckey(mop[1])].setdefault(tuple(ckey(e) for e in vs), None)
+                    for e in vs:
+                        raw.setdefault(ckey(e), e)
         cases = []
-        for k, order in orders.items():
-            failed_at: Op | None = None
-            failed_value: Any = None
+        for k, distinct in reads.items():
+            longest = sorted(distinct, key=len)[-1]
+            order = list(dict.fromkeys(longest))
+            t1: Op | None = None  # None: the initial state, which is committed
+            vs: list[Any] = []
             for e in order:
-                op = writer_type.get((k, e))
-                if op is None:
+                t2 = writer_type.get((k, e))
+                if t2 is None:
                     raise PhantomElementError(
-                        f"key {self.raw.get(k, k)!r} was read with element {self.raw_elements.get(e, e)!r}, "
+                        f"key {self.raw.get(k, k)!r} was read with element {raw.get(e, e)!r}, "
                         "which no transaction appended"
                     )
-                if op.type == FAIL:
-                    failed_at, failed_value = op, e
-                elif op.type == OK and failed_at is not None:
-                    cases.append(
-                        {
-                            "key": self.raw.get(k, k),
-                            "values": [raw[failed_value], raw[e]],
-                            "txns": [failed_at, ELLIPSIS, op],
-                        }
-                    )
-                    failed_at = None
+                vs.append(raw[e])
+                t1_type = OK if t1 is None else t1.type
+                if t2.type == INFO or (t1_type == FAIL and t2.type == FAIL):
+                    continue  # we can't say yet; keep the range growing
+                if t1_type == FAIL and t2.type == OK:
+                    cases.append({"key": self.raw.get(k, k), "values": vs, "txns": [t1, ELLIPSIS, t2]})
+                t1, vs = t2, [raw[e]]
         self._put("dirty-update", cases)
 
     # ---- the dependency graph
@@ -284,7 +300,7 @@ class _Analysis:
                                 "b-mop-index": n,
                             },
                         )
-                elif op.type == OK:  # info ops' nil reads say nothing
+                elif op.type == OK or mop[2] is not None:  # an info op's nil read says nothing
                     readers[(k, INIT)].append((i, n))
         for (k, e), (i, n) in self.append_at.items():
             p = pred.get((k, e), last_of.get(k, INIT))
@@ -367,44 +383,69 @@ class _Analysis:
         return None
 
 
+def _padded(op: Op) -> Op:
+    """``op`` with two-element micro-ops (``[:r k]``, as Elle's tests write invocations) given a
+    nil value, as Elle's ``[f k v]`` destructuring reads them."""
+    txn = _txn(op)
+    if not any(isinstance(m, list) and len(m) == 2 for m in txn):
+        return op
+    return dataclasses.replace(
+        op, value=[[*m, None] if isinstance(m, list) and len(m) == 2 else m for m in txn]
+    )
+
+
 def _internal_case(op: Op) -> dict[str, Any] | None:
-    """A read that disagrees with what the txn itself read and appended before it."""
-    known: dict[Any, list[Any]] = {}  # k -> full expected list
+    """The first read that disagrees with what the txn itself read and appended before it.
+
+    As Elle's ``op-int-case``: an append with no earlier read of the key expects ``[..., v]``
+    (an unknown prefix, then v); after a read, the expected state is that read plus later appends.
+    A read of nil after a read of a list (even ``[]``) disagrees, as in Elle. Stricter than Elle:
+    after a read of nil Elle expects nothing (nil is falsey there) and we expect the empty list.
+    """
+    known: dict[Any, list[Any] | None] = {}  # k -> full expected list (None: read nil)
     suffix: dict[Any, list[Any]] = {}  # k -> appends with an unknown prefix
     for mop in _txn(op):
         k = ckey(mop[1])
         if _f(mop) == "append":
             if k in known:
-                known[k] = [*known[k], mop[2]]
+                known[k] = [*(known[k] or []), mop[2]]
             else:
                 suffix[k] = [*suffix.get(k, []), mop[2]]
             continue
-        vs = _elements(mop[2])
-        got = [ckey(e) for e in vs]
+        v = mop[2]
+        got = [ckey(e) for e in _elements(v)]
         if k in known:
-            if got != [ckey(e) for e in known[k]]:
-                return {"op": op, "mop": mop, "expected": known[k]}
+            expected = known[k]
+            if expected is None:
+                if got:
+                    return {"op": op, "mop": mop, "expected": []}
+            elif v is None or got != [ckey(e) for e in expected]:
+                return {"op": op, "mop": mop, "expected": expected}
         elif k in suffix:
             tail = [ckey(e) for e in suffix[k]]
-            if got[len(got) - len(tail) :] != tail or len(got) < len(tail):
+            if len(got) < len(tail) or got[len(got) - len(tail) :] != tail:
                 return {"op": op, "mop": mop, "expected": [ELLIPSIS, *suffix[k]]}
-        known[k] = list(vs)
+        known[k] = None if v is None else list(_elements(v))
         suffix.pop(k, None)
     return None
 
 
-def _future_reads(op: Op) -> list[dict[str, Any]]:
-    txn = _txn(op)
-    cases = []
-    for n, mop in enumerate(txn):
-        if _f(mop) != "r":
-            continue
+def _future_read_case(op: Op) -> dict[str, Any] | None:
+    """The first append of an element the txn had already read (Elle's ``op-future-read-case``).
+
+    The case names the first read that held the element; one case per txn at most.
+    """
+    first_read: dict[tuple[Any, Any], list[Any]] = {}  # (k, element) -> first read mop holding it
+    for mop in _txn(op):
         k = ckey(mop[1])
-        later = {ckey(m[2]): m[2] for m in txn[n + 1 :] if _f(m) == "append" and ckey(m[1]) == k}
-        for e in _elements(mop[2]):
-            if ckey(e) in later:
-                cases.append({"op": op, "mop": mop, "element": e})
-    return cases
+        if _f(mop) == "append":
+            read = first_read.get((k, ckey(mop[2])))
+            if read is not None:
+                return {"op": op, "mop": read, "element": mop[2]}
+        else:
+            for e in _elements(mop[2]):
+                first_read.setdefault((k, ckey(e)), mop)
+    return None
 
 
 def _lost_updates(oks: list[Op]) -> list[dict[str, Any]]:
@@ -431,12 +472,17 @@ def elle_check(
     history: list[Op],
     consistency_models: Iterable[str] = ("strict-serializable",),
     cycle_search_timeout: float = 1.0,
+    anomalies: Iterable[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Elle's list-append result and every anomaly found (reportable or not)."""
-    a = _Analysis(history, list(consistency_models), cycle_search_timeout)
+    """Elle's list-append result and every anomaly found (reportable or not).
+
+    ``anomalies`` is Elle's ``:anomalies`` option (more anomalies to forbid, with those implying
+    them); Maelstrom never passes it, Elle's own tests do.
+    """
+    a = _Analysis(history, list(consistency_models), anomalies, cycle_search_timeout)
     a.per_op()
     orders = a.version_orders()
-    a.dirty_updates(orders)
+    a.dirty_updates()
     a.anomalies.update(cycle_anomalies(a.graph(orders), a, cycle_search_timeout))
     return result_map(a.anomalies, a.prohibited, a.reportable), a.anomalies
 

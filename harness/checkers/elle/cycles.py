@@ -54,12 +54,23 @@ class Explainer(Protocol):
         ...
 
 
-def explained_label(mask: int) -> int:
-    """The one relationship Elle's combined explainer names for an edge: wr, ww, rw, then order."""
-    for rel in (WR, WW, RW, REALTIME, PROCESS):
+#: the order in which Elle's combined explainer asks its parts to explain an edge: rw-register
+#: combines wr then ww+rw (then realtime/process); list-append combines ww, wr, rw
+RW_REGISTER_LABEL_ORDER: tuple[int, ...] = (WR, WW, RW, REALTIME, PROCESS)
+LIST_APPEND_LABEL_ORDER: tuple[int, ...] = (WW, WR, RW, REALTIME, PROCESS)
+
+
+def explained_label(mask: int, order: tuple[int, ...] = RW_REGISTER_LABEL_ORDER) -> int:
+    """The one relationship Elle's combined explainer names for an edge: the first of ``order``."""
+    for rel in order:
         if mask & rel:
             return rel
     return 0
+
+
+def label_order(explainer: Any) -> tuple[int, ...]:
+    """An explainer's ``label_order`` attribute, else rw-register's."""
+    return getattr(explainer, "label_order", RW_REGISTER_LABEL_ORDER)
 
 
 class CycleSpec:
@@ -199,7 +210,8 @@ def classify(rels: list[int]) -> str:
 
 def explain_cycle(g: Graph, explainer: Explainer, cycle: list[int]) -> dict[str, Any]:
     """``{"type": :G1c, "cycle": [ops, first repeated last], "steps": [one map per edge]}``."""
-    rels = [explained_label(g.out[a][b]) for a, b in itertools.pairwise(cycle)]
+    order = label_order(explainer)
+    rels = [explained_label(g.out[a][b], order) for a, b in itertools.pairwise(cycle)]
     steps = [explainer.step(a, b, rel) for (a, b), rel in zip(itertools.pairwise(cycle), rels, strict=True)]
     return {"type": kw(classify(rels)), "cycle": [explainer.op(v) for v in cycle], "steps": steps}
 
@@ -251,8 +263,10 @@ def scc_cases(g: Graph, members: set[int], explainer: Explainer, timeout_s: floa
     cycles: list[dict[str, Any]] = []
     searched: list[str] = []
     deadline = time.monotonic() + timeout_s
+    order = label_order(explainer)
     labels = {
-        v: {w: explained_label(m) for w, m in g.out.get(v, {}).items() if w in members} for v in members
+        v: {w: explained_label(m, order) for w, m in g.out.get(v, {}).items() if w in members}
+        for v in members
     }
     for spec in CYCLE_SPECS:
         if spec.name in skip:
@@ -261,13 +275,16 @@ def scc_cases(g: Graph, members: set[int], explainer: Explainer, timeout_s: floa
         try:
             cycle = find_cycle(labels, members, spec, deadline)
         except TimeoutError:
+            found_types = {c["type"].name for c in cycles}
             timeout_case = {
                 "type": kw("cycle-search-timeout"),
                 "anomaly-spec-type": kw(spec.name),
-                "does-not-contain": [kw(t) for t in searched[:-1]],
+                "does-not-contain": [kw(t) for t in searched[:-1] if t not in found_types],
                 "scc-size": len(members),
             }
-            return [timeout_case, *exists_cases, *cycles]
+            # as Elle does, some cycle of the SCC anyway, so the timeout still shows one
+            fallback = explain_cycle(g, explainer, fallback_cycle(g, members))
+            return [timeout_case, fallback, *exists_cases, *cycles]
         if cycle is None:
             continue
         ex = explain_cycle(g, explainer, cycle)
@@ -343,12 +360,44 @@ def find_cycle(
                         path.append(s[0])
                         s = parent[s]
                     path.reverse()  # start ... v, start
-                    return path
+                    return _rotate_to(path, labels, anchor)
                 nxt = (w, nrwc, is_rw, nfirst, nseen)
                 if nxt not in parent:
                     parent[nxt] = state
                     queue.append(nxt)
     return None
+
+
+def fallback_cycle(g: Graph, members: set[int]) -> list[int]:
+    """Any cycle inside the strongly connected component ``members``, by Elle's depth-first walk:
+    close the loop as soon as a successor is already on the path, else step to a new one."""
+    start = min(members)
+    path = [start]
+    on_path = {start: 0}
+    while True:
+        succ = sorted(w for w in g.out.get(path[-1], {}) if w in members)
+        back = [on_path[w] for w in succ if w in on_path]
+        if back:
+            return [*path[back[0] :], path[back[0]]]
+        v = succ[0]
+        on_path[v] = len(path)
+        path.append(v)
+
+
+def _rotate_to(path: list[int], labels: dict[int, dict[int, int]], anchor: int) -> list[int]:
+    """The cycle ``path`` (first vertex repeated last) rotated to begin with an ``anchor`` edge.
+
+    Elle's BFS takes the edge it must have (an rw edge, else a required one) as its first step,
+    so its cycles read from there: ``[T1 -rw-> T2 ... T1]``.
+    """
+    if not anchor:
+        return path
+    ring = path[:-1]
+    for i, (a, b) in enumerate(itertools.pairwise(path)):
+        if labels[a][b] == anchor:
+            rotated = ring[i:] + ring[:i]
+            return [*rotated, rotated[0]]
+    return path
 
 
 def remove_redundant_cycle_exists(anomalies: dict[str, Any]) -> dict[str, Any]:

@@ -161,51 +161,54 @@ for _m, _weaker in list(MODELS.items()):
     for _w in _weaker:
         MODELS_IN[_w].add(_m)
 
-#: canonical model -> anomalies it directly proscribes (on top of what weaker models proscribe)
-DIRECT_PROSCRIBED: dict[str, tuple[str, ...]] = {
-    canonical(m): a
-    for m, a in {
-        "causal-cerone": ("internal", "G1a"),
-        "cursor-stability": ("G1", "G-cursor", "lost-update"),
-        "monotonic-view": ("G1", "G-monotonic"),
-        "monotonic-snapshot-read": ("G1", "G-MSR"),
-        "consistent-view": ("G1", "G-single"),
-        "forward-consistent-view": ("G1", "G-SIb"),
-        "parallel-snapshot-isolation": ("internal", "G1a"),
-        "PL-3": ("G1", "G2", "predicate-read-miss", "PL-3-cycle-exists"),
-        "PL-2": ("G1", "PL-2-cycle-exists"),
-        "PL-1": ("G0", "duplicate-elements", "cyclic-versions", "PL-1-cycle-exists"),
-        "prefix": ("internal", "G1a"),
-        "serializable": ("internal",),
-        "snapshot-isolation": ("internal", "G1", "G-SI", "G-nonadjacent", "PL-SI-cycle-exists"),
-        "read-atomic": ("internal", "G1a", "future-read"),
-        "repeatable-read": ("G1", "G2-item", "PL-2.99-cycle-exists", "lost-update"),
-        "update-atomic": ("lost-update",),
-        "strict-serializable": ("G1", "G1c-realtime", "G2-realtime", "PL-SS-cycle-exists"),
-        "strong-session-PL-1": ("strong-session-PL-1-cycle-exists", "G0-process"),
-        "strong-session-PL-2": ("strong-session-PL-2-cycle-exists", "G1c-process"),
-        "strong-PL-1": ("strong-PL-1-cycle-exists", "G0-realtime"),
-        "strong-PL-2": ("strong-PL-2-cycle-exists", "G1c-realtime"),
-        "strong-session-snapshot-isolation": (
-            "internal",
-            "G1-process",
-            "G-nonadjacent-process",
-            "strong-session-snapshot-isolation-cycle-exists",
-        ),
-        "strong-snapshot-isolation": (
-            "internal",
-            "G1-realtime",
-            "G-nonadjacent-realtime",
-            "strong-snapshot-isolation-cycle-exists",
-        ),
-        "strong-session-serializable": (
-            "G1-process",
-            "G2-process",
-            "strong-session-serializable-cycle-exists",
-        ),
-        "update-serializable": ("G1", "G-update"),
-    }.items()
+#: model -> anomalies it directly proscribes (friendly or canonical names, as Elle lists them)
+_DIRECT_PROSCRIBED_NAMED: dict[str, tuple[str, ...]] = {
+    "causal-cerone": ("internal", "G1a"),
+    "cursor-stability": ("G1", "G-cursor", "lost-update"),
+    "monotonic-view": ("G1", "G-monotonic"),
+    "monotonic-snapshot-read": ("G1", "G-MSR"),
+    "consistent-view": ("G1", "G-single"),
+    "forward-consistent-view": ("G1", "G-SIb"),
+    "parallel-snapshot-isolation": ("internal", "G1a"),
+    "PL-3": ("G1", "G2", "predicate-read-miss", "PL-3-cycle-exists"),
+    "PL-2": ("G1", "PL-2-cycle-exists"),
+    "PL-1": ("G0", "duplicate-elements", "cyclic-versions", "PL-1-cycle-exists"),
+    "prefix": ("internal", "G1a"),
+    "serializable": ("internal",),
+    "snapshot-isolation": ("internal", "G1", "G-SI", "G-nonadjacent", "PL-SI-cycle-exists"),
+    "read-atomic": ("internal", "G1a", "future-read"),
+    "repeatable-read": ("G1", "G2-item", "PL-2.99-cycle-exists", "lost-update"),
+    "update-atomic": ("lost-update",),
+    "strict-serializable": ("G1", "G1c-realtime", "G2-realtime", "PL-SS-cycle-exists"),
+    "strong-session-PL-1": ("strong-session-PL-1-cycle-exists", "G0-process"),
+    "strong-session-PL-2": ("strong-session-PL-2-cycle-exists", "G1c-process"),
+    "strong-PL-1": ("strong-PL-1-cycle-exists", "G0-realtime"),
+    "strong-PL-2": ("strong-PL-2-cycle-exists", "G1c-realtime"),
+    "strong-session-snapshot-isolation": (
+        "internal",
+        "G1-process",
+        "G-nonadjacent-process",
+        "strong-session-snapshot-isolation-cycle-exists",
+    ),
+    "strong-snapshot-isolation": (
+        "internal",
+        "G1-realtime",
+        "G-nonadjacent-realtime",
+        "strong-snapshot-isolation-cycle-exists",
+    ),
+    "strong-session-serializable": (
+        "G1-process",
+        "G2-process",
+        "strong-session-serializable-cycle-exists",
+    ),
+    "update-serializable": ("G1", "G-update"),
 }
+#: canonical model -> anomalies it directly proscribes (on top of what weaker models proscribe).
+#: Elle builds this as a graph, so two names of one model (serializable and PL-3) add up.
+DIRECT_PROSCRIBED: dict[str, tuple[str, ...]] = {}
+for _m, _as in _DIRECT_PROSCRIBED_NAMED.items():
+    _c = canonical(_m)
+    DIRECT_PROSCRIBED[_c] = tuple(dict.fromkeys((*DIRECT_PROSCRIBED.get(_c, ()), *_as)))
 PROSCRIBED_BY: dict[str, set[str]] = defaultdict(set)
 for _m, _as in DIRECT_PROSCRIBED.items():
     for _a in _as:
@@ -261,6 +264,12 @@ def anomalies_prohibited_by(models: Iterable[str]) -> set[str]:
     implied = _closure(_validate_models(models), MODELS)
     direct = {a for m in implied for a in DIRECT_PROSCRIBED.get(m, ())}
     return all_anomalies_implying(direct)
+
+
+def prohibited_anomaly_types(models: Iterable[str], anomalies: Iterable[str] = ()) -> set[str]:
+    """What makes a history invalid: the anomalies ``models`` forbid, plus ``anomalies`` and every
+    anomaly implying one of them (Elle's ``prohibited-anomaly-types``)."""
+    return all_anomalies_implying(anomalies) | anomalies_prohibited_by(models)
 
 
 def anomalies_to_impossible_models(anomalies: Iterable[str]) -> set[str]:
