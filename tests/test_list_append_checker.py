@@ -159,7 +159,7 @@ def test_realtime_and_process_variants() -> None:
     stale = serial((1, "ok", [[A, "x", 1]]), (0, "ok", [[R, "x", None]]))
     valid, found, anomalies = types(stale)
     assert (valid, found) == (False, ["G-single-item-realtime"])
-    assert "completed before" in explain_text(anomalies["G-single-item-realtime"][0])
+    assert "before T1 was invoked" in explain_text(anomalies["G-single-item-realtime"][0])
     assert elle_check(stale, ["serializable"])[0] == {"valid?": True}
     # same process: a process-order G-single under strong-session-serializable
     session = serial((0, "ok", [[A, "x", 1]]), (0, "ok", [[R, "x", None]]))

@@ -352,6 +352,9 @@ def test_strong_snapshot_isolation_violation() -> None:
         [step("rw", "x", 1, 2, 0, 0), {"type": kw("realtime"), "a'": h[3], "b": h[4]}],
         "G-single-item-realtime",
     )
+    from harness.checkers.elle.explain import explain_text
+
+    assert "completed (index 3)" in explain_text(case) and "invoked (index 4)" in explain_text(case)
 
 
 def test_strong_session_snapshot_isolation_violation() -> None:

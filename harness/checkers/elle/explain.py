@@ -83,6 +83,14 @@ def step_sentence(step: Mapping[str, Any], a: str, b: str, verb: str) -> str:
             f"{after} right after that, which {a} did not observe"
         )
     if kind == "realtime":
+        done, invoked = step.get("a'"), step.get("b")
+        if isinstance(done, Op) and isinstance(invoked, Op):
+            gap = (invoked.time - done.time) / 1e9
+            when = f"{gap:.3f} s before" if gap > 0 else "just before"  # clocks are approximate
+            return (
+                f"{a} < {b}, because {a} completed (index {done.index}) {when} {b} was invoked "
+                f"(index {invoked.index}): real-time order"
+            )
         return f"{a} < {b}, because {a} completed before {b} was invoked (real time)"
     if kind == "process":
         return f"{a} < {b}, because process {step.get('process')} executed {a} before {b}"
