@@ -637,3 +637,23 @@ def test_internal_nil_after_a_list_read() -> None:
     # Elle compares with Clojure's =, where [] and nil differ
     case = _internal_case(Op("ok", "txn", 0, [[R, "x", []], [R, "x", None]]))
     assert case is not None and case["expected"] == []
+
+
+def test_a_timeout_lists_what_was_searched_and_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Elle's does-not-contain: every type searched before the one that timed out, less those
+    # found, the predicate types (never matched by list or register histories) included
+    import harness.checkers.elle.cycles as cycles
+
+    real = cycles.find_cycle
+
+    def slow_realtime_search(labels: Any, members: Any, spec: Any, deadline: float) -> Any:
+        if spec.name == "G-single-item-realtime":
+            raise TimeoutError
+        return real(labels, members, spec, deadline)
+
+    monkeypatch.setattr(cycles, "find_cycle", slow_realtime_search)
+    r = check(pairs("ax1", "rx1ry", "ay1", "ry1rx"))
+    assert summary(r)[1] == ["G-nonadjacent-item", "cycle-search-timeout"]
+    (timeout,) = r["anomalies"]["cycle-search-timeout"]
+    assert timeout["anomaly-spec-type"] == kw("G-single-item-realtime")
+    assert timeout["does-not-contain"] == [kw("G-single-item"), kw("G-single-item-process"), kw("G-single")]

@@ -76,7 +76,7 @@ def label_order(explainer: Any) -> tuple[int, ...]:
 class CycleSpec:
     """What a cycle of one anomaly type looks like, over explained edge labels."""
 
-    __slots__ = ("name", "nonadjacent", "rels", "required", "rw_count", "type")
+    __slots__ = ("name", "nonadjacent", "predicate", "rels", "required", "rw_count", "type")
 
     def __init__(
         self,
@@ -86,9 +86,12 @@ class CycleSpec:
         rw_count: str | None = None,  # None: rw allowed only if in rels; "one"; "many" (2+)
         nonadjacent: bool = False,
         type_: str | None = None,
+        predicate: bool = False,
     ) -> None:
         self.name, self.rels, self.required = name, rels, required
         self.rw_count, self.nonadjacent, self.type = rw_count, nonadjacent, type_
+        #: a predicate type (G-single, G-nonadjacent, G2): its cycles need a predicate edge
+        self.predicate = predicate
 
     @property
     def allowed(self) -> int:
@@ -96,8 +99,10 @@ class CycleSpec:
 
 
 def _cycle_specs() -> list[CycleSpec]:
-    # Predicate variants (G-single, G-nonadjacent, G2) need predicate edges, which registers never
-    # have: Elle searches for them but the explained type (-item) never matches, so we omit them.
+    # The predicate types (G-single, G-nonadjacent, G2) need predicate edges, which neither
+    # registers nor lists have: Elle searches for them, but a cycle found is explained as the -item
+    # type, never matches, and is dropped. We keep them in Elle's order only to list them as
+    # searched (a timeout's does-not-contain) and never run that search.
     base = [
         CycleSpec("G0", WW),
         CycleSpec("G1c", WW | WR, required=(WR,)),
@@ -106,6 +111,11 @@ def _cycle_specs() -> list[CycleSpec]:
             "G-nonadjacent-item", WW | WR, rw_count="many", nonadjacent=True, type_="G-nonadjacent-item"
         ),
         CycleSpec("G2-item", WW | WR | RW, rw_count="many", type_="G2-item"),
+        CycleSpec("G-single", WW | WR, rw_count="one", type_="G-single", predicate=True),
+        CycleSpec(
+            "G-nonadjacent", WW | WR, rw_count="many", nonadjacent=True, type_="G-nonadjacent", predicate=True
+        ),
+        CycleSpec("G2", WW | WR | RW, rw_count="many", type_="G2", predicate=True),
     ]
     specs = list(base)
     for variant, rel in (("process", PROCESS), ("realtime", REALTIME)):
@@ -118,6 +128,7 @@ def _cycle_specs() -> list[CycleSpec]:
                     rw_count=s.rw_count,
                     nonadjacent=s.nonadjacent,
                     type_=f"{s.name}-{variant}" if s.type else None,
+                    predicate=s.predicate,
                 )
             )
     specs.sort(key=lambda s: (ANOMALY_DEPTHS.get(s.name, -1), s.name))
@@ -272,6 +283,8 @@ def scc_cases(g: Graph, members: set[int], explainer: Explainer, timeout_s: floa
         if spec.name in skip:
             continue
         searched.append(spec.name)
+        if spec.predicate:
+            continue
         try:
             cycle = find_cycle(labels, members, spec, deadline)
         except TimeoutError:
