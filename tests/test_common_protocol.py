@@ -11,6 +11,7 @@ from common import (
     Crash,
     ErrorCode,
     KeyDoesNotExist,
+    MalformedRequest,
     Message,
     PreconditionFailed,
     Protocol,
@@ -20,8 +21,7 @@ from common import (
     error_from_code,
     is_definite,
 )
-from common.errors import MalformedRequest, error_from_body
-from common.requests import NonNegativeInt, Request, parse, taking_effect
+from common.errors import error_from_body
 
 
 def line(src: str = "c1", dest: str = "n1", **body: Any) -> bytes:
@@ -186,53 +186,6 @@ def test_a_write_before_a_keyerror_is_not_answered_definite():
     h.protocol.add_handler("w", write_then_read)
     [body] = h.bodies(line(type="w", value=42, msg_id=3))
     assert state == {"k": 42} and body["code"] == 13 and not is_definite(body["code"])
-
-
-class Shape(Request):
-    count: NonNegativeInt
-    names: list[str]
-
-
-def test_parse_rejects_a_body_that_does_not_fit_with_a_definite_12():
-    h = Harness()
-    accepted: list[Shape] = []
-
-    def handler(msg):
-        accepted.append(parse(msg, Shape))
-        return {"type": "op_ok"}
-
-    h.protocol.add_handler("op", handler)
-    assert h.bodies(line(type="op", msg_id=1, count=2, names=["a"], extra=1))[0]["type"] == "op_ok"
-    assert accepted == [Shape(count=2, names=["a"])]
-    for bad in (
-        {"names": []},
-        {"count": -1, "names": []},
-        {"count": True, "names": []},
-        {"count": 1.0, "names": []},
-        {"count": 1, "names": ["a", 2]},
-    ):
-        [body] = h.bodies(line(type="op", msg_id=2, **bad))
-        assert body["code"] == 12 and body["text"].startswith("malformed op request: "), body
-    assert len(accepted) == 1
-    [body] = h.bodies(line(type="op", msg_id=3, count=1, names=[None]))
-    assert body["text"] == "malformed op request: Expected `str`, got `null` - at `$.names[0]`"
-
-
-def test_rejected_request_without_msg_id_is_logged_not_answered():
-    h = Harness()
-    h.protocol.add_handler("op", lambda msg: parse(msg, Shape))
-    assert h.feed(line(type="op", count="x", names=[])) == []
-    assert any("op" in entry and "malformed" in entry for entry in h.logs)
-
-
-def test_taking_effect_makes_later_definite_errors_indefinite():
-    with (
-        pytest.raises(Crash, match="may have taken effect in part: precondition-failed"),
-        taking_effect("send"),
-    ):
-        raise PreconditionFailed("expected 1")
-    with pytest.raises(RPCTimeout), taking_effect("send"):
-        raise RPCTimeout("slow")
 
 
 def test_handler_returning_a_non_dict_is_13():
