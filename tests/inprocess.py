@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import importlib.util
+import inspect
 import itertools
 import json
 import os
@@ -80,8 +81,8 @@ class Program:
         saved, common.Node = common.Node, PipedNode  # type: ignore[misc]
         try:
             spec.loader.exec_module(module)
-            if not created:
-                module.main(argv)
+            if not created:  # the program builds its node in main()
+                module.main(argv) if inspect.signature(module.main).parameters else module.main()
         finally:
             common.Node = saved  # type: ignore[misc]
         [node] = created
