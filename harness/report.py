@@ -626,8 +626,9 @@ def _elle_links(out_dir: Path) -> list[str]:
         drawings = " ".join(
             f'<a href="elle/{escape(txt.stem)}/{escape(p.name)}">#{escape(p.stem)}</a>' for p in svgs
         )
+        drawn = f"; drawings {drawings}" if svgs else ""
         parts.append(
-            f'<li><a href="elle/{escape(txt.name)}">{escape(txt.stem)}</a>: each cycle in words; drawings {drawings}</li>'
+            f'<li><a href="elle/{escape(txt.name)}">{escape(txt.stem)}</a>: each case in words{drawn}</li>'
         )
     parts.append("</ul>")
     return parts

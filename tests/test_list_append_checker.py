@@ -263,3 +263,44 @@ def test_explanation_files(tmp_path) -> None:
         and "&gt;ww" not in svg
         and ">ww &#x27;x&#x27;<" in svg
     )
+
+
+def test_per_transaction_anomalies_in_words(tmp_path) -> None:
+    from harness.checkers.elle.explain import write_case_files
+
+    history = serial(
+        (0, "fail", [[A, "x", 1]]),
+        (1, "ok", [[A, "x", 2]]),
+        (2, "ok", [[R, "x", [1, 2]], [A, "y", 1], [R, "y", [1]]]),
+        (3, "ok", [[R, "x", [1, 2, 2]]]),
+        (4, "ok", [[A, "z", 1], [R, "z", [5]]]),
+        (5, "ok", [[R, "w", [1]], [A, "w", 1]]),
+        (6, "ok", [[A, "v", 1]]),
+        (6, "ok", [[R, "v", [1]], [A, "v", 2]]),
+        (7, "ok", [[R, "v", [1]], [A, "v", 3]]),
+        (8, "ok", [[R, "v", [1, 3, 2]]]),
+        (8, "ok", [[R, "v", [1, 2, 3]]]),
+        (9, "ok", [[A, "z", 5]]),
+    )
+    result, _ = elle_check(history, ["strict-serializable"])
+    written = write_case_files(result["anomalies"], tmp_path / "elle")
+    names = sorted(p.stem for p in written)
+    assert names == sorted(
+        {
+            "G1a",
+            "dirty-update",
+            "duplicate-elements",
+            "future-read",
+            "incompatible-order",
+            "internal",
+            "lost-update",
+        }
+    )
+    text = {p.stem: p.read_text() for p in written}
+    assert "index 5 (process 2, ok)" in text["G1a"] and "index 1 (process 0, fail)" in text["G1a"]
+    assert "appended 1 to key 'x' and failed" in text["dirty-update"]
+    assert "holds 2 (2 times)" in text["duplicate-elements"]
+    assert "is not a prefix of" in text["incompatible-order"]
+    assert "must see [... 1]" in text["internal"]
+    assert "only appends later" in text["future-read"]
+    assert "2 txns read key 'v' = [1]" in text["lost-update"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.checkers import list_append
-from harness.checkers.elle.explain import write_cycle_files
+from harness.checkers.elle.explain import write_case_files, write_cycle_files
 from harness.history import OK, Op, kw
 from harness.schema import ANY, body, list_of
 from harness.summary import Figure, Summary
@@ -75,8 +75,11 @@ class TxnListAppend(Workload):
         return list_append.check(self.test, history)
 
     def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
-        """``elle/<anomaly>.txt`` and ``elle/<anomaly>/<i>.svg`` for each reported cycle type."""
-        write_cycle_files(result.get("anomalies") or {}, run_dir / "elle", verb="appended")
+        """``elle/<anomaly>.txt`` and ``elle/<anomaly>/<i>.svg`` for each reported cycle type, and
+        ``elle/<anomaly>.txt`` in words for each reported per-transaction anomaly (G1a, internal, ...)."""
+        anomalies = result.get("anomalies") or {}
+        write_cycle_files(anomalies, run_dir / "elle", verb="appended")
+        write_case_files(anomalies, run_dir / "elle")
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
@@ -92,7 +95,7 @@ class TxnListAppend(Workload):
             findings = [f"anomalies: {', '.join(types)}"]
             not_ = sorted(m.name if hasattr(m, "name") else str(m) for m in result.get("not") or ())
             if not_:
-                findings.append(f"not {', '.join(not_)} (see elle/*.txt for each cycle in words)")
+                findings.append(f"not {', '.join(not_)} (see elle/*.txt for each anomaly in words)")
         extra = (result.get("extra") or {}).get("unreported-anomaly-types")
         if extra:
             findings.append("allowed by the models, not reported: " + ", ".join(t.name for t in extra))

@@ -210,3 +210,109 @@ def write_cycle_files(anomalies: Mapping[str, Any], directory: Path, verb: str =
             svg.write_text(cycle_svg(case, f"{anomaly} #{i}"))
             written.append(svg)
     return written
+
+
+def _at(op: Any) -> str:
+    return (
+        f"the txn at index {op.index} (process {op.process}, {op.type})" if isinstance(op, Op) else _value(op)
+    )
+
+
+def _read(mop: Any) -> str:
+    return (
+        f"key {_value(mop[1])} = {_value(mop[2])}"
+        if isinstance(mop, (list, tuple)) and len(mop) == 3
+        else _value(mop)
+    )
+
+
+def _g1a(c: Mapping[str, Any]) -> str:
+    return (
+        f"{_at(c['op'])} read {_read(c['mop'])}, which holds {_value(c['element'])}; but "
+        f"{_at(c['writer'])} appended {_value(c['element'])} and failed, so nobody may see it"
+    )
+
+
+def _g1b(c: Mapping[str, Any]) -> str:
+    return (
+        f"{_at(c['op'])} read {_read(c['mop'])}, ending at {_value(c['element'])}; but "
+        f"{_at(c['writer'])} appended more to that key after {_value(c['element'])}, so that state "
+        "was never committed (an intermediate read)"
+    )
+
+
+def _internal(c: Mapping[str, Any]) -> str:
+    return (
+        f"{_at(c['op'])} read {_read(c['mop'])}, but its own earlier reads and appends say it "
+        f"must see {_value(c['expected'])} (... is what it never read)"
+    )
+
+
+def _future_read(c: Mapping[str, Any]) -> str:
+    return (
+        f"{_at(c['op'])} read {_read(c['mop'])}, which holds {_value(c['element'])}, an element it "
+        "only appends later in the same txn"
+    )
+
+
+def _duplicates(c: Mapping[str, Any]) -> str:
+    counts = ", ".join(f"{_value(e)} ({n} times)" for e, n in c["duplicates"].items())
+    return f"{_at(c['op'])} read {_read(c['mop'])}: each element is appended once, yet it holds {counts}"
+
+
+def _incompatible(c: Mapping[str, Any]) -> str:
+    a, b = c["values"]
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return (
+        f"two reads of key {_value(c['key'])} disagree on its order: {_value(a)} is not a prefix of "
+        f"{_value(b)} (they differ at position {at})"
+    )
+
+
+def _dirty_update(c: Mapping[str, Any]) -> str:
+    failed, _, committed = c["txns"]
+    vs = c["values"]
+    return (
+        f"{_at(failed)} appended {_value(vs[0])} to key {_value(c['key'])} and failed, yet "
+        f"{_at(committed)} appended {_value(vs[-1])} after it (the key's order runs {_value(vs)})"
+    )
+
+
+def _lost_update(c: Mapping[str, Any]) -> str:
+    who = "; ".join(_at(op) for op in c["txns"])
+    return (
+        f"{len(c['txns'])} txns read key {_value(c['key'])} = {_value(c['value'])} and all appended to "
+        f"it, so each overwrote a state the others also built on: {who}"
+    )
+
+
+#: anomaly type -> one case in words (the per-transaction anomalies, which have no cycle)
+CASE_SENTENCES = {
+    "G1a": _g1a,
+    "G1b": _g1b,
+    "internal": _internal,
+    "future-read": _future_read,
+    "duplicate-elements": _duplicates,
+    "incompatible-order": _incompatible,
+    "dirty-update": _dirty_update,
+    "lost-update": _lost_update,
+}
+
+
+def write_case_files(anomalies: Mapping[str, Any], directory: Path) -> list[Path]:
+    """``<type>.txt`` for each reported anomaly without a cycle: every case (up to
+    :data:`MAX_FILES_PER_TYPE`) in words."""
+    written: list[Path] = []
+    for anomaly, cases in sorted(anomalies.items()):
+        sentence = CASE_SENTENCES.get(anomaly)
+        if sentence is None or not isinstance(cases, list) or not cases:
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        shown = cases[:MAX_FILES_PER_TYPE]
+        lines = [f"{anomaly} #{i}: {sentence(c)}." for i, c in enumerate(shown)]
+        if len(cases) > len(shown):
+            lines.append(f"({len(cases) - len(shown)} more {anomaly} cases not written)")
+        path = directory / f"{anomaly}.txt"
+        path.write_text("\n\n".join(lines) + "\n")
+        written.append(path)
+    return written
