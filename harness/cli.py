@@ -13,6 +13,7 @@ phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstro
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import re
 import sys
@@ -363,33 +364,15 @@ def version() -> str:
     return f"maelstrom {number}: the Java-free, Maelstrom-compatible runner of gossip-glomers-challenges"
 
 
-def _subcommand(command: str) -> Callable[[list[str]], int] | None:
-    """The entry point of a subcommand other than ``test`` (imported only when used)."""
-    if command == "analyze":
-        from harness.analyze import main as analyze_main
-
-        return analyze_main
-    if command == "report":
-        from harness.report import main as report_main
-
-        return report_main
-    if command == "bench":
-        from harness.bench import main as bench_main
-
-        return bench_main
-    if command == "run-challenge":
-        from harness.run_challenge import main as run_challenge_main
-
-        return run_challenge_main
-    if command == "challenges":
-        from harness.challenges import main as challenges_main
-
-        return challenges_main
-    if command == "results":
-        from harness.results_table import main as results_main
-
-        return results_main
-    return None
+#: the commands other than ``test``: each module's ``main(argv) -> int``, imported only when used
+SUBCOMMANDS = {
+    "analyze": "harness.analyze",
+    "report": "harness.report",
+    "run-challenge": "harness.run_challenge",
+    "challenges": "harness.challenges",
+    "results": "harness.results_table",
+    "bench": "harness.bench",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,14 +387,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command != "test":
-        run = _subcommand(command)
-        if run is None:
+        if command not in SUBCOMMANDS:
             print(f"Unknown command {command!r}.\n\n{COMMANDS}", file=sys.stderr)
             return EXIT_BAD_ARGS
         try:
-            return int(run(rest) or 0)
+            return int(importlib.import_module(SUBCOMMANDS[command]).main(rest) or 0)
         except SystemExit as e:  # argparse: --help is 0, a usage error 2 (Maelstrom's is 254)
             return 0 if e.code in (0, None) else EXIT_BAD_ARGS if e.code == 2 else int(e.code or 0)
+        except Exception:
+            print(f"{command} failed:\n{traceback.format_exc()}", file=sys.stderr)
+            return EXIT_ABORTED
     try:
         test, config = parse_test_args(rest)
     except BadArgs as e:
