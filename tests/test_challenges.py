@@ -118,6 +118,17 @@ def test_maelstrom_says_what_it_is() -> None:
     assert done.returncode == 0 and "--bin FILE" in done.stdout and "Java-free" in done.stdout
 
 
+def test_maelstrom_works_through_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    os.symlink("../m", tmp_path / "bin" / "maelstrom")  # a relative link to a link to the script
+    os.symlink(ROOT / "maelstrom", tmp_path / "m")
+    done = subprocess.run(
+        [str(tmp_path / "bin" / "maelstrom"), "--version"], env=clean_env(), capture_output=True, text=True,
+        timeout=60, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0 and "Java-free" in done.stdout, done.stderr
+
+
 def test_challenges_lists_the_folders_in_order() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "harness", "challenges"], capture_output=True, text=True, timeout=60
