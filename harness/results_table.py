@@ -112,6 +112,14 @@ def _num_text(fmt: str, missing: str, *path: str) -> Callable[[Mapping[str, Any]
     return text
 
 
+def _latency_text(label: str, *keys: str) -> Callable[[Mapping[str, Any]], str]:
+    def text(results: Mapping[str, Any]) -> str:
+        x = _quantile(results, *keys)
+        return f"{label} {x} ms" if _is_num(x) else f"{label} ?"
+
+    return text
+
+
 FIGURES: dict[str, Measure] = {
     "ops": Measure("ops", _count("stats", "count"), lambda r: f"{_get(r, 'stats', 'count')} ops"),
     "availability": Measure(
@@ -127,22 +135,11 @@ FIGURES: dict[str, Measure] = {
     "stable-latency-median": Measure(
         "median stable latency",
         lambda r: _quantile(r, "0.5"),
-        lambda r: (
-            f"stable latency median {_quantile(r, '0.5')} ms"
-            if _is_num(_quantile(r, "0.5"))
-            else "stable latency ?"
-        ),
+        _latency_text("stable latency median", "0.5"),
         " ms",
     ),
     "stable-latency-max": Measure(
-        "max stable latency",
-        lambda r: _quantile(r, "1", "1.0"),
-        lambda r: (
-            f"max {_quantile(r, '1', '1.0')} ms"
-            if _is_num(_quantile(r, "1", "1.0"))
-            else "max stable latency ?"
-        ),
-        " ms",
+        "max stable latency", lambda r: _quantile(r, "1", "1.0"), _latency_text("max", "1", "1.0"), " ms"
     ),
     "final-reads-exact": Measure(
         "final reads = sum of acknowledged adds",
