@@ -27,8 +27,15 @@ def clean_env() -> dict[str, str]:
 
 
 def test_the_manifest_lists_exactly_the_challenge_folders() -> None:
-    folders = sorted(p.parent.name for p in ROOT.glob("*/main.py"))
-    assert sorted(c.folder for c in CHALLENGES) == folders
+    folders = {p.parent.name for p in ROOT.glob("*/main.py")}
+    listed = {c.folder for c in CHALLENGES}
+    assert not folders - listed, (
+        f"{sorted(folders - listed)}: a program folder needs an entry in harness/challenges.py "
+        "(its main.py starting with NODE_SHEBANG, chmod +x, and a run.sh calling maelstrom run-challenge)"
+    )
+    assert not listed - folders, (
+        f"{sorted(listed - folders)} listed in harness/challenges.py but have no main.py"
+    )
     assert len({c.number for c in CHALLENGES}) == len(CHALLENGES)
     assert by_folder("echo").folder == by_folder(str(ROOT / "echo") + "/").folder == "echo"
     with pytest.raises(KeyError, match="not a challenge folder"):
