@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="maelstrom run-challenge",
         description="Run one challenge's test at Fly.io's flags and keep its results in FOLDER/results/.",
         epilog="Other arguments go to the test after the challenge's flags (so they override them).",
+        allow_abbrev=False,
     )
     parser.add_argument("folder", help="the challenge folder (a name such as echo, or a path)")
     parser.add_argument("--variant", help="which way to run the node (unique-id-generation: redis, local)")
