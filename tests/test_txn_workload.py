@@ -129,7 +129,7 @@ class FakeNode:
 
 def cluster(n: int = 2) -> dict[str, TxnStore]:
     ids = [f"n{i}" for i in range(n)]
-    stores = {i: TxnStore(FakeNode(i, ids), retry_after=0.0) for i in ids}  # type: ignore[arg-type]
+    stores = {i: TxnStore(FakeNode(i, ids), retry_after=0.0, durable=False) for i in ids}  # type: ignore[arg-type]
     for s in stores.values():
         s.start()
     return stores
