@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,61 @@ def test_default_dir_is_keyed_by_the_parent_process(monkeypatch: Any, tmp_path: 
     path = node_dir(Stub())  # type: ignore[arg-type]
     assert path.parent.parent == base and path.parent.name.startswith(f"run-{os.getppid()}")
     assert not stale.exists() and node_dir(Stub()) == path  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("hole_after", [0.0, 3600.0])
+def test_kafka_5b_closes_a_hole_left_by_a_killed_writer(hole_after: float) -> None:
+    """An offset taken and never written (its writer was killed) stalls polls of that key until
+    the slot is closed; with repair off (a huge HOLE_AFTER) the later message is never seen."""
+
+    async def scenario() -> list[Any]:
+        async with Program("multi-node-kafka-style-log", node_ids=["n0", "n1"]) as p:
+            sys.modules[p.module_name].HOLE_AFTER = hole_after
+            assert (await p.call({"type": "send", "key": "k", "msg": 10}))["offset"] == 0
+            lin = p.services["lin-kv"]
+            name = f"bucket/{zlib.crc32(b'k') % 64}"
+            bucket = lin.handle("x", {"type": "read", "key": name, "msg_id": 1})["value"]
+            taken = {**bucket, "next": {"k": 2}}  # offset 1 taken by a writer that then died
+            assert (
+                lin.handle("x", {"type": "cas", "key": name, "from": bucket, "to": taken, "msg_id": 2})[
+                    "type"
+                ]
+                == "cas_ok"
+            )
+            assert (await p.call({"type": "send", "key": "k", "msg": 12}))["offset"] == 2
+            polls = []
+            for _ in range(3):
+                polls.append((await p.call({"type": "poll", "offsets": {"k": 0}}))["msgs"])
+            return polls
+
+    polls = asyncio.run(scenario())
+    assert polls[0] == {"k": [[0, 10]]}
+    if hole_after == 0.0:
+        assert polls[-1] == {"k": [[0, 10], [2, 12]]}
+    else:
+        assert polls[-1] == {"k": [[0, 10]]}
+
+
+def test_kafka_5b_a_slow_writer_whose_slot_was_closed_takes_a_new_offset() -> None:
+    async def scenario() -> int:
+        async with Program("multi-node-kafka-style-log", node_ids=["n0", "n1"]) as p:
+            await p.call({"type": "send", "key": "k", "msg": 10})
+            lin = p.services["lin-kv"]
+            # slot 1 closed before its writer got there
+            lin.handle(
+                "x",
+                {
+                    "type": "cas",
+                    "key": "msg/k/1",
+                    "from": 0,
+                    "to": "hole",
+                    "msg_id": 1,
+                    "create_if_not_exists": True,
+                },
+            )
+            offset = (await p.call({"type": "send", "key": "k", "msg": 11}))["offset"]
+            polled = (await p.call({"type": "poll", "offsets": {"k": 0}}))["msgs"]
+            assert polled == {"k": [[0, 10], [offset, 11]]}
+            return offset
+
+    assert asyncio.run(scenario()) == 2
