@@ -59,7 +59,7 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --rate OPS               total requests per second (default 5; 0 = no client ops)
       --latency MS             mean inter-node latency (default 0)
       --latency-dist DIST      constant | uniform | exponential (default constant)
-      --nemesis partition      partition nemesis
+      --nemesis FAULTS         comma-separated faults: partition, kill, pause
       --nemesis-interval S     mean seconds between nemesis ops (default 10)
       --availability total|X   required ok fraction
       --consistency-models M   models, separated by ' , '
@@ -131,10 +131,10 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
 
 def _nemesis(text: str) -> frozenset[str]:
     faults = frozenset(x.removeprefix(":") for x in re.split(r"\s*,\s*", text.strip()) if x)
-    bad = faults - {"partition"}
+    bad = faults - {"partition", "kill", "pause"}
     if bad:
         raise BadArgs(
-            f'Failed to validate "--nemesis {text}": faults must be one of partition, not {sorted(bad)}'
+            f'Failed to validate "--nemesis {text}": faults must be among partition, kill, pause, not {sorted(bad)}'
         )
     return faults
 

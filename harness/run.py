@@ -62,7 +62,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     from harness.checkers.core import check_all, check_safe
     from harness.history import INVOKE, NEMESIS
     from harness.interpreter import ClientIds, Interpreter, derive_rngs
-    from harness.nemesis import PartitionNemesis
+    from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
     from harness.network import Network, latency_sampler, net_result
     from harness.processes import NodeFault, NodeProcess, RunAborted
     from harness.progress import Progress
@@ -138,11 +138,37 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         for n in test.nodes
     ]
     client_ids = ClientIds(net)
-    nemesis = (
-        PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
-        if "partition" in test.nemesis
-        else None
-    )
+    nemesis = None
+    if test.nemesis:
+
+        async def restart_init(node: NodeProcess) -> None:
+            # a fresh client, as at startup; its init passes the hold the killed node is under
+            client = client_ids.open(node.id)
+            net.admit(node.id, client.id)
+            await _init(client, test.nodes, config.init_timeout, faults)
+
+        def on_failed_start(node: NodeProcess, why: str) -> None:
+            fault = NodeFault(
+                node.id, "failed-restart", f"Node {node.id} did not come back after a kill: {why}", ""
+            )
+            faults.append(fault)
+            say(f"NODE FAULT ({fault.kind}): {fault.message} (the verdict will be invalid)")
+
+        nemesis = Nemesis(
+            PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
+            if "partition" in test.nemesis
+            else None,
+            DbNemesis(
+                test.nemesis,
+                nodes,
+                rngs["nemesis"],
+                test.nemesis_interval,
+                restart_init,
+                on_failed_start,
+            )
+            if test.nemesis & {"kill", "pause"}
+            else None,
+        )
     interp = Interpreter(
         test,
         workload,
@@ -309,7 +335,8 @@ def _write_plots(
     try:
         end = interp.history[-1].time if interp.history else 0
         spans = [
-            (a / 1e9, (end if b is None else b) / 1e9) for a, b in (nemesis.intervals if nemesis else [])
+            (a / 1e9, (end if b is None else b) / 1e9)
+            for a, b in (nemesis.partition.intervals if nemesis and nemesis.partition else [])
         ]
         write_plots(interp.history, test, run_dir, spans)
     except Exception:
