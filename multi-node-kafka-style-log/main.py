@@ -3,9 +3,10 @@
 
 * Offsets: each key's next offset lives in one of 64 lin-kv *buckets* (``bucket/<crc32(key) % 64>``,
   a map ``{"next": {key: n}, "committed": {key: offset}}``) and is taken with read + CAS, retried on
-  conflict. Buckets rather than one lin-kv key per log because lin-kv's ``create_if_not_exists``
-  always succeeds on a missing key: two nodes could both create a counter and hand out offset 0
-  twice. Only n0 creates buckets, so creation never races.
+  conflict. A missing bucket is created by whichever node needs it with a create-only CAS (from
+  ``NEVER``, a value no key holds: on a missing key lin-kv creates it, on a present one the CAS
+  fails), so two creators never both win, and no node waits for another (which a killed n0
+  would make it do).
 * Messages: written once each, to ``msg/<key>/<offset>`` as ``[msg]``, with a CAS that only
   creates (``from`` a value no slot holds), so a slot is decided once. A poll returns, per key, the
   messages from the requested offset up to the first slot not written yet, so a slow writer can
@@ -50,11 +51,8 @@ async def update_bucket(name: str, change) -> tuple[dict, dict]:
         try:
             current = await kv.read(name)
         except KeyDoesNotExist:
-            if node.node_id == node.node_ids[0]:
-                with contextlib.suppress(PreconditionFailed):
-                    await kv.cas(name, None, {"next": {}, "committed": {}}, create_if_not_exists=True)
-            else:
-                await asyncio.sleep(0.01)  # n0 creates it
+            with contextlib.suppress(PreconditionFailed):  # another node created it first
+                await kv.cas(name, NEVER, {"next": {}, "committed": {}}, create_if_not_exists=True)
             continue
         new = change(current)
         if new == current:
