@@ -5,7 +5,9 @@ what it acknowledged (the same program with durability off is shown to lose it).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -270,3 +272,22 @@ def test_kafka_5b_a_slow_writer_whose_slot_was_closed_takes_a_new_offset() -> No
             return offset
 
     assert asyncio.run(scenario()) == 2
+
+
+def test_runner_kill_and_partition_leave_3c_valid_with_journals_in_the_run_dir(tmp_path: Path) -> None:
+    """A short real run: nodes are SIGKILLed and restarted, and the broadcast stays lossless."""
+    root = Path(__file__).resolve().parent.parent
+    store = tmp_path / "store"
+    command = [
+        sys.executable, "-m", "harness", "test", "-w", "broadcast",
+        "--bin", str(root / "fault-tolerant-broadcast" / "main.py"), "--node-count", "3", "--rate", "30",
+        "--time-limit", "4", "--nemesis", "kill,partition", "--nemesis-interval", "0.5", "--seed", "3",
+        "--recovery-time", "2", "--no-plots", "--store", str(store),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    [run] = [p for p in store.glob("broadcast/*") if not p.is_symlink()]
+    results = json.loads((run / "results.json").read_text())
+    assert done.returncode == 0 and results["valid?"] is True, done.stdout[-2000:]
+    assert results["workload"]["lost-count"] == 0
+    assert ":killed" in (run / "history.txt").read_text()
+    assert sorted(p.parent.name for p in (run / "node-data").glob("*/gossip.journal")) == ["n0", "n1", "n2"]
