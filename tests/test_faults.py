@@ -92,12 +92,12 @@ def test_kill_restart_pause_resume_on_a_real_process(tmp_path: Path) -> None:
         seen["read_after_restart"] = (await call({"type": "read"}))["value"]
         seen["paused"] = node.pause()
         assert node.pid is not None
-        seen["state_paused"] = _state(node.pid)
         try:
             await call({"type": "read"}, 0.3)
             seen["read_while_paused"] = "answered"
         except ClientTimeout:
             seen["read_while_paused"] = "timeout"
+        seen["state_paused"] = _state(node.pid)  # after the wait: SIGSTOP lands asynchronously
         seen["resumed"] = node.resume()
         seen["read_after_resume"] = (await call({"type": "read"}))["value"]
         node.pause()  # teardown must end a paused process too
