@@ -31,6 +31,7 @@ past either, the key is ``:unknown``, as Knossos's out-of-memory abort makes it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -207,37 +208,72 @@ def _search(
     calls: Sequence[Call], need: list[int], out: list[int], n_states: int, budget: int, deadline: float | None
 ) -> _Outcome:
     """Wing-Gong-Lowe over ``calls``: ``need[i]`` is the state call i requires (-1: any),
-    ``out[i]`` the state it leaves."""
+    ``out[i]`` the state it leaves.
+
+    Two refinements for crashed calls, which are what makes such searches blow up (each one
+    pending doubles the configurations at every later point):
+
+    * A configuration is (ok calls linearized, crashed calls linearized, state). One with fewer
+      crashed calls used, and otherwise equal, can do everything the other can (an unused crashed
+      call may still take effect later, or never), so the cache keeps, per (ok set, state), the
+      minimal crashed sets seen, and a new configuration is pruned when one of them is a subset
+      of its crashed set. Crashed calls are placed after the ok calls invoked before the same
+      return, so the search tends to meet the configurations that use fewer of them first.
+    * Crashed calls with the same transition are interchangeable once invoked (they never
+      return), so only the earliest-invoked unused one of each kind is tried: any linearization
+      can swap in the earlier twin.
+    """
     n = len(calls)
     remaining = sum(1 for c in calls if not c.crashed)
     if remaining == 0:
         return _Outcome(True, 0, 0)
-    # The list: node 0 is the head, 1..E the events in history order, E+1 the tail. ``ent`` holds
-    # the call index for a call node and ~index (negative) for a return node.
-    events = [(c.call_pos, i) for i, c in enumerate(calls)]
-    events += [(c.ret_pos, ~i) for i, c in enumerate(calls) if c.ret_pos is not None]
+    # The list: node 0 is the head, 1..E the events, E+1 the tail. ``ent`` holds the call index
+    # for a call node and ~index (negative) for a return node. A crashed call sorts just before
+    # the first return after its invocation: the same candidates, tried after the ok calls.
+    returns = sorted(c.ret_pos for c in calls if c.ret_pos is not None)
+    events: list[tuple[float, int, int]] = []
+    for i, c in enumerate(calls):
+        if c.crashed:
+            j = bisect.bisect_left(returns, c.call_pos)
+            at = returns[j] - 0.5 if j < len(returns) else float(c.call_pos)
+            events.append((at, 1, i))
+        else:
+            events.append((c.call_pos, 0, i))
+            events.append((c.ret_pos, 0, ~i))  # type: ignore[arg-type]
     events.sort()
     n_nodes = len(events) + 2
     ent = [0] * n_nodes
     ret_node = [0] * n
-    call_node = [0] * n
-    for node, (_, e) in enumerate(events, 1):
+    for node, (_, _, e) in enumerate(events, 1):
         ent[node] = e
-        if e >= 0:
-            call_node[e] = node
-        else:
+        if e < 0:
             ret_node[~e] = node
     nxt = list(range(1, n_nodes + 1))
     prv = list(range(-1, n_nodes - 1))
-    bits = [1 << i for i in range(n)]
-    seen: list[set[int]] = [set() for _ in range(n_states)]
-    stack: list[tuple[int, int, int]] = []  # (call node, state before, linearized before)
+    # bit of each call in its own space: ok calls in ``ok``, crashed calls in ``cr``
+    crashed = [c.crashed for c in calls]
+    bit = [0] * n
+    n_ok = n_cr = 0
+    for i, c in enumerate(calls):
+        if c.crashed:
+            bit[i], n_cr = 1 << n_cr, n_cr + 1
+        else:
+            bit[i], n_ok = 1 << n_ok, n_ok + 1
+    twin_bit = [0] * n  # the bit of the previous crashed call of the same kind, or 0
+    last_of_kind: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        if crashed[i]:
+            kind = (need[i], out[i])
+            twin_bit[i] = last_of_kind.get(kind, 0)
+            last_of_kind[kind] = bit[i]
+    # per state: ok set -> the minimal crashed sets seen with it
+    seen: list[dict[int, list[int]]] = [{} for _ in range(n_states)]
+    stack: list[tuple[int, int, int, int]] = []  # (call node, state, ok set, crashed set) before it
     push, pop = stack.append, stack.pop
-    state = 0
-    lin = 0
+    state = ok = cr = 0
     steps = 0
     stuck_ret = -1  # the deepest return node met
-    configs: list[tuple[int, int, int]] = []
+    configs: list[tuple[int, int, int, int]] = []
     node = nxt[0]
     check_every = 0xFFFF
     while True:
@@ -251,12 +287,30 @@ def _search(
             nd = need[e]
             if nd < 0 or nd == state:
                 ns = out[e]
-                nl = lin | bits[e]
-                cache = seen[ns]
-                if nl not in cache:
-                    cache.add(nl)
-                    push((node, state, lin))
-                    state, lin = ns, nl
+                if crashed[e]:
+                    tw = twin_bit[e]
+                    if tw and not cr & tw:
+                        node = nxt[node]
+                        continue
+                    nok, ncr = ok, cr | bit[e]
+                else:
+                    nok, ncr = ok | bit[e], cr
+                minimal = seen[ns].get(nok)
+                if minimal is None:
+                    seen[ns][nok] = [ncr]
+                    new = True
+                else:
+                    new = True
+                    for u in minimal:
+                        if u & ncr == u:
+                            new = False
+                            break
+                    if new:
+                        minimal[:] = [u for u in minimal if u & ncr != ncr]
+                        minimal.append(ncr)
+                if new:
+                    push((node, state, ok, cr))
+                    state, ok, cr = ns, nok, ncr
                     p, q = prv[node], nxt[node]
                     nxt[p], prv[q] = q, p
                     r = ret_node[e]
@@ -274,12 +328,14 @@ def _search(
                 if node > stuck_ret:
                     stuck_ret, configs = node, []
                 if len(configs) < MAX_SHOWN:
-                    last = ent[stack[-1][0]] if stack else -1
-                    if (state, lin, last) not in configs:
-                        configs.append((state, lin, last))
+                    config = (state, ok, cr, ent[stack[-1][0]] if stack else -1)
+                    if config not in configs:
+                        configs.append(config)
             if not stack:
-                return _Outcome(False, steps, stuck=~ent[stuck_ret], configs=configs)
-            node, state, lin = pop()
+                return _Outcome(
+                    False, steps, stuck=~ent[stuck_ret], configs=[_combined(calls, bit, c) for c in configs]
+                )
+            node, state, ok, cr = pop()
             e = ent[node]
             r = ret_node[e]
             if r:
@@ -289,6 +345,18 @@ def _search(
             prv[nxt[node]] = node
             nxt[prv[node]] = node
             node = nxt[node]
+
+
+def _combined(
+    calls: Sequence[Call], bit: list[int], config: tuple[int, int, int, int]
+) -> tuple[int, int, int]:
+    """(state, linearized set over call indices, last call) from a search configuration."""
+    state, ok, cr, last = config
+    lin = 0
+    for i, c in enumerate(calls):
+        if (cr if c.crashed else ok) & bit[i]:
+            lin |= 1 << i
+    return state, lin, last
 
 
 class _Values:
