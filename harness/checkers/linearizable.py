@@ -31,7 +31,6 @@ past either, the key is ``:unknown``, as Knossos's out-of-memory abort makes it.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -210,15 +209,18 @@ def _search(
     """Wing-Gong-Lowe over ``calls``: ``need[i]`` is the state call i requires (-1: any),
     ``out[i]`` the state it leaves.
 
-    Two refinements for crashed calls, which are what makes such searches blow up (each one
-    pending doubles the configurations at every later point):
+    Crashed calls are what make such searches blow up: each one pending doubles the
+    configurations at every later point, and one linearized too early is only refuted much
+    later. So they are handled apart from the rest:
 
+    * They are kept in a list of their own, and tried only after every ok call before the first
+      return has been tried from the current configuration: a crash takes effect only when
+      nothing else lets the search go on.
     * A configuration is (ok calls linearized, crashed calls linearized, state). One with fewer
       crashed calls used, and otherwise equal, can do everything the other can (an unused crashed
       call may still take effect later, or never), so the cache keeps, per (ok set, state), the
-      minimal crashed sets seen, and a new configuration is pruned when one of them is a subset
-      of its crashed set. Crashed calls are placed after the ok calls invoked before the same
-      return, so the search tends to meet the configurations that use fewer of them first.
+      minimal crashed sets seen, and prunes a configuration when one of them is a subset of its
+      crashed set.
     * Crashed calls with the same transition are interchangeable once invoked (they never
       return), so only the earliest-invoked unused one of each kind is tried: any linearization
       can swap in the earlier twin.
@@ -227,31 +229,32 @@ def _search(
     remaining = sum(1 for c in calls if not c.crashed)
     if remaining == 0:
         return _Outcome(True, 0, 0)
-    # The list: node 0 is the head, 1..E the events, E+1 the tail. ``ent`` holds the call index
-    # for a call node and ~index (negative) for a return node. A crashed call sorts just before
-    # the first return after its invocation: the same candidates, tried after the ok calls.
-    returns = sorted(c.ret_pos for c in calls if c.ret_pos is not None)
-    events: list[tuple[float, int, int]] = []
-    for i, c in enumerate(calls):
-        if c.crashed:
-            j = bisect.bisect_left(returns, c.call_pos)
-            at = returns[j] - 0.5 if j < len(returns) else float(c.call_pos)
-            events.append((at, 1, i))
-        else:
-            events.append((c.call_pos, 0, i))
-            events.append((c.ret_pos, 0, ~i))  # type: ignore[arg-type]
-    events.sort()
-    n_nodes = len(events) + 2
+    # Two doubly linked lists over one set of nodes. Main: head 0, the ok calls and returns in
+    # history order, tail M+1. Crashed: head M+2, the crashed calls in invocation order, tail.
+    # ``ent`` is the call index of a call node and ~index (negative) of a return node; ``pos``
+    # its history position.
+    main = sorted(
+        [(c.call_pos, i) for i, c in enumerate(calls) if not c.crashed]
+        + [(c.ret_pos, ~i) for i, c in enumerate(calls) if c.ret_pos is not None]
+    )
+    crash = sorted((c.call_pos, i) for i, c in enumerate(calls) if c.crashed)
+    m = len(main)
+    crash_head = m + 2
+    n_nodes = m + len(crash) + 4
     ent = [0] * n_nodes
-    ret_node = [0] * n
-    for node, (_, _, e) in enumerate(events, 1):
-        ent[node] = e
-        if e < 0:
-            ret_node[~e] = node
+    pos: list[float] = [0.0] * n_nodes
     nxt = list(range(1, n_nodes + 1))
     prv = list(range(-1, n_nodes - 1))
+    ret_node = [0] * n
+    for node, (at, e) in enumerate(main, 1):
+        ent[node], pos[node] = e, at
+        if e < 0:
+            ret_node[~e] = node
+    for node, (at, e) in enumerate(crash, crash_head + 1):
+        ent[node], pos[node] = e, at
+    pos[n_nodes - 1] = float("inf")  # the crashed list's tail
+    prv[crash_head] = -1
     # bit of each call in its own space: ok calls in ``ok``, crashed calls in ``cr``
-    crashed = [c.crashed for c in calls]
     bit = [0] * n
     n_ok = n_cr = 0
     for i, c in enumerate(calls):
@@ -261,20 +264,22 @@ def _search(
             bit[i], n_ok = 1 << n_ok, n_ok + 1
     twin_bit = [0] * n  # the bit of the previous crashed call of the same kind, or 0
     last_of_kind: dict[tuple[int, int], int] = {}
-    for i in range(n):
-        if crashed[i]:
-            kind = (need[i], out[i])
-            twin_bit[i] = last_of_kind.get(kind, 0)
-            last_of_kind[kind] = bit[i]
+    for _, i in crash:
+        kind = (need[i], out[i])
+        twin_bit[i] = last_of_kind.get(kind, 0)
+        last_of_kind[kind] = bit[i]
     # per state: ok set -> the minimal crashed sets seen with it
     seen: list[dict[int, list[int]]] = [{} for _ in range(n_states)]
-    stack: list[tuple[int, int, int, int]] = []  # (call node, state, ok set, crashed set) before it
+    # (call node, in the crashed list?, first return's position, state, ok set, crashed set) before it
+    stack: list[tuple[int, bool, float, int, int, int]] = []
     push, pop = stack.append, stack.pop
     state = ok = cr = 0
     steps = 0
     stuck_ret = -1  # the deepest return node met
     configs: list[tuple[int, int, int, int]] = []
     node = nxt[0]
+    in_crashed = False  # scanning the crashed list (the ok calls before the first return are done)
+    boundary = 0.0  # the first return's position, while scanning the crashed list
     check_every = 0xFFFF
     while True:
         steps += 1
@@ -283,47 +288,7 @@ def _search(
         ):
             return _Outcome(UNKNOWN, steps, cause="budget")
         e = ent[node]
-        if e >= 0:
-            nd = need[e]
-            if nd < 0 or nd == state:
-                ns = out[e]
-                if crashed[e]:
-                    tw = twin_bit[e]
-                    if tw and not cr & tw:
-                        node = nxt[node]
-                        continue
-                    nok, ncr = ok, cr | bit[e]
-                else:
-                    nok, ncr = ok | bit[e], cr
-                minimal = seen[ns].get(nok)
-                if minimal is None:
-                    seen[ns][nok] = [ncr]
-                    new = True
-                else:
-                    new = True
-                    for u in minimal:
-                        if u & ncr == u:
-                            new = False
-                            break
-                    if new:
-                        minimal[:] = [u for u in minimal if u & ncr != ncr]
-                        minimal.append(ncr)
-                if new:
-                    push((node, state, ok, cr))
-                    state, ok, cr = ns, nok, ncr
-                    p, q = prv[node], nxt[node]
-                    nxt[p], prv[q] = q, p
-                    r = ret_node[e]
-                    if r:
-                        p, q = prv[r], nxt[r]
-                        nxt[p], prv[q] = q, p
-                        remaining -= 1
-                        if not remaining:
-                            return _Outcome(True, steps, state)
-                    node = nxt[0]
-                    continue
-            node = nxt[node]
-        else:
+        if not in_crashed and e < 0:  # the first return: on to the crashed calls invoked before it
             if node >= stuck_ret:
                 if node > stuck_ret:
                     stuck_ret, configs = node, []
@@ -331,11 +296,15 @@ def _search(
                     config = (state, ok, cr, ent[stack[-1][0]] if stack else -1)
                     if config not in configs:
                         configs.append(config)
+            in_crashed, boundary = True, pos[node]
+            node = nxt[crash_head]
+            continue
+        if in_crashed and pos[node] > boundary:  # nothing left to try here: backtrack
             if not stack:
                 return _Outcome(
                     False, steps, stuck=~ent[stuck_ret], configs=[_combined(calls, bit, c) for c in configs]
                 )
-            node, state, ok, cr = pop()
+            node, in_crashed, boundary, state, ok, cr = pop()
             e = ent[node]
             r = ret_node[e]
             if r:
@@ -345,6 +314,47 @@ def _search(
             prv[nxt[node]] = node
             nxt[prv[node]] = node
             node = nxt[node]
+            continue
+        nd = need[e]
+        if nd < 0 or nd == state:
+            if in_crashed:
+                tw = twin_bit[e]
+                if tw and not cr & tw:
+                    node = nxt[node]
+                    continue
+                nok, ncr = ok, cr | bit[e]
+            else:
+                nok, ncr = ok | bit[e], cr
+            ns = out[e]
+            by_ok = seen[ns]
+            minimal = by_ok.get(nok)
+            new = True
+            if minimal is None:
+                by_ok[nok] = [ncr]
+            else:
+                for u in minimal:
+                    if u & ncr == u:
+                        new = False
+                        break
+                if new:
+                    minimal[:] = [u for u in minimal if u & ncr != ncr]
+                    minimal.append(ncr)
+            if new:
+                push((node, in_crashed, boundary, state, ok, cr))
+                state, ok, cr = ns, nok, ncr
+                p, q = prv[node], nxt[node]
+                nxt[p], prv[q] = q, p
+                r = ret_node[e]
+                if r:
+                    p, q = prv[r], nxt[r]
+                    nxt[p], prv[q] = q, p
+                    remaining -= 1
+                    if not remaining:
+                        return _Outcome(True, steps, state)
+                in_crashed = False
+                node = nxt[0]
+                continue
+        node = nxt[node]
 
 
 def _combined(
