@@ -125,13 +125,60 @@ def export_porcupine(history: list[Op], path: Path) -> None:
             out.write(json.dumps({"p": op.process, "t": op.type, "f": op.f, "k": k, "v": v}) + "\n")
 
 
-def _time(fn: Any, *args: Any) -> tuple[float, Any]:
+def _time(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     t = time.perf_counter()
-    result = fn(*args)
+    result = fn(*args, **kwargs)
     return time.perf_counter() - t, result
 
 
+def _find_corpus() -> Path | None:
+    import os
+
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (
+        os.environ.get("MAELSTROM_RUNS"),
+        here / "maelstrom-runs",
+        here.parent / "shared" / "maelstrom-runs",
+    ):
+        if candidate and (Path(candidate) / "lin-kv").is_dir():
+            return Path(candidate)
+    return None
+
+
+def mixed_histories(rng: random.Random, count: int) -> list[tuple[str, list[Op]]]:
+    """``count`` generated histories of 100-3,000 ops, 1-5 keys, 2-10 processes per key, 0-5 %
+    crashes, some with corrupted reads: (description, history)."""
+    out = []
+    for _ in range(count):
+        ops = rng.choice((100, 300, 1000, 3000))
+        keys = rng.choice((1, 2, 5))
+        per_key = rng.choice((2, 5, 10))
+        info = rng.choice((0.0, 0.02, 0.05))
+        corrupt = rng.choice((0, 0, 1, 3))
+        history = generate(rng, ops, keys, per_key * keys, info, corrupt)
+        out.append((f"{ops} ops, {keys} keys, {per_key}/key, {info:.0%} info, {corrupt} corrupted", history))
+    return out
+
+
+def run_porcupine(binary: str, files: list[Path]) -> dict[str, tuple[Any, float]]:
+    """Our porcupine driver's verdicts: it takes history files and prints one line per file,
+    ``path<TAB>n ops<TAB>Ok|Illegal|Unknown<TAB>seconds s``. One OS thread (GOMAXPROCS=1), as
+    our checker uses one core."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "GOMAXPROCS": "1"}
+    done = subprocess.run([binary, *map(str, files)], capture_output=True, text=True, env=env, check=True)
+    verdicts = {}
+    for line in done.stdout.splitlines():
+        path, _, verdict, secs = line.split("\t")
+        verdicts[path] = ({"Ok": True, "Illegal": False}.get(verdict, "unknown"), float(secs.split()[0]))
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
     from harness.checkers.linearizable import check_independent
     from harness.edn import read_history
 
@@ -143,24 +190,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="processes (10n with 5 nodes)")
     parser.add_argument("--info", type=float, default=0.05, help="fraction of indeterminate ops")
     parser.add_argument("--export", type=Path, default=None, help="write porcupine input files here")
+    parser.add_argument("--porcupine", default=None, help="a porcupine driver binary to compare with")
+    parser.add_argument("--compare", type=int, default=100, help="generated histories for the comparison")
     args = parser.parse_args(argv)
     status = 0
-    export = args.export
+    export = args.export or (Path(tempfile.mkdtemp(prefix="bench-lin-")) if args.porcupine else None)
     if export is not None:
         export.mkdir(parents=True, exist_ok=True)
-    corpus = args.corpus
-    if corpus is None:
-        import os
+    ours: dict[str, tuple[str, Any, float]] = {}  # exported file -> (group, our verdict, seconds)
 
-        here = Path(__file__).resolve().parents[1]
-        for candidate in (
-            os.environ.get("MAELSTROM_RUNS"),
-            here / "maelstrom-runs",
-            here.parent / "shared" / "maelstrom-runs",
-        ):
-            if candidate and (Path(candidate) / "lin-kv").is_dir():
-                corpus = Path(candidate)
-                break
+    def record(group: str, name: str, history: list[Op], verdict: Any, seconds: float) -> None:
+        if export is not None:
+            path = export / f"{name}.jsonl"
+            export_porcupine(history, path)
+            ours[str(path)] = (group, verdict, seconds)
+
+    corpus = args.corpus or _find_corpus()
     if corpus is not None and (corpus / "lin-kv").is_dir():
         times = []
         for run in sorted((corpus / "lin-kv").iterdir()):
@@ -168,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             history = read_history(run / "history.edn")
             dt, result = _time(check_independent, history)
-            times.append((dt, run.name, len(history), result["valid?"]))
-            if export is not None:
-                export_porcupine(history, export / f"corpus-{run.name}.jsonl")
+            times.append((dt, run.name, len(history)))
+            record("corpus", f"corpus-{run.name}", history, result["valid?"], dt)
         times.sort()
         worst = times[-1]
         total = sum(t for t, *_ in times)
@@ -183,22 +227,39 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("corpus: not found (give --corpus DIR)")
     rng = random.Random(args.seed)
-    cases = [
-        ("valid", 0),
-        ("corrupted (one bad read)", 1),
-    ]
-    for name, corrupt in cases:
+    for name, corrupt in (("valid", 0), ("one corrupted read", 1)):
         history = generate(rng, args.ops, args.keys, args.concurrency, args.info, corrupt)
         dt, result = _time(check_independent, history)
         print(
-            f"generated {name}: {args.ops} ops, {args.keys} keys, {args.concurrency} processes, "
+            f"generated, {name}: {args.ops} ops, {args.keys} keys, {args.concurrency} processes, "
             f"{args.info:.0%} info: {dt:.2f} s, valid? {result['valid?']}, failures {result['failures']}"
             + ("; target < 10 s" if corrupt == 0 else "")
         )
         if corrupt == 0 and (dt >= 10 or result["valid?"] is not True):
             status = 1
-        if export is not None:
-            export_porcupine(history, export / f"generated-{corrupt}.jsonl")
+        record("target", f"target-{corrupt}", history, result["valid?"], dt)
+    if args.porcupine:
+        for i, (_, history) in enumerate(mixed_histories(rng, args.compare)):
+            dt, result = _time(check_independent, history, time_limit=60)
+            record("mixed", f"mixed-{i:04d}", history, result["valid?"], dt)
+        theirs = run_porcupine(args.porcupine, [Path(p) for p in ours])
+        for group in ("corpus", "target", "mixed"):
+            rows = [(ours[p], theirs[p]) for p in ours if ours[p][0] == group and p in theirs]
+            if not rows:
+                continue
+            decided = [(o, t) for o, t in rows if o[1] != "unknown" and t[0] != "unknown"]
+            agree = sum(1 for o, t in decided if o[1] == t[0])
+            ours_only = sum(1 for o, t in rows if o[1] != "unknown" and t[0] == "unknown")
+            theirs_only = sum(1 for o, t in rows if o[1] == "unknown" and t[0] != "unknown")
+            both = [(o, t) for o, t in decided]
+            t_ours, t_theirs = sum(o[2] for o, _ in both), sum(t[1] for _, t in both)
+            print(
+                f"porcupine, {group}: {len(rows)} histories; both decided {len(decided)}, same verdict "
+                f"{agree}; only we decided {ours_only}, only porcupine {theirs_only}; time where both "
+                f"decided: ours {t_ours * 1000:.1f} ms, porcupine {t_theirs * 1000:.1f} ms"
+            )
+            if agree != len(decided):
+                status = 1
     return status
 
 
