@@ -126,9 +126,12 @@ def test_budget_gives_unknown():
     assert r["valid?"] == "unknown" and r["cause"].name == "budget"
 
 
-def test_malformed_cas_value_raises():
+def test_malformed_cas_value_raises_and_makes_only_its_key_unknown():
     with pytest.raises(ValueError, match="cas value"):
         check(h(*seq((0, "cas", 3, 3))))
+    r = check_independent(h(*seq((0, "cas", [0, 3], [0, 3]), (1, "write", [1, 2], [1, 2]))))
+    assert r["valid?"] == "unknown" and r["failures"] == [] and r["results"][1]["valid?"] is True
+    assert "cas value" in r["results"][0]["linearizable"]["error"]
 
 
 # -- independent keys --------------------------------------------------------------------------
