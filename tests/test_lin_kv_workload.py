@@ -176,3 +176,16 @@ def test_reads_from_a_stale_local_copy_are_invalid(tmp_path):
 def test_a_proxy_to_the_lin_kv_service_is_valid_on_three_nodes(tmp_path):
     code, results, _ = _run(tmp_path, "proxy", 3)
     assert code == 0 and results["valid?"] is True, results["workload"]
+
+
+def test_summary_of_a_maelstrom_results_file():
+    import fidelity
+
+    path = fidelity.RUNS_ROOT / "lin-kv" / "ZZZekai--20260314T105013.244+0100" / "results.edn"
+    if not path.is_file():
+        pytest.skip("corpus run not available")
+    summary = LinKV.summarize(fidelity.read_results(path)["workload"])
+    assert summary.findings == (
+        "key 0 is not linearizable: no linearization reaches :read 4 (process 0, index 13), "
+        "after :write 2 (process 5, index 11) (can't read 4 from register 2)",
+    )
