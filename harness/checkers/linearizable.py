@@ -55,8 +55,9 @@ __all__ = [
     "subhistories",
 ]
 
-#: Search steps per key before giving up with :unknown. One step is one look at a list entry;
-#: the corpus's hardest key needs about 10^4, a 2,000-op key at 10-way concurrency about 10^5.
+#: Search steps per key before giving up with :unknown (about 10-20 s of this machine). One step
+#: is one look at a list entry; the corpus's hardest key needs ~400, a 2,000-op key at 10-way
+#: concurrency with 5 % crashes ~4 x 10^4 (scripts/bench-linearizable.sh's target history).
 DEFAULT_BUDGET = 20_000_000
 #: At most this many configurations and final paths in a result (Jepsen truncates to 10 as well).
 MAX_SHOWN = 10
