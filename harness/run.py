@@ -136,6 +136,11 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
             "line finds its interpreter (as every <challenge>/main.py does) runs the same under both."
         )
     argv = [bin_path, *test.args]
+    # where a node may keep what must survive a kill: per run, so a restarted node finds its files
+    # and the next run starts clean (real Maelstrom has no such directory; common/durable.py copes)
+    node_data = (run_dir / "node-data").resolve()
+    node_data.mkdir(exist_ok=True)
+    node_env = {**os.environ, "MAELSTROM_DATA_DIR": str(node_data)}
     nodes = [
         NodeProcess(
             n,
@@ -145,6 +150,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
             on_crash=on_crash,
             console=say,
             log_stderr=test.log_stderr,
+            env=node_env,
         )
         for n in test.nodes
     ]
