@@ -75,6 +75,7 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
       --init-timeout S         init reply deadline (default 10, as Maelstrom)
       --no-plots               skip the PNG plots (they take seconds to draw)
+      --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
 """
 )
@@ -194,6 +195,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--recovery-time": ("recovery_time", _number("--recovery-time", positive=False)),
     "--init-timeout": ("init_timeout", _number("--init-timeout", positive=True)),
     "--no-plots": ("no_plots", None),
+    "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
@@ -319,6 +321,7 @@ def parse_test_args(
         recovery_seconds=values.get("recovery_time", 10.0),
         init_timeout=values.get("init_timeout", 10.0),
         plots=not values.get("no_plots"),
+        log_ops=not values.get("quiet_ops"),
         run_dir_file=values.get("run_dir_file"),
     )
     return test, config
@@ -349,6 +352,7 @@ Commands:
   challenges      list the challenge folders (--commands: their test commands)
   results         the results table of every challenge (--markdown: also RESULTS.md)
   bench           the harness throughput benchmark
+  serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
   --version       the version
 """
 
@@ -372,6 +376,7 @@ SUBCOMMANDS = {
     "challenges": "harness.challenges",
     "results": "harness.results_table",
     "bench": "harness.bench",
+    "serve": "harness.serve",
 }
 
 

@@ -40,6 +40,7 @@ from harness.history import UNKNOWN, Op
 __all__ = [
     "EDNDecodeError",
     "StrKeys",
+    "history_txt_line",
     "loads",
     "loads_all",
     "normalize",
@@ -420,6 +421,11 @@ def op_to_map(op: Op) -> dict[Keyword, Any]:
     return m
 
 
+def history_txt_line(op: Op) -> str:
+    """One op as history.txt and Jepsen's op log print it: process, type, f, value[, error]."""
+    return _history_txt_line(op)
+
+
 def _history_txt_line(op: Op) -> str:
     process = str(op.process) if isinstance(op.process, int) else ":" + op.process
     f = ":" + op.f if isinstance(op.f, str) else pr(op.f)
@@ -533,6 +539,8 @@ def _to_json_tree(value: Any) -> Any:
         return float(value)
     if isinstance(value, (Symbol, Char)):
         return str(value)
+    if isinstance(value, edn_format.TaggedElement) and hasattr(value, "to_json"):
+        return _to_json_tree(value.to_json())
     return value
 
 

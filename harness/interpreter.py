@@ -27,6 +27,7 @@ from typing import Any
 from edn_format import Symbol
 
 from harness.client import ClientTimeout, MalformedResponse, RPCClient, RPCErrorReply
+from harness.edn import history_txt_line
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Keyword, Op, kw
 from harness.nemesis import Nemesis
 from harness.network import Network
@@ -196,7 +197,13 @@ class Interpreter:
     def record(self, op: Op) -> Op:
         op.index = len(self.history)
         self.history.append(op)
+        self.progress.op(
+            "nemesis" if op.process == NEMESIS else self._thread_of(op.process), history_txt_line(op)
+        )
         return op
+
+    def _thread_of(self, process: Any) -> Any:
+        return process % self.concurrency if isinstance(process, int) and self.concurrency else process
 
     # -- running one op -------------------------------------------------------------------------
 
@@ -370,7 +377,6 @@ class Interpreter:
         waited = nemesis.lock.locked()  # behind another nemesis op (a restart's init, say)
         async with nemesis.lock:
             invoked = self.now() if time_ns is None or waited else time_ns
-            self.log(f"nemesis :info :{f} {_edn_str(value) if not isinstance(value, Keyword) else value}")
             self.record(Op(INFO, f, NEMESIS, value, invoked))
             try:
                 result = await nemesis.invoke(f, value, self.now())

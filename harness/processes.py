@@ -143,6 +143,7 @@ class NodeProcess:
         on_crash: Callable[[NodeProcess], None],
         console: Callable[[str], None],
         log_stderr: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.id = node_id
         self.net = net
@@ -151,6 +152,8 @@ class NodeProcess:
         self._on_crash_cb = on_crash
         self._console = console
         self._log_stderr = log_stderr
+        #: the process environment (None: the runner's own)
+        self._env = env
         self._log: IO[bytes] | None = None
         self._stdout_buf = b""
         self._stderr_buf = b""
@@ -193,6 +196,7 @@ class NodeProcess:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=self._cwd,
+                env=self._env,
                 start_new_session=True,  # own process group, so we can kill its children too
             )
         except OSError as e:

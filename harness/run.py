@@ -24,6 +24,7 @@ drives ``run_once`` on ``precise_event_loop`` under ``cancel_on_signals``.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import selectors
@@ -52,6 +53,8 @@ class RunConfig:
     plots: bool = True
     progress_stream: Any = None
     live_progress: bool | None = None
+    #: print every operation on the console as Jepsen does (jepsen.log has them regardless)
+    log_ops: bool = True
     #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
     run_dir_file: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -59,13 +62,22 @@ class RunConfig:
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
     """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
+    from harness.progress import Progress
+
+    progress = Progress(config.progress_stream, live=config.live_progress, show_ops=config.log_ops)
+    try:
+        return await _run_once(test, config, progress)
+    finally:
+        progress.close_log()
+
+
+async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
     from harness.checkers.core import check_all, check_safe
     from harness.history import INVOKE, NEMESIS
     from harness.interpreter import ClientIds, Interpreter, derive_rngs
     from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
     from harness.network import Network, latency_sampler, net_result
     from harness.processes import NodeFault, NodeProcess, RunAborted
-    from harness.progress import Progress
     from harness.results import (
         exit_code,
         make_run_dir,
@@ -77,11 +89,12 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     from harness.workloads import REGISTRY
 
     assert test.seed is not None
-    progress = Progress(config.progress_stream, live=config.live_progress)
     say = progress.log
     rngs = derive_rngs(test.seed)
     run_dir = make_run_dir(test.store, test.workload)
+    progress.open_log(run_dir / "jepsen.log")
     write_test_json(test, run_dir)
+    progress.log_file_only(f"Test options: {json.dumps(test.to_json(), sort_keys=True)}")
     if config.run_dir_file:
         Path(config.run_dir_file).write_text(str(run_dir.resolve()) + "\n")
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
@@ -125,6 +138,11 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
             "line finds its interpreter (as every <challenge>/main.py does) runs the same under both."
         )
     argv = [bin_path, *test.args]
+    # where a node may keep what must survive a kill: per run, so a restarted node finds its files
+    # and the next run starts clean (real Maelstrom has no such directory; common/durable.py copes)
+    node_data = (run_dir / "node-data").resolve()
+    node_data.mkdir(exist_ok=True)
+    node_env = {**os.environ, "MAELSTROM_DATA_DIR": str(node_data)}
     nodes = [
         NodeProcess(
             n,
@@ -134,6 +152,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
             on_crash=on_crash,
             console=say,
             log_stderr=test.log_stderr,
+            env=node_env,
         )
         for n in test.nodes
     ]
@@ -237,6 +256,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         await net.close()
         journal.close()
         write_history(interp.history, run_dir)
+        _write_timeline(interp.history, test, run_dir, say)
 
     if aborted is not None:
         _write_report(run_dir, say)
@@ -341,6 +361,15 @@ def _write_plots(
         write_plots(interp.history, test, run_dir, spans)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
+
+
+def _write_timeline(history: list[Any], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+    from harness.timeline import write_timeline
+
+    try:
+        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}")
+    except Exception:
+        say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 
 
 def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:

@@ -92,12 +92,12 @@ def test_kill_restart_pause_resume_on_a_real_process(tmp_path: Path) -> None:
         seen["read_after_restart"] = (await call({"type": "read"}))["value"]
         seen["paused"] = node.pause()
         assert node.pid is not None
-        seen["state_paused"] = _state(node.pid)
         try:
             await call({"type": "read"}, 0.3)
             seen["read_while_paused"] = "answered"
         except ClientTimeout:
             seen["read_while_paused"] = "timeout"
+        seen["state_paused"] = _state(node.pid)  # after the wait: SIGSTOP lands asynchronously
         seen["resumed"] = node.resume()
         seen["read_after_resume"] = (await call({"type": "read"}))["value"]
         node.pause()  # teardown must end a paused process too
@@ -209,10 +209,11 @@ def test_in_memory_node_loses_acknowledged_elements_under_kill(tmp_path: Path) -
 
 
 def test_durable_node_passes_kill_pause_partition_and_leaves_no_process(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    code, results, run, out = _run(tmp_path, ["durable", str(data)], "kill,pause,partition")
+    marker = str(tmp_path / "marker")  # an extra argument the node ignores, to find its processes by
+    code, results, run, out = _run(tmp_path, ["durable", "-", marker], "kill,pause,partition")
     assert (code, results["valid?"], results["workload"]["lost-count"]) == (0, True, 0), out
+    # the runner gave the nodes a per-run directory for what must survive a kill
+    assert sorted(p.name for p in (run / "node-data").iterdir()) == ["n0.log", "n1.log", "n2.log"]
     history = read_history(run / "history.edn")
     nemesis = [op for op in history if op.process == NEMESIS]
     assert {"kill", "start", "pause", "resume", "start-partition", "stop-partition"} <= {
@@ -224,7 +225,7 @@ def test_durable_node_passes_kill_pause_partition_and_leaves_no_process(tmp_path
     assert all(a.f == b.f for a, b in zip(nemesis[::2], nemesis[1::2], strict=True))
     # the final generator heals and brings everything back: resume :all, then start :all, last
     assert [op.f for op in nemesis[-6:]] == ["stop-partition"] * 2 + ["resume"] * 2 + ["start"] * 2
-    assert _orphans(str(data)) == []
+    assert _orphans(marker) == []
     kinds = {i["kind"] for i in fault_intervals(history)}
     assert kinds <= {"kill", "pause", "partition"} and "kill" in kinds
 

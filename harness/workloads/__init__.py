@@ -14,6 +14,7 @@ for _module in (
     "pn_counter",
     "g_set",
     "txn_list_append",
+    "lin_kv",
 ):
     try:
         importlib.import_module(f"harness.workloads.{_module}")

@@ -3,7 +3,8 @@
 memory        the set lives only in memory, gossiped to every peer once a second: a kill loses
               every element the node acknowledged and had not yet gossiped
 durable DIR   each element is appended to DIR/<node id>.log and fsynced before add_ok, and the
-              file is read back at init, so a kill loses nothing acknowledged
+              file is read back at init, so a kill loses nothing acknowledged; DIR "-" is the
+              directory the runner names in $MAELSTROM_DATA_DIR
 stuck DIR N   like memory, but every process after the first N (counted in DIR/starts) hangs
               before reading anything: a node that never comes back after a kill
 """
@@ -59,7 +60,8 @@ def gossip():
 def init():
     global journal
     if mode == "durable":
-        path = os.path.join(sys.argv[2], f"{node.node_id}.log")
+        directory = os.environ["MAELSTROM_DATA_DIR"] if sys.argv[2] == "-" else sys.argv[2]
+        path = os.path.join(directory, f"{node.node_id}.log")
         if os.path.exists(path):
             with open(path) as f:
                 elements.update(int(line) for line in f if line.strip())
