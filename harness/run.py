@@ -98,8 +98,6 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
     if config.run_dir_file:
         Path(config.run_dir_file).write_text(str(run_dir.resolve()) + "\n")
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
-    # common.durable keeps node journals here: a restarted node finds its own, the next run none
-    os.environ["MAELSTROM_DATA_DIR"] = str((run_dir / "node-data").resolve())
 
     loop = asyncio.get_running_loop()
     try:
