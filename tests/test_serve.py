@@ -67,6 +67,10 @@ def test_every_run_has_timeline_log_and_node_logs(store: Path) -> None:
     assert sorted(p.name for p in (run / "node-logs").iterdir()) == ["n0.log", "n1.log"]
     timeline = (run / "timeline.html").read_text()
     assert timeline.count('class="op"') > 10 and ":nemesis" in timeline
+    report = (run / "index.html").read_text()
+    for link in ("timeline.html", "jepsen.log", "node-logs/n0.log", "node-logs/n1.log"):
+        assert f'href="{link}"' in report
+    assert "<h2>Kills and pauses</h2>" in report and "#E9A4A0" in report  # kill intervals, kill's colour
 
 
 def test_timeline_pairs_invocations_with_completions() -> None:
