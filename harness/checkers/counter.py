@@ -16,10 +16,12 @@ were indeterminate. These extra keys never change ``valid?``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from harness.history import INFO, INVOKE, OK, Op
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 __all__ = ["acceptable_ranges", "check"]
 
@@ -97,3 +99,44 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
         "indeterminate-adds": len(indeterminate),
         "final-reads-exact?": bool(values) and all(_is_int(v) and v == definite for v in values),
     }
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    """Final reads against the acceptable ranges; ``final-reads-exact``: every final read equals
+    the sum of acknowledged adds (or lies in the one range indeterminate adds leave)."""
+    reads = result.get("final-reads") or []
+    acceptable = result.get("acceptable") or []
+    shown = ", ".join(map(str, reads[:5])) + (" …" if len(reads) > 5 else "")
+    return Summary(
+        figures=(
+            Figure("final-reads-exact", "final reads exact", _reads_exact(reads, acceptable)),
+            Figure("final-reads", "final reads", f"[{shown}]"),
+            Figure(
+                "acknowledged-sum", "acknowledged sum", result.get("acknowledged-sum", _acked(acceptable))
+            ),
+            Figure("indeterminate-adds", "indeterminate adds", result.get("indeterminate-adds")),
+        ),
+        findings=(f"final reads {compact(reads, 150)}, acceptable {compact(acceptable, 150)}",),
+    )
+
+
+def _acked(acceptable: list[Any]) -> Any:
+    """The sum of ok adds: where the first acceptable range starts (a Maelstrom result lacks it)."""
+    ranges = _ranges(acceptable)
+    return ranges[0][0] if ranges else None
+
+
+def _ranges(acceptable: list[Any]) -> list[list[int]]:
+    return [r for r in acceptable if isinstance(r, list) and len(r) == 2 and all(map(_is_int, r))]
+
+
+def _reads_exact(reads: list[Any], acceptable: list[Any]) -> bool:
+    """Every final read agrees, lies in an acceptable range, and equals the acknowledged sum when
+    the range is a single value. When indeterminate (info) adds widen the range, a read inside it
+    is as exact as the run allows."""
+    ranges = _ranges(acceptable)
+    inside = all(any(lo <= x <= hi for lo, hi in ranges) for x in reads if _is_int(x))
+    ok = bool(reads) and all(map(_is_int, reads)) and len(set(reads)) == 1 and inside
+    if ok and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        ok = reads[0] == ranges[0][0]
+    return ok

@@ -21,11 +21,14 @@ touching ``valid?``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from harness.checkers.core import quantile, quantile_at
 from harness.history import INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 QUANTILES = (0, 0.5, 0.95, 0.99, 1)
 WORST_STALE = 8
@@ -55,8 +58,7 @@ def _ms(nanos: int) -> int:
 def quantiles(values: list[int]) -> dict[float, int]:
     """Jepsen's ``frequency-distribution``: the sorted value at index min(n-1, floor(n*q))."""
     ordered = sorted(values)
-    n = len(ordered)
-    return {q: ordered[min(n - 1, int(n * q))] for q in QUANTILES}
+    return {q: quantile(ordered, q) for q in QUANTILES}
 
 
 def _outcome(e: _Element) -> dict[str, Any]:
@@ -172,3 +174,38 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     out["read-duplicates-count"] = len(dup_list)
     out["read-duplicates"] = [[v, c] for v, c in dup_list[:MAX_DUPLICATES_LISTED]]
     return out
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    """The key figures of a set-full result: lost, stable, never read, stale, stable latency."""
+    latencies = result.get("stable-latencies")
+    p50 = quantile_at(latencies, 0.5) if isinstance(latencies, Mapping) else None
+    top = quantile_at(latencies, 1.0) if isinstance(latencies, Mapping) else None
+    findings = [
+        f"lost {result.get('lost-count')} of {result.get('attempt-count')} attempted, "
+        f"stable {result.get('stable-count')}, never read {result.get('never-read-count')}, "
+        f"stale {result.get('stale-count')}"
+    ]
+    if result.get("lost"):
+        findings.append(f"lost values: {compact(result['lost'][:20], 200)}")
+    if result.get("duplicated-count"):
+        findings.append(f"duplicated: {result.get('duplicated-count')}")
+    if result.get("read-duplicates-count"):
+        findings.append(
+            f"{result['read-duplicates-count']} values returned twice by one read (not a Maelstrom failure), "
+            f"e.g. {compact(result.get('read-duplicates', [])[:5], 150)}"
+        )
+    return Summary(
+        figures=(
+            Figure("lost-count", "lost", result.get("lost-count")),
+            Figure("attempt-count", "attempted", result.get("attempt-count")),
+            Figure("stable-count", "stable", result.get("stable-count")),
+            Figure("never-read-count", "never read", result.get("never-read-count")),
+            Figure("stale-count", "stale", result.get("stale-count")),
+            Figure("stable-latency-p50-ms", "stable latency median ms", p50),
+            Figure("stable-latency-max-ms", "stable latency max ms", top),
+            Figure("duplicated-count", "duplicated", result.get("duplicated-count")),
+            Figure("read-duplicates-count", "read duplicates", result.get("read-duplicates-count")),
+        ),
+        findings=tuple(findings),
+    )

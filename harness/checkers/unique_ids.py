@@ -11,12 +11,13 @@ duplicate. ``duplicated`` holds the 48 most frequent duplicates as a map sorted 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.edn import StrKeys
 from harness.history import INVOKE, OK, Keyword, Op, ckey
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 #: How many duplicated ids Jepsen reports.
 MAX_DUPLICATES = 48
@@ -104,3 +105,16 @@ def check(test: TestOptions, history: list[Op]) -> dict[str, Any]:
         "duplicated": duplicated,
         "range": _range(acked),
     }
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    dup = result.get("duplicated-count")
+    example = f", e.g. {compact(result.get('duplicated'), 150)}" if result.get("duplicated") else ""
+    return Summary(
+        figures=(
+            Figure("duplicated-count", "duplicates", dup),
+            Figure("acknowledged-count", "acknowledged", result.get("acknowledged-count")),
+            Figure("attempted-count", "attempted", result.get("attempted-count")),
+        ),
+        findings=(f"{dup} duplicated ids among {result.get('acknowledged-count')} acknowledged{example}",),
+    )

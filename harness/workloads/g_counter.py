@@ -14,11 +14,13 @@ phase is one ``{:f :read, :final? true}`` per thread.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from harness.checkers import counter
 from harness.history import OK, Op
 from harness.schema import INT, body
+from harness.summary import Summary
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
 
 ADD_OK = body("add_ok")
@@ -55,3 +57,7 @@ class GCounter(Workload):
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return counter.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        return counter.summarize(result)
