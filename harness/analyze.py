@@ -19,9 +19,7 @@ from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json
 from harness.history import INVOKE, NEMESIS, Op
 from harness.options import TestOptions
-
-EXIT_UNKNOWN = 2
-EXIT_BAD_ARGS = 254
+from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
 
 
 def workload_checker(test: TestOptions) -> Any:
@@ -85,14 +83,12 @@ def main(argv: list[str]) -> int:
         print(f"analyze: no checker for workload {workload!r} yet", file=sys.stderr)
         return EXIT_UNKNOWN
     if args.plots:
-        from harness.plots import partitions_from_history, write_plots
+        from harness.plots import write_plots
 
         history = read_history(run_dir / "history.edn")
         test = TestOptions.load(run_dir / "test.json")
-        write_plots(history, test, run_dir, partitions_from_history(history))
+        write_plots(history, test, run_dir)
     print(results_to_json(results))
-    from harness.results import exit_code, verdict_line
-
     valid = results["valid?"]
     print(verdict_line(valid), file=sys.stderr)
     return exit_code(valid)

@@ -25,7 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.options import TestOptions
+from harness.checkers.core import pairs, quantile
+from harness.edn import read_history
+from harness.options import TestOptions, parse_concurrency
+from harness.run import RunConfig, precise_event_loop, run_once
 
 ROOT = Path(__file__).resolve().parent.parent
 C_NODE = ROOT / "tests" / "nodes" / "trivial_node.c"
@@ -70,11 +73,6 @@ def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:
         proc.wait()
 
 
-def quantile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * q))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
@@ -83,17 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--node-count", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from harness.checkers.core import pairs
-    from harness.edn import read_history
-    from harness.run import RunConfig, precise_event_loop, run_once
-
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         workdir = Path(tmp)
         node = trivial_node(workdir)
         bare = bare_round_trips(node)
         nodes = [f"n{i}" for i in range(args.node_count)]
-        conc = args.concurrency
-        concurrency = int(conc[:-1]) * len(nodes) if conc.endswith("n") else int(conc)
+        concurrency = parse_concurrency(args.concurrency, len(nodes))
         test = TestOptions(
             workload="unique-ids", bin=node[0], args=node[1:], node_count=len(nodes), nodes=nodes,
             concurrency=concurrency, time_limit=args.time_limit, rate=args.rate, seed=1,
@@ -111,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         latencies = [(c.time - i.time) / 1e6 for i, c in pairs(history) if c is not None and c.type == "ok"]
 
     achieved = invokes / args.time_limit
+    bare.sort()
+    latencies.sort()
     bare_p50 = statistics.median(bare)
     op_p50 = quantile(latencies, 0.5)
     added_p50 = op_p50 - bare_p50

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.options import DEFAULT_NODES, TestOptions
+from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 from harness.run import RunConfig, Terminated, cancel_on_signals, precise_event_loop, run_once
 
@@ -152,10 +152,12 @@ def _availability(text: str) -> str | float:
 
 
 def _concurrency(text: str) -> str:
-    if not re.fullmatch(r"\d+n?", text):
+    try:
+        parse_concurrency(text, 1)
+    except ValueError:
         raise BadArgs(
             f'Failed to validate "--concurrency {text}": must be an integer, optionally followed by n'
-        )
+        ) from None
     return text
 
 
@@ -271,11 +273,7 @@ def parse_test_args(
             raise BadArgs(f"Cannot read --nodes-file: {e}") from None
     else:
         nodes = list(DEFAULT_NODES)
-    concurrency_text = values.get("concurrency", "1n")
-    if concurrency_text.endswith("n"):
-        concurrency = int(concurrency_text[:-1]) * len(nodes)
-    else:
-        concurrency = int(concurrency_text)
+    concurrency = parse_concurrency(values.get("concurrency", "1n"), len(nodes))
 
     workload = values.get("workload", "lin-kv")
     from harness.workloads import REGISTRY

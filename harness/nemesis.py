@@ -149,16 +149,14 @@ def partition_intervals(history: Iterable[Op]) -> list[FaultInterval]:
 
 
 class PartitionNemesis:
-    """Applies grudges to the network and keeps the partition intervals (for plots)."""
+    """Applies grudges to the network. The intervals are read back from the history
+    (:func:`partition_intervals`)."""
 
     def __init__(self, nodes: Sequence[str], net: Network, rng: random.Random, interval: float) -> None:
         self.nodes = list(nodes)
         self.net = net
         self.rng = rng
         self.interval = interval
-        self.partitioned_since: int | None = None
-        #: [start_ns, end_ns] of every partition, end None while still open
-        self.intervals: list[list[int | None]] = []
         self._next_is_start = True
 
     def next_delay(self) -> float:
@@ -178,16 +176,10 @@ class PartitionNemesis:
         for dest, srcs in grudge.items():
             for src in srcs:
                 self.net.drop(src, dest)
-        if self.partitioned_since is None and any(grudge.values()):
-            self.partitioned_since = now_ns
-            self.intervals.append([now_ns, None])
         return [kw("isolated"), grudge]
 
     def heal(self, now_ns: int) -> Keyword:
         self.net.heal()
-        if self.partitioned_since is not None:
-            self.intervals[-1][1] = now_ns
-            self.partitioned_since = None
         return kw("network-healed")
 
     def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:

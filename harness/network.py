@@ -31,6 +31,8 @@ from typing import IO, Any
 
 import msgspec
 
+from harness.checkers.core import quantile
+
 __all__ = ["Endpoint", "Message", "Network", "latency_sampler", "net_counts_from_journal", "net_result"]
 
 _encode = msgspec.json.Encoder().encode
@@ -242,7 +244,7 @@ class Network:
             return {"count": 0}
 
         def q(p: float) -> float:
-            return round(xs[min(len(xs) - 1, int(len(xs) * p))] / 1000, 3)
+            return round(quantile(xs, p) / 1000, 3)
 
         return {"count": len(xs), "p50": q(0.5), "p99": q(0.99), "max": round(xs[-1] / 1000, 3)}
 

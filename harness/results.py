@@ -19,6 +19,9 @@ from harness.options import TestOptions
 __all__ = [
     "EXIT_ABORTED",
     "EXIT_BAD_ARGS",
+    "EXIT_INVALID",
+    "EXIT_UNKNOWN",
+    "EXIT_VALID",
     "VERDICT_LINES",
     "exit_code",
     "make_run_dir",
@@ -28,6 +31,8 @@ __all__ = [
     "write_test_json",
 ]
 
+#: Jepsen's exit statuses: the verdict (see exit_code), bad arguments, a run that could not complete
+EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2
 EXIT_BAD_ARGS = 254
 EXIT_ABORTED = 255
 
@@ -49,10 +54,10 @@ def verdict_line(valid: Any) -> str:
 def exit_code(valid: Any) -> int:
     """Jepsen's exit status for a run's top-level ``valid?``."""
     if valid is True:
-        return 0
+        return EXIT_VALID
     if valid is False:
-        return 1
-    return 2
+        return EXIT_INVALID
+    return EXIT_UNKNOWN
 
 
 def _timestamp() -> str:

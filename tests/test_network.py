@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from harness.history import kw
-from harness.nemesis import PartitionNemesis, grudge_for
+from harness.history import NEMESIS, Op, kw
+from harness.nemesis import PartitionNemesis, grudge_for, partition_intervals
 from harness.network import Network, latency_sampler, net_counts_from_journal, net_result
 
 pytestmark = pytest.mark.timeout(20)
@@ -221,7 +221,11 @@ def test_nemesis_alternates_and_records_intervals() -> None:
     assert [f for f, _, _ in ops] == ["start-partition", "stop-partition"] * 3
     assert all(v is None and r == kw("network-healed") for f, v, r in ops if f == "stop-partition")
     assert all(r[0] == kw("isolated") for f, _, r in ops if f == "start-partition")
-    assert all(end is not None for _, end in nem.intervals)
+    # as the interpreter records them: an info invocation and an info completion per op
+    history = [Op("info", f, NEMESIS, x, t) for t, (f, v, r) in enumerate(ops) for x in (v, r)]
+    intervals = partition_intervals(history)
+    assert [(iv.start, iv.end) for iv in intervals] == [(0, 1), (2, 3), (4, 5)]
+    assert [iv.effect for iv in intervals] == [r for f, _, r in ops if f == "start-partition"]
     delays = [nem.next_delay() for _ in range(500)]
     assert min(delays) >= 0 and max(delays) < 2.0
 

@@ -30,6 +30,7 @@ __all__ = [
     "stats",
     "summarize",
     "timeline",
+    "with_invocations",
 ]
 
 #: Quantiles of the latency report, as Jepsen's perf graphs use them (1 is the maximum).
@@ -67,10 +68,12 @@ def compose(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def pairs(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:
-    """Each client invocation with its completion (``None`` if it never completed), by process.
+def with_invocations(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:
+    """Every client op in history order, each completion with its invocation: the open one of
+    its process (Jepsen's pairing). An invocation, or a completion nothing invoked, gets None.
 
-    Yields in completion order, then the never-completed invocations in invocation order.
+    The one place that pairs invocations with completions; use :func:`pairs` when the order of
+    completions is all that matters, this when a checker must see ops as they happened.
     """
     open_: dict[Any, Op] = {}
     for op in history:
@@ -78,12 +81,24 @@ def pairs(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:
             continue
         if op.type == INVOKE:
             open_[op.process] = op
+            yield op, None
         else:
-            inv = open_.pop(op.process, None)
-            if inv is not None:
-                yield inv, op
-    for inv in open_.values():
-        yield inv, None
+            yield op, open_.pop(op.process, None)
+
+
+def pairs(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:
+    """Each client invocation with its completion (``None`` if it never completed), by process.
+
+    Yields in completion order, then the never-completed invocations in invocation order.
+    """
+    unfinished: dict[Any, Op] = {}
+    for op, inv in with_invocations(history):
+        if op.type == INVOKE:
+            unfinished[op.process] = op
+        elif inv is not None:
+            del unfinished[op.process]
+            yield inv, op
+    yield from ((inv, None) for inv in unfinished.values())
 
 
 def _stats_entry(counts: Counter[str]) -> dict[str, Any]:

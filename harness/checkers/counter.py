@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.checkers.core import with_invocations
 from harness.history import INFO, INVOKE, OK, Op
 from harness.options import TestOptions
 from harness.summary import Figure, Summary, compact
@@ -63,19 +64,15 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     final_reads: list[Op] = []
     # A final read is final if its invocation says so; Maelstrom's completions copy the flag, but
     # we also accept a completion whose invocation alone carried it.
-    final_invoked: dict[int | str, bool] = {}
-    for op in history:
-        if not op.is_client:
-            continue
+    for op, invocation in with_invocations(history):
         if op.type == INVOKE:
-            final_invoked[op.process] = op.final
             continue
         if op.f == "add":
             if op.type == OK:
                 definite += op.value
             elif op.type == INFO:
                 indeterminate.append(op.value)
-        elif op.f == "read" and op.type == OK and (op.final or final_invoked.get(op.process, False)):
+        elif op.f == "read" and op.type == OK and (op.final or (invocation is not None and invocation.final)):
             final_reads.append(op)
 
     acceptable = acceptable_ranges(definite, indeterminate)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from harness.checkers.core import quantile, quantile_at
+from harness.checkers.core import quantile, quantile_at, with_invocations
 from harness.history import INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
 from harness.options import TestOptions
 from harness.summary import Figure, Summary, compact
@@ -97,20 +97,15 @@ def _as_add(op: Op) -> Op:
 def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     """Check a broadcast (or g-set) history; ``test`` is unused but part of the checker contract."""
     elements: dict[Any, _Element] = {}  # ckey(value) -> element, in add-invocation order
-    pending: dict[Any, Op] = {}  # process -> its open invocation
     duplicates: dict[Any, tuple[Any, int]] = {}  # ckey -> (value, highest multiplicity in one read)
 
-    for raw in history:
-        if not raw.is_client:
-            continue
+    for raw, invocation in with_invocations(history):
         op = _as_add(raw)
         if op.type == INVOKE:
-            pending[op.process] = op
             if op.f == "add":
                 # A second add of the same value starts over, as Clojure's assoc does.
                 elements[ckey(op.value)] = _Element(op.value)
             continue
-        invocation = pending.pop(op.process, None)
         if op.f == "add":
             e = elements.get(ckey(op.value))
             if e is not None and op.type == OK and e.known is None:
