@@ -11,34 +11,22 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.checkers import get_checker
 from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json
 from harness.history import INVOKE, NEMESIS, Op
 from harness.options import TestOptions
 from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
+from harness.workloads import REGISTRY
 
 
-def workload_checker(test: TestOptions) -> Any:
-    """``check(history)`` for the test's workload, or ``None`` if there is none yet.
-
-    Prefers the workload module's own ``check``; falls back to :data:`harness.checkers.REGISTRY`.
-    """
-    try:
-        from harness.workloads import REGISTRY as WORKLOADS
-    except ImportError:  # a broken workload package must not stop analysis of other workloads
-        WORKLOADS = {}
-    cls = WORKLOADS.get(test.workload)
-    if cls is not None:
-        workload = cls(test, random.Random(0))
-        return workload.check
-    fn = get_checker(test.workload)
-    if fn is None:
-        return None
-    return lambda history: fn(test, history)
+def workload_checker(test: TestOptions) -> Callable[[list[Op]], dict[str, Any]] | None:
+    """``check(history)`` of the test's workload, or ``None`` if the harness has no such workload."""
+    cls = REGISTRY.get(test.workload)
+    return None if cls is None else cls(test, random.Random(0)).check
 
 
 def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:

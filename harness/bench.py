@@ -8,8 +8,8 @@ It measures, on this machine and at this moment:
    achieved rate (invocations / time limit) and op latency quantiles.
 
 Harness-added latency = op latency − bare round trip (p50 each). Targets: achieved rate ≥ 97 %
-of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is tests/nodes/trivial_node.c
-when a C compiler is available (a node that costs microseconds), else the Python fake node.
+of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is bench_nodes/trivial_node.c
+when a C compiler is available (a node that costs microseconds), else bench_nodes/trivial_node.py.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from harness.edn import read_history
 from harness.options import TestOptions, parse_concurrency
 from harness.run import RunConfig, precise_event_loop, run_once
 
-ROOT = Path(__file__).resolve().parent.parent
-C_NODE = ROOT / "tests" / "nodes" / "trivial_node.c"
-PY_NODE = ROOT / "tests" / "nodes" / "fake_node.py"
+NODES = Path(__file__).resolve().parent / "bench_nodes"
+C_NODE = NODES / "trivial_node.c"
+PY_NODE = NODES / "trivial_node.py"
 
 
 def trivial_node(workdir: Path) -> list[str]:
@@ -44,7 +44,7 @@ def trivial_node(workdir: Path) -> list[str]:
         if result.returncode == 0:
             return [str(out)]
         print(f"(could not compile {C_NODE}: {result.stderr.strip()}; using Python)", file=sys.stderr)
-    return [sys.executable, str(PY_NODE), "ids"]
+    return [sys.executable, str(PY_NODE)]
 
 
 def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:

@@ -335,11 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else EXIT_BAD_ARGS
     command, rest = argv[0], argv[1:]
     if command == "analyze":
-        try:
-            from harness.analyze import main as analyze_main
-        except ModuleNotFoundError as e:
-            print(f"analyze is not available: {e}", file=sys.stderr)
-            return EXIT_ABORTED
+        from harness.analyze import main as analyze_main
+
         return int(analyze_main(rest) or 0)
     if command == "report":
         from harness.report import main as report_main
