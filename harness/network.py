@@ -105,14 +105,17 @@ class Network:
         log: Callable[[str], None] | None = None,
         log_send: bool = False,
         log_recv: bool = False,
+        clock: Callable[[], int] = monotonic_ns,
     ) -> None:
+        # ns on the event loop's clock (the loop's time() is monotonic() unless a test says otherwise)
+        self._clock = clock
         self._latency = latency or (lambda: 0)
         self._constant_zero = latency is None
         self.endpoints: dict[str, Endpoint] = {}
         #: dest -> srcs whose messages dest drops (Maelstrom's ``partitions``)
         self.partitions: dict[str, set[str]] = {}
         self.journal = journal
-        self.t0_ns = monotonic_ns() if t0_ns is None else t0_ns
+        self.t0_ns = clock() if t0_ns is None else t0_ns
         self._next_id = 0
         self._seq = 0
         self.send_count = 0
@@ -164,7 +167,7 @@ class Network:
         self._next_id = mid + 1
         line = _encode({"id": mid, "src": src, "dest": dest, "body": body})
         msg = Message(mid, src, dest, body, line)
-        now = monotonic_ns()
+        now = self._clock()
         self.send_count += 1
         is_client = src[0] == "c" or dest[0] == "c"
         if is_client:
@@ -190,7 +193,7 @@ class Network:
             self.client_recv_count += 1
         if self.journal is not None:
             self.journal.write(
-                b'{"type":"recv","time":%d,"message":%b}\n' % (monotonic_ns() - self.t0_ns, msg.line)
+                b'{"type":"recv","time":%d,"message":%b}\n' % (self._clock() - self.t0_ns, msg.line)
             )
         if self._log_recv:
             self._log(f":recv {msg.line.decode()}")
@@ -212,7 +215,7 @@ class Network:
             if msg.src in partitioned:
                 self.dropped_count += 1
                 continue
-            now = monotonic_ns()
+            now = self._clock()
             if deadline > now:
                 ep.idle = False
                 ep.timer = asyncio.get_running_loop().call_at(deadline / 1e9, self._due, ep, deadline, msg)
@@ -230,7 +233,7 @@ class Network:
         ep.timer = None
         if self._closed or self.endpoints.get(ep.id) is not ep:
             return
-        self.lateness_us.append((monotonic_ns() - deadline) // 1000)
+        self.lateness_us.append((self._clock() - deadline) // 1000)
         self._deliver(ep, msg, msg.src[0] == "c" or msg.dest[0] == "c")
         if self.endpoints.get(ep.id) is ep:
             self._take(ep)
