@@ -65,7 +65,7 @@ def _majorities_ring_stochastic(nodes: list[str], rng: random.Random) -> Grudge:
     conns = {node: {node} for node in nodes}
     by_degree: dict[int, set[str]] = {1: set(nodes)}
     while True:
-        ordered = []
+        ordered: list[tuple[int, str]] = []
         for degree in sorted(by_degree):
             members = sorted(by_degree[degree])
             rng.shuffle(members)

@@ -125,7 +125,7 @@ class Network:
         self.dropped_count = 0
         #: lateness of every delivery that waited for a due time, in microseconds
         self.lateness_us = array("q")
-        self._log = log
+        self._log: Callable[[str], None] = log or (lambda _: None)
         self._log_send = log_send and log is not None
         self._log_recv = log_recv and log is not None
         self._closed = False
@@ -282,9 +282,13 @@ def net_result(
     send, recv, msgs = counts["send-count"], counts["recv-count"], counts["msg-count"]
     c_send, c_recv = counts["client-send-count"], counts["client-recv-count"]
     c_msgs = counts.get("client-msg-count", c_send)
-    all_ = {"send-count": send, "recv-count": recv, "msg-count": msgs}
+    all_: dict[str, float] = {"send-count": send, "recv-count": recv, "msg-count": msgs}
     clients = {"send-count": c_send, "recv-count": c_recv, "msg-count": c_msgs}
-    servers = {"send-count": send - c_send, "recv-count": recv - c_recv, "msg-count": msgs - c_msgs}
+    servers: dict[str, float] = {
+        "send-count": send - c_send,
+        "recv-count": recv - c_recv,
+        "msg-count": msgs - c_msgs,
+    }
     if op_count > 0:
         all_["msgs-per-op"] = msgs / op_count
         servers["msgs-per-op"] = servers["msg-count"] / op_count

@@ -270,7 +270,7 @@ class NodeProcess:
         if dest not in net.endpoints:
             hint = (
                 " (a client that is gone: a late reply after its request timed out or the client was closed?)"
-                if dest.startswith("c")
+                if isinstance(dest, str) and dest.startswith("c")
                 else ""
             )
             return self._fault(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.history import FAIL, INFO, INVOKE, OK, UNKNOWN, Keyword, Op
 from harness.options import TestOptions
@@ -33,6 +33,9 @@ __all__ = [
     "with_invocations",
 ]
 
+Q = TypeVar("Q", int, float)
+T = TypeVar("T")
+
 #: Quantiles of the latency report, as Jepsen's perf graphs use them (1 is the maximum).
 QUANTILES: tuple[float | int, ...] = (0.5, 0.95, 0.99, 1)
 
@@ -51,7 +54,7 @@ def merge_valid(*values: Any) -> Any:
     return result
 
 
-def check_safe(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def check_safe(fn: Callable[..., T], *args: Any) -> T | dict[str, Any]:
     """``fn(*args)``, or ``{"valid?": UNKNOWN, "error": <traceback>}`` if it raises."""
     try:
         return fn(*args)
@@ -175,7 +178,7 @@ def exceptions(history: Iterable[Op]) -> dict[str, Any]:
     }
 
 
-def quantile(sorted_values: Sequence[float], q: float) -> float:
+def quantile(sorted_values: Sequence[Q], q: float) -> Q:
     """Jepsen's quantile: element ``min(n - 1, floor(n * q))`` of the sorted values."""
     n = len(sorted_values)
     return sorted_values[min(n - 1, int(n * q))]

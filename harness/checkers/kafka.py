@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from harness.history import FAIL, INFO, INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
@@ -249,7 +249,7 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
         must_read = [v for i in range(bound + 1) for v in order.last_index_values[i]]
         # Jepsen: (first (nth last-index->values bound)), nil when that index holds no last appearance
         at_bound = order.last_index_values[bound]
-        readers = (readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
+        readers: Sequence[_Op | None] = (readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
         for v in must_read:
             if v in vs:
                 continue
@@ -302,9 +302,10 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
                     last_reads = {k: v for k, v in last_reads.items() if k in keep}
                     last_sends = {k: v for k, v in last_sends.items() if k in keep}
                 continue
-            d = data_of.get(id(op))
-            if d is None:
+            parsed = data_of.get(id(op))
+            if parsed is None:
                 continue
+            d = parsed
             if op.f in ("poll", "txn"):
                 for k, pairs in d.reads.items():
                     prev = last_reads.get(k)
@@ -316,6 +317,7 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
                     order = orders.get(k, empty_order)
                     delta, i1, i2 = order.delta(v1, v2)
                     if delta > 1:
+                        assert i1 is not None  # delta > 1 only between two known values
                         skipped = order.by_index[i1 + 1 : i2]
                         poll_skips.append(
                             {"key": k, "delta": delta, "skipped": skipped, "ops": [prev.op, op]}
@@ -481,7 +483,7 @@ def _worst_realtime_lag(ops: list[Op], data_of: dict[int, _Op], orig: dict[Any, 
             for k, o in _max_offsets(d).items():
                 offsets[k] = max(offsets.get(k, o), o)
             for k, o in offsets.items():
-                times = expired.get(k, ())
+                times = expired.get(k, [])
                 at = times[o + 1] if o + 1 < len(times) else math.inf
                 lag = max(0, start - at)
                 if worst is None or lag > worst["lag"]:

@@ -40,9 +40,10 @@ def clojure_compare(a: Any, b: Any) -> int:
         return (a > b) - (a < b)
     elif isinstance(a, str) and isinstance(b, str):
         x, y = _utf16(a), _utf16(b)
-        if type(x) is not type(y):
-            x, y = a.encode("utf-16-be"), b.encode("utf-16-be")
-        return (x > y) - (x < y)
+        if isinstance(x, str) and isinstance(y, str):
+            return (x > y) - (x < y)
+        xb, yb = a.encode("utf-16-be"), b.encode("utf-16-be")  # past U+FFFF on either side
+        return (xb > yb) - (xb < yb)
     elif isinstance(a, Keyword) and isinstance(b, Keyword):
         return clojure_compare(a.name, b.name)
     elif isinstance(a, list) and isinstance(b, list):
