@@ -18,6 +18,7 @@ from typing import Any
 from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json
 from harness.history import INVOKE, NEMESIS, Op
+from harness.network import net_counts_from_journal, net_result
 from harness.options import TestOptions
 from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
 from harness.workloads import REGISTRY
@@ -34,8 +35,6 @@ def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
     journal = run_dir / "net-journal.jsonl"
     if not journal.exists():
         return None
-    from harness.network import net_counts_from_journal, net_result
-
     op_count = sum(1 for op in history if op.type == INVOKE and op.process != NEMESIS)
     return net_result(net_counts_from_journal(journal), op_count)
 

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.core import WORKLOAD, summarize
+from harness.edn import read_history, read_results, results_to_json
 from harness.history import UNKNOWN, Op
 from harness.nemesis import partition_intervals
 from harness.summary import MAX_TEXT, Summary, Table, compact
+from harness.svg import write_messages_svg
 from harness.workloads import REGISTRY
 
 __all__ = ["load_results", "main", "summaries", "verdict_label", "write_report"]
@@ -66,8 +68,6 @@ def load_results(run_dir: Path) -> dict[str, Any] | None:
             pass
     edn_path = run_dir / "results.edn"
     if edn_path.is_file():
-        from harness.edn import read_results, results_to_json
-
         return json.loads(results_to_json(read_results(edn_path), indent=None))
     return None
 
@@ -85,8 +85,6 @@ def _load_history(run_dir: Path) -> list[Op] | None:
     path = run_dir / "history.edn"
     if not path.is_file():
         return None
-    from harness.edn import read_history
-
     try:
         return read_history(path)
     except Exception:  # a torn history of a crashed run: the report still renders without it
@@ -373,8 +371,6 @@ def write_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     history = _load_history(run_dir)
     journal = run_dir / "net-journal.jsonl"
     if journal.is_file():
-        from harness.svg import write_messages_svg
-
         write_messages_svg(
             journal, out_dir / "messages.svg", title=f"{test.get('workload', '')} {run_dir.name}".strip()
         )

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness import edn
 from harness.history import UNKNOWN, Op
 from harness.options import TestOptions
 
@@ -101,13 +102,9 @@ def write_test_json(test: TestOptions, run_dir: Path, extra: dict[str, Any] | No
 
 
 def write_history(history: list[Op], run_dir: Path) -> None:
-    from harness.edn import write_history as write
-
-    write(history, run_dir)
+    edn.write_history(history, run_dir)
 
 
 def write_results(results: dict[str, Any], run_dir: Path) -> None:
-    from harness.edn import results_to_edn, results_to_json
-
-    (run_dir / "results.edn").write_text(results_to_edn(results), encoding="utf-8")
-    (run_dir / "results.json").write_text(results_to_json(results) + "\n", encoding="utf-8")
+    (run_dir / "results.edn").write_text(edn.results_to_edn(results), encoding="utf-8")
+    (run_dir / "results.json").write_text(edn.results_to_json(results) + "\n", encoding="utf-8")
