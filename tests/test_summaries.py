@@ -7,6 +7,7 @@ results of our checkers, and a workload the report has never heard of plugs in b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -165,3 +166,30 @@ def test_the_corpus_has_invalid_results_of_every_kind() -> None:
             if results is not None and results["workload"]["valid?"] is False:
                 kinds.add(workload)
     assert {"unique-ids", "broadcast", "g-counter"} <= kinds, kinds
+
+
+def _result_keys(value: Any, depth: int = 0) -> set[str]:
+    keys: set[str] = set()
+    if isinstance(value, dict) and depth < 4:
+        for k, v in value.items():
+            keys.add(str(k))
+            keys |= _result_keys(v, depth + 1)
+    return keys
+
+
+@pytest.mark.skipif(not fidelity.RUNS_ROOT.is_dir(), reason="shared/maelstrom-runs not present")
+def test_the_report_knows_no_checker_result_key() -> None:
+    """Adding a workload needs no edit to the report: it quotes none of the keys results hold."""
+    keys: set[str] = set()
+    for workload in FAILING_FIGURE:
+        for run in fidelity.runs(workload):
+            keys |= _result_keys(load_results(run))
+    # the universal verdict, the checkers' names (the composition contract, checkers/core.py),
+    # and the fields of an op map (the report prints ops compactly) are not any checker's keys
+    keys -= {"valid?", "type", "process", "f", "value", "time", "index"}
+    keys -= set(core.DISPLAY_ORDER) | {"availability"}
+    source = (Path(__file__).parents[1] / "harness" / "report.py").read_text(encoding="utf-8")
+    quoted = set(re.findall(r"\"([^\"\s]+)\"|'([^'\s]+)'", source))
+    found = {k for pair in quoted for k in pair if k} & keys
+    assert not found, f"report.py reads checker result keys {sorted(found)}: ask the summaries instead"
+    assert len(keys) > 50  # the corpus gave it plenty to look for
