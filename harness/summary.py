@@ -30,24 +30,26 @@ class Figure:
     """One key figure of a result.
 
     ``key`` is the stable name that targets and tests refer to (e.g. ``"lost-count"``);
-    ``label`` is what a person reads (``"lost"``); ``value`` is a number where it is one, so that
-    a target can compare it, a bool for a yes/no figure, or short text otherwise (``None`` when
-    the result does not have it, e.g. a latency of a run without ok ops).
+    ``label`` is what a person reads (``"lost"``; also the words of a target on it); ``value`` is
+    a number where it is one, so that a target can compare it, a bool for a yes/no figure, or
+    short text otherwise (``None`` when the result does not have it, e.g. a latency of a run
+    without ok ops); ``unit`` follows a number (``" ms"``).
     """
 
     key: str
     label: str
     value: Any
+    #: appended to a number when shown, e.g. ``" ms"``
+    unit: str = ""
 
     def text(self) -> str:
         v = self.value
-        if isinstance(v, float):
-            shown = f"{v:.4g}"
-        elif v is None:
-            shown = "?"
-        else:
-            shown = str(v).lower() if isinstance(v, bool) else str(v)
-        return f"{self.label} {shown}"
+        if v is None:
+            return f"{self.label} ?"
+        if isinstance(v, bool):
+            return f"{self.label}: {'yes' if v else 'no'}"
+        shown = f"{v:.4g}" if isinstance(v, float) else str(v)
+        return f"{self.label} {shown}{self.unit if is_number(v) else ''}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,7 +263,7 @@ def summarize_stats(result: Mapping[str, Any]) -> Summary:
     rows.append(("all", *(result.get(c) for c in columns)))
     return Summary(
         figures=(
-            Figure("op-count", "ops", result.get("count")),
+            Figure("ops", "ops", result.get("count")),
             Figure("ok-count", "ok", result.get("ok-count")),
             Figure("fail-count", "fail", result.get("fail-count")),
             Figure("info-count", "info", result.get("info-count")),
@@ -278,7 +278,7 @@ def summarize_availability(result: Mapping[str, Any], required: Any = None) -> S
     fraction = result.get("ok-fraction")
     want = f" (required: {required})" if required not in (None, "") else ""
     return Summary(
-        figures=(Figure("ok-fraction", "availability", fraction),),
+        figures=(Figure("availability", "availability", fraction),),
         findings=(f"ok-fraction {fraction}{want}",),
         tables=(
             Table(
@@ -320,8 +320,8 @@ def summarize_net(result: Mapping[str, Any]) -> Summary:
     lateness = result.get("delivery-lateness-ms")
     if isinstance(lateness, Mapping):
         figures += [
-            Figure("delivery-lateness-p50-ms", "delivery lateness p50 ms", lateness.get("p50")),
-            Figure("delivery-lateness-p99-ms", "delivery lateness p99 ms", lateness.get("p99")),
+            Figure("delivery-lateness-p50", "delivery lateness p50", lateness.get("p50"), " ms"),
+            Figure("delivery-lateness-p99", "delivery lateness p99", lateness.get("p99"), " ms"),
         ]
         keys = ("count", "p50", "p99", "max")
         tables.append(
@@ -374,8 +374,8 @@ def summarize_perf(result: Mapping[str, Any] | None, history: list[Op] | None = 
             values = latency_quantiles(qs)
             rows.append((str(f), *values))
             figures += [
-                Figure(f"latency-p50-ms:{f}", f"{f} latency p50 ms", values[0]),
-                Figure(f"latency-max-ms:{f}", f"{f} latency max ms", values[-1]),
+                Figure(f"latency-p50:{f}", f"{f} latency p50", values[0], " ms"),
+                Figure(f"latency-max:{f}", f"{f} latency max", values[-1], " ms"),
             ]
         table = Table("Latency", ("f", *headers), tuple(rows), "Ok ops, from results (perf).")
         return Summary(figures=tuple(figures), tables=(table,))

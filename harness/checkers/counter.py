@@ -103,10 +103,15 @@ def summarize(result: Mapping[str, Any]) -> Summary:
     the sum of acknowledged adds (or lies in the one range indeterminate adds leave)."""
     reads = result.get("final-reads") or []
     acceptable = result.get("acceptable") or []
+    errors = result.get("errors") or []
     shown = ", ".join(map(str, reads[:5])) + (" …" if len(reads) > 5 else "")
     return Summary(
         figures=(
-            Figure("final-reads-exact", "final reads exact", _reads_exact(reads, acceptable)),
+            Figure(
+                "final-reads-exact", "final reads = sum of acknowledged adds", _reads_exact(reads, acceptable)
+            ),
+            Figure("error-count", "final reads out of range", len(errors)),
+            Figure("final-read-count", "final reads", len(reads)),
             Figure("final-reads", "final reads", f"[{shown}]"),
             Figure(
                 "acknowledged-sum", "acknowledged sum", result.get("acknowledged-sum", _acked(acceptable))

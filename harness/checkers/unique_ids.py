@@ -113,7 +113,7 @@ def summarize(result: Mapping[str, Any]) -> Summary:
     example = f", e.g. {compact(result.get('duplicated'), 150)}" if result.get("duplicated") else ""
     return Summary(
         figures=(
-            Figure("duplicated-count", "duplicates", dup),
+            Figure("duplicated-count", "duplicate ids", dup),
             Figure("acknowledged-count", "acknowledged", result.get("acknowledged-count")),
             Figure("attempted-count", "attempted", result.get("attempted-count")),
         ),

@@ -245,12 +245,13 @@ class Kafka(Workload):
             findings.append("tolerated error types: " + ", ".join(tolerated))
         return Summary(
             figures=(
-                Figure("bad-error-type-count", "bad error types", len(bad)),
-                Figure("bad-error-types", "bad error types", ", ".join(bad) or "none"),
+                Figure("bad-error-count", "bad error types", len(bad)),
+                Figure("bad-error-types", "bad error types:", ", ".join(bad) or "none"),
                 Figure(
-                    "worst-realtime-lag-s",
-                    "worst realtime lag s",
+                    "worst-realtime-lag",
+                    "worst realtime lag",
                     lag.get("lag") if isinstance(lag, Mapping) else None,
+                    " s",
                 ),
             ),
             findings=tuple(findings),

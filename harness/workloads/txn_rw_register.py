@@ -74,8 +74,8 @@ class TxnRwRegister(Workload):
             findings.append(f"extra findings (not failures in Maelstrom): {compact(extra, 200)}")
         return Summary(
             figures=(
-                Figure("anomaly-count", "anomaly types", len(types)),
-                Figure("anomaly-types", "anomalies", ", ".join(types) or "none"),
+                Figure("anomaly-count", "anomalies", len(types)),
+                Figure("anomaly-types", "anomalies:", ", ".join(types) or "none"),
             ),
             findings=tuple(findings),
         )
