@@ -171,8 +171,10 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     return out
 
 
-def summarize(result: Mapping[str, Any]) -> Summary:
-    """The key figures of a set-full result: lost, stable, never read, stale, stable latency."""
+def summarize(result: Mapping[str, Any], items: str = "elements") -> Summary:
+    """The key figures of a set-full result: lost, stable, never read, stale, stable latency.
+
+    ``items`` names what was added (broadcast's "messages")."""
     latencies = result.get("stable-latencies")
     p50 = quantile_at(latencies, 0.5) if isinstance(latencies, Mapping) else None
     top = quantile_at(latencies, 1.0) if isinstance(latencies, Mapping) else None
@@ -192,7 +194,7 @@ def summarize(result: Mapping[str, Any]) -> Summary:
         )
     return Summary(
         figures=(
-            Figure("lost-count", "lost", result.get("lost-count")),
+            Figure("lost-count", f"lost {items}", result.get("lost-count")),
             Figure("attempt-count", "attempted", result.get("attempt-count")),
             Figure("stable-count", "stable", result.get("stable-count")),
             Figure("never-read-count", "never read", result.get("never-read-count")),

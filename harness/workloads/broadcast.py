@@ -146,4 +146,4 @@ class Broadcast(Workload):
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
-        return set_full.summarize(result)
+        return set_full.summarize(result, items="messages")
