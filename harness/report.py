@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.core import WORKLOAD, summarize
-from harness.edn import read_history, read_results, results_to_json
+from harness.edn import read_history, read_results, results_to_json, stored
 from harness.history import UNKNOWN, Op
 from harness.nemesis import partition_intervals
 from harness.summary import MAX_TEXT, Summary, Table, compact
@@ -82,8 +82,8 @@ def _load_test(run_dir: Path) -> dict[str, Any]:
 
 
 def _load_history(run_dir: Path) -> list[Op] | None:
-    path = run_dir / "history.edn"
-    if not path.is_file():
+    path = stored(run_dir / "history.edn")  # or history.edn.xz, as in the corpus
+    if path is None:
         return None
     try:
         return read_history(path)
