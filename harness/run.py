@@ -216,6 +216,10 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     if faults:
         extra = {"nodes": {"valid?": False, "faults": [f.to_result() for f in faults]}}
     workload_result = check_safe(workload.check, interp.history)
+    try:
+        workload.write_files(workload_result, run_dir)
+    except Exception as e:  # explanations are a courtesy: never lose the results over them
+        say(f"Could not write the workload's explanation files: {e!r}")
     results = check_all(test, interp.history, workload_result, net_res, extra)
     write_results(results, run_dir)
     if config.plots:

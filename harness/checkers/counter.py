@@ -118,8 +118,34 @@ def summarize(result: Mapping[str, Any]) -> Summary:
             ),
             Figure("indeterminate-adds", "indeterminate adds", result.get("indeterminate-adds")),
         ),
-        findings=(f"final reads {compact(reads, 150)}, acceptable {compact(acceptable, 150)}",),
+        findings=tuple(_counter_findings(result, reads, acceptable, errors)),
     )
+
+
+def _counter_findings(
+    result: Mapping[str, Any], reads: list[Any], acceptable: list[Any], errors: list[Any]
+) -> list[str]:
+    ranges = " ".join(f"[{r[0]} {r[1]}]" for r in _ranges(acceptable)) or "none"
+    if errors:
+        # an error is an Op in a fresh result and an op map in results.json
+        values = [
+            op.value if isinstance(op, Op) else op.get("value")
+            for op in errors
+            if isinstance(op, (Op, Mapping))
+        ]
+        findings = [f"{len(errors)} final read(s) outside the acceptable sums {ranges}: {_distinct(values)}"]
+    elif not reads:
+        findings = ["no ok final read: nothing to compare with the adds"]
+    else:
+        findings = [f"every final read ({_distinct(reads)}) lies in the acceptable sums {ranges}"]
+    if result.get("final-reads-exact?") is False and not errors and reads:
+        findings.append("not every final read equals the sum of acknowledged adds")
+    return findings
+
+
+def _distinct(values: list[Any]) -> str:
+    """The distinct values, as text (a node may answer anything, hashable or not)."""
+    return ", ".join(sorted({compact(v, 40) for v in values}))
 
 
 def _acked(acceptable: list[Any]) -> Any:

@@ -34,6 +34,8 @@ QUANTILES = (0, 0.5, 0.95, 0.99, 1)
 WORST_STALE = 8
 #: at most this many values are listed under ``read-duplicates`` (all are counted)
 MAX_DUPLICATES_LISTED = 32
+#: a summary's finding lists at most this many values (all are counted)
+MAX_LISTED = 16
 
 STABLE, LOST, NEVER_READ = kw("stable"), kw("lost"), kw("never-read")
 
@@ -171,6 +173,11 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     return out
 
 
+def _listed(values: list[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:MAX_LISTED])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else "")
+
+
 def summarize(result: Mapping[str, Any], items: str = "elements") -> Summary:
     """The key figures of a set-full result: lost, stable, never read, stale, stable latency.
 
@@ -178,13 +185,24 @@ def summarize(result: Mapping[str, Any], items: str = "elements") -> Summary:
     latencies = result.get("stable-latencies")
     p50 = quantile_at(latencies, 0.5) if isinstance(latencies, Mapping) else None
     top = quantile_at(latencies, 1.0) if isinstance(latencies, Mapping) else None
-    findings = [
+    counts = (
         f"lost {result.get('lost-count')} of {result.get('attempt-count')} attempted, "
         f"stable {result.get('stable-count')}, never read {result.get('never-read-count')}, "
         f"stale {result.get('stale-count')}"
-    ]
-    if result.get("lost"):
-        findings.append(f"lost values: {compact(result['lost'][:20], 200)}")
+    )
+    lost = list(result.get("lost") or [])
+    if lost:
+        findings = [
+            f"{len(lost)} acknowledged or read {items} later missing from reads: {_listed(lost)}",
+            counts,
+        ]
+    elif not result.get("stable-count"):
+        findings = [f"no {items[:-1]} was ever read stably: nothing to judge", counts]
+    else:
+        findings = [counts]
+    never = list(result.get("never-read") or [])
+    if never:
+        findings.append(f"never read: {_listed(never)}")
     if result.get("duplicated-count"):
         findings.append(f"duplicated: {result.get('duplicated-count')}")
     if result.get("read-duplicates-count"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harness.history import Op
@@ -75,6 +76,9 @@ class Workload:
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
+        """Extra files the checker ``result`` explains itself with (txn-list-append's ``elle/``)."""
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
