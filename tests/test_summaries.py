@@ -31,6 +31,7 @@ FAILING_FIGURE: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "g-counter": ("final-reads-exact", lambda exact: not exact),
     "kafka": ("bad-error-count", lambda n: n > 0),
     "txn-rw-register": ("anomaly-count", lambda n: n > 0),
+    "txn-list-append": ("anomaly-type-count", lambda n: n > 0),
 }
 
 
@@ -100,6 +101,13 @@ def test_kafka_and_txn_summaries_read_keywords_and_json_names() -> None:
         assert s.value("bad-error-count") == 1 and s.findings[0] == "bad error types: lost-write (3)"
     s = REGISTRY["txn-rw-register"].summarize({"valid?": False, "anomaly-types": [kw("G1a"), "G0"]})
     assert (s.value("anomaly-count"), s.value("anomaly-types")) == (2, "G1a, G0")
+    stored_list_append = {
+        "valid?": False,
+        "anomaly-types": ["G1a"],
+        "extra": {"unreported-anomaly-types": ["G2"]},
+    }
+    s = REGISTRY["txn-list-append"].summarize(stored_list_append)
+    assert s.value("anomaly-type-count") == 1 and any("G2" in f for f in s.findings)
 
 
 def test_core_summaries() -> None:
@@ -203,3 +211,36 @@ def test_figure_text() -> None:
     assert Figure("e", "final reads = sum of acknowledged adds", False).text().endswith(": no")
     assert Figure("l", "lost", None).text() == "lost ?"
     assert Figure("t", "anomalies:", "none", " ms").text() == "anomalies: none"  # units follow numbers only
+
+
+def _every_corpus_run() -> Iterator[Any]:
+    for workload in sorted(set(REGISTRY) & set(fidelity.workloads())):
+        for run in fidelity.runs(workload):
+            yield pytest.param(workload, run, id=f"{workload}/{run.name}")
+
+
+@pytest.mark.parametrize(("workload", "run_dir"), list(_every_corpus_run()))
+def test_every_workload_summarizes_stored_results(workload: str, run_dir: Path) -> None:
+    """results.json holds keywords as strings and ops as maps: every summary must read that shape."""
+    results = load_results(run_dir)
+    assert results is not None
+    summary = REGISTRY[workload].summarize(results["workload"])
+    assert summary.findings or summary.figures
+
+
+class _Broken(Workload):
+    name: ClassVar[str] = "broken-summary"
+
+    @classmethod
+    def summarize(cls, result: Any) -> Summary:
+        raise KeyError("oops")
+
+
+def test_a_failing_summary_does_not_cost_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(REGISTRY, "broken-summary", _Broken)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "test.json").write_text(json.dumps({"workload": "broken-summary"}))
+    write_results(core.check_all(options.TestOptions(), [], {"valid?": False, "widgets": 3}), run)
+    why = write_report(run).read_text().split("<h2>Why</h2>")[1].split("<h2>")[0]
+    assert "its summary failed: KeyError" in why and "widgets: 3" in why

@@ -458,7 +458,11 @@ def summarize(
         elif name == "timeline":
             s = Summary()
         elif name == WORKLOAD and workload is not None:
-            s = workload(result)
+            try:
+                s = workload(result)
+            except Exception as e:  # a summary must never cost the reader the whole page
+                s = generic_summary(result)
+                s = Summary(s.figures, (f"(its summary failed: {type(e).__name__}: {e})", *s.findings))
         else:
             s = Summary()
         errors = _error_findings(result)
