@@ -30,6 +30,19 @@ def workload_checker(test: TestOptions) -> Callable[[list[Op]], dict[str, Any]] 
     return None if cls is None else cls(test, random.Random(0)).check
 
 
+def write_workload_files(run_dir: Path, test: TestOptions, result: dict[str, Any]) -> None:
+    """The workload's own files for its result (lin-kv: independent/<key>/, linear.svg)."""
+    cls = REGISTRY.get(test.workload)
+    if cls is not None:
+        cls(test, random.Random(0)).write_files(result, run_dir)
+
+
+def workload_findings(test: TestOptions, result: dict[str, Any]) -> tuple[str, ...]:
+    """The workload's own one-line findings about its result (``Workload.summarize``)."""
+    cls = REGISTRY.get(test.workload)
+    return cls.summarize(result).findings if cls is not None else ()
+
+
 def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
     """:net recomputed from our journal, or ``None`` if the run has none (e.g. a Maelstrom run)."""
     journal = run_dir / "net-journal.jsonl"
@@ -75,7 +88,10 @@ def main(argv: list[str]) -> int:
         history = read_history(run_dir / "history.edn")
         test = TestOptions.load(run_dir / "test.json")
         write_plots(history, test, run_dir)
+        write_workload_files(run_dir, test, results["workload"])
     print(results_to_json(results))
     valid = results["valid?"]
+    for line in workload_findings(TestOptions.load(run_dir / "test.json"), results["workload"]):
+        print(line, file=sys.stderr)
     print(verdict_line(valid), file=sys.stderr)
     return exit_code(valid)

@@ -533,6 +533,8 @@ def _to_json_tree(value: Any) -> Any:
         return float(value)
     if isinstance(value, (Symbol, Char)):
         return str(value)
+    if isinstance(value, edn_format.TaggedElement) and hasattr(value, "to_json"):
+        return _to_json_tree(value.to_json())
     return value
 
 

@@ -260,6 +260,21 @@ def _files(out_dir: Path) -> list[Path]:
     return found
 
 
+def _section_linear(out_dir: Path) -> list[str]:
+    """Links to lin-kv's pictures of the keys that are not linearizable (independent/<k>/linear.svg)."""
+    svgs = sorted(out_dir.glob("independent/*/linear.svg"), key=lambda p: (len(p.parent.name), p.parent.name))
+    if not svgs:
+        return []
+    links = "".join(
+        f'<li><a href="{escape(p.relative_to(out_dir).as_posix())}">key {escape(p.parent.name)}</a></li>'
+        for p in svgs
+    )
+    return [
+        "<h2>Linearizability failures</h2>",
+        f"<p>One picture per key that is not linearizable:</p><ul>{links}</ul>",
+    ]
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
@@ -348,6 +363,8 @@ def _render_page(
         parts.append("<p class=muted>No network journal, so no message diagram.</p>")
 
     parts += _elle_links(out_dir)
+    parts += _section_linear(out_dir)
+
     parts.append("<h2>Files</h2><ul>")
     for p in _files(out_dir):
         rel = p.relative_to(out_dir).as_posix()

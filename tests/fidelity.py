@@ -154,6 +154,7 @@ COMPARE: dict[str, Compare] = {
     "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
     "pn-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
     "g-set": same(*BROADCAST_FIELDS),
+    "lin-kv": same("valid?", "failures"),  # failing ops: tests/test_lin_kv_fidelity.py
 }
 
 

@@ -6,6 +6,7 @@ from harness.workloads import (  # noqa: F401 (importing a workload module regis
     g_counter,
     g_set,
     kafka,
+    lin_kv,
     pn_counter,
     txn_list_append,
     txn_rw_register,
