@@ -7,6 +7,11 @@ verdict and the reasons for it, the test parameters, stats by f, availability, n
 msgs-per-op, the workload checker's findings (truncated), latency quantiles per f, partition
 intervals, the plots, and links to the raw files beside it.
 
+What the page says about each checker's result comes from the checker's own summary
+(``harness.checkers.core.summarize``, the workload's through its ``Workload.summarize``): findings
+for the "why", tables for the sections. This module reads no checker's result keys, so a new
+workload or checker shows up here without an edit.
+
 Every part is optional: a run without results.edn (a crashed run) still gets a page saying so,
 and a committed ``results/`` copy without history or journal keeps what was rendered from them
 (pass ``out_dir`` to render from the store run into the copy).
