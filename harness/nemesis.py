@@ -9,12 +9,22 @@ only name nodes, so clients and services are never cut off.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from harness.history import Keyword, kw
+from harness.history import NEMESIS, Keyword, Op, kw
 from harness.network import Network
 
-__all__ = ["SHAPES", "PartitionNemesis", "complete_grudge", "grudge_for"]
+__all__ = [
+    "SHAPES",
+    "FaultInterval",
+    "PartitionNemesis",
+    "complete_grudge",
+    "fault_intervals",
+    "grudge_for",
+    "partition_intervals",
+]
 
 SHAPES = ("one", "minority-third", "majority", "majorities-ring")
 Grudge = dict[str, frozenset[str]]
@@ -55,7 +65,7 @@ def _majorities_ring_stochastic(nodes: list[str], rng: random.Random) -> Grudge:
     conns = {node: {node} for node in nodes}
     by_degree: dict[int, set[str]] = {1: set(nodes)}
     while True:
-        ordered = []
+        ordered: list[tuple[int, str]] = []
         for degree in sorted(by_degree):
             members = sorted(by_degree[degree])
             rng.shuffle(members)
@@ -98,17 +108,55 @@ def grudge_for(shape: str, nodes: Sequence[str], rng: random.Random) -> Grudge:
     raise ValueError(f"unknown partition shape {shape!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class FaultInterval:
+    """One fault from a history's nemesis ops: ``start`` and ``end`` in ns of history time (``end``
+    None when it never stopped); ``mode`` is the start invocation's value (a partition's shape),
+    ``effect`` its completion's (the grudge actually applied; None if it never completed)."""
+
+    start: int
+    end: int | None
+    mode: Any
+    effect: Any
+
+
+def fault_intervals(history: Iterable[Op], start_f: str, stop_f: str) -> list[FaultInterval]:
+    """The intervals in which a fault may be active, from the nemesis ops (Jepsen's
+    ``nemesis-intervals``): each runs from the first ``start_f`` op to the last ``stop_f`` op
+    after it (the stop's completion, by which the fault is surely over): the widest window.
+    Nemesis invocations and completions are both ``info``; the first start op is the invocation.
+    """
+    spans: list[list[Any]] = []  # [start, end, mode, effect]
+    running = False
+    for op in history:
+        if op.process != NEMESIS:
+            continue
+        if op.f == start_f:
+            if not running:
+                spans.append([op.time, None, op.value, None])
+                running = True
+            elif op.value is not None:
+                spans[-1][3] = op.value
+        elif op.f == stop_f and spans:
+            spans[-1][1] = op.time
+            running = False
+    return [FaultInterval(*span) for span in spans]
+
+
+def partition_intervals(history: Iterable[Op]) -> list[FaultInterval]:
+    """The partitions of a history (``effect`` is the grudge)."""
+    return fault_intervals(history, "start-partition", "stop-partition")
+
+
 class PartitionNemesis:
-    """Applies grudges to the network and keeps the partition intervals (for plots)."""
+    """Applies grudges to the network. The intervals are read back from the history
+    (:func:`partition_intervals`)."""
 
     def __init__(self, nodes: Sequence[str], net: Network, rng: random.Random, interval: float) -> None:
         self.nodes = list(nodes)
         self.net = net
         self.rng = rng
         self.interval = interval
-        self.partitioned_since: int | None = None
-        #: [start_ns, end_ns] of every partition, end None while still open
-        self.intervals: list[list[int | None]] = []
         self._next_is_start = True
 
     def next_delay(self) -> float:
@@ -128,16 +176,10 @@ class PartitionNemesis:
         for dest, srcs in grudge.items():
             for src in srcs:
                 self.net.drop(src, dest)
-        if self.partitioned_since is None and any(grudge.values()):
-            self.partitioned_since = now_ns
-            self.intervals.append([now_ns, None])
         return [kw("isolated"), grudge]
 
     def heal(self, now_ns: int) -> Keyword:
         self.net.heal()
-        if self.partitioned_since is not None:
-            self.intervals[-1][1] = now_ns
-            self.partitioned_since = None
         return kw("network-healed")
 
     def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:

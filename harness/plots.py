@@ -4,12 +4,11 @@
   log scale; colour by completion type, marker by f.
 - latency-quantiles.png: per 30 s bucket of invocation time, quantiles 0.5 0.95 0.99 1 per f.
 - rate.png: completions per second in 10 s buckets, per f and type.
-Nemesis partition intervals are shaded.
+Nemesis partition intervals (``harness.nemesis.partition_intervals``) are shaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -18,10 +17,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from harness.checkers.core import QUANTILES, pairs, quantile
-from harness.history import FAIL, INFO, NEMESIS, OK, Op
+from harness.history import FAIL, INFO, OK, Op
+from harness.nemesis import partition_intervals
 from harness.options import TestOptions
 
-__all__ = ["partitions_from_history", "write_plots"]
+__all__ = ["write_plots"]
 
 TYPE_COLORS = {OK: "#81BFFC", INFO: "#FFA400", FAIL: "#FF1E90"}
 PARTITION_COLOR = "#E9DCA0"
@@ -30,29 +30,12 @@ QUANTILE_BUCKET_S = 30.0
 RATE_BUCKET_S = 10.0
 
 
-def partitions_from_history(history: Iterable[Op]) -> list[tuple[float, float]]:
-    """(start, end) seconds of each partition, from the nemesis start/stop-partition ops."""
-    spans: list[tuple[float, float]] = []
-    start: float | None = None
-    last = 0.0
-    for op in history:
-        last = max(last, op.time / 1e9)
-        if op.process != NEMESIS:
-            continue
-        if op.f == "start-partition" and start is None and op.value is not None and not _is_invocation(op):
-            start = op.time / 1e9
-        elif op.f == "stop-partition" and start is not None:
-            spans.append((start, op.time / 1e9))
-            start = None
-    if start is not None:
-        spans.append((start, last))
-    return spans
-
-
-def _is_invocation(op: Op) -> bool:
-    # Nemesis invocations and completions are both :info; the completion of start-partition holds
-    # the grudge ([:isolated {...}]) while the invocation holds the partition's name.
-    return not isinstance(op.value, list)
+def _partition_spans(history: list[Op]) -> list[tuple[float, float]]:
+    """(start, end) seconds of each partition; one never healed lasts until the last op."""
+    last = max((op.time for op in history), default=0)
+    return [
+        (iv.start / 1e9, (last if iv.end is None else iv.end) / 1e9) for iv in partition_intervals(history)
+    ]
 
 
 def _shade(ax: plt.Axes, partitions: list[tuple[float, float]]) -> None:
@@ -73,11 +56,12 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str, path: Path) 
     plt.close(fig)
 
 
-def write_plots(
-    history: list[Op], test: TestOptions, out_dir: str | Path, partitions: list[tuple[float, float]]
-) -> list[Path]:
-    """Write latency-raw.png, latency-quantiles.png and rate.png into ``out_dir``; return the paths."""
+def write_plots(history: list[Op], test: TestOptions, out_dir: str | Path) -> list[Path]:
+    """Write latency-raw.png, latency-quantiles.png and rate.png into ``out_dir``; return the paths.
+
+    Partitions (from the history's nemesis ops) are shaded."""
     out_dir = Path(out_dir)
+    partitions = _partition_spans(history)
     name = test.workload
     # (f, type) -> ([invocation time s], [latency ms])
     points: dict[tuple[str, str], tuple[list[float], list[float]]] = {}

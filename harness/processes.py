@@ -19,7 +19,6 @@ import contextlib
 import errno
 import os
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,11 +29,13 @@ import msgspec
 
 from harness.network import Network
 
-__all__ = ["LIVE_PROCESS_GROUPS", "NodeCrashed", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
+__all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
 _TAIL = 32
+#: seconds stop() waits for a killed node's exit to be seen
+STOP_TIMEOUT = 5.0
 
 #: process-group ids of every node still running (for last-resort cleanup)
 LIVE_PROCESS_GROUPS: set[int] = set()
@@ -50,10 +51,6 @@ def kill_all() -> None:
 
 class RunAborted(Exception):
     """The run cannot go on (a node crashed, init failed, setup failed): exit 255."""
-
-
-class NodeCrashed(RunAborted):
-    pass
 
 
 @dataclass(slots=True)
@@ -115,7 +112,8 @@ def _clip(text: str, limit: int = 400) -> str:
 class _Protocol(asyncio.SubprocessProtocol):
     def __init__(self, node: NodeProcess) -> None:
         self.node = node
-        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        #: done once the process has exited (its return code is known)
+        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 1:
@@ -124,6 +122,8 @@ class _Protocol(asyncio.SubprocessProtocol):
             self.node._on_stderr(data)
 
     def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
         self.node._on_exit()
 
 
@@ -157,6 +157,7 @@ class NodeProcess:
         self.stopping = False
         self.returncode: int | None = None
         self._transport: asyncio.SubprocessTransport | None = None
+        self._protocol: _Protocol | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self.pid: int | None = None
 
@@ -169,7 +170,7 @@ class NodeProcess:
         self.net.register(self.id, self._deliver)
         loop = asyncio.get_running_loop()
         try:
-            transport, _ = await loop.subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
                 lambda: _Protocol(self),
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
@@ -183,6 +184,7 @@ class NodeProcess:
                 f"Could not start node {self.id} with {argv!r}: {e}\n{explain_start_failure(argv[0], e)}"
             ) from e
         self._transport = transport
+        self._protocol = protocol
         self.pid = transport.get_pid()
         LIVE_PROCESS_GROUPS.add(self.pid)
         self._stdin = transport.get_pipe_transport(0)  # type: ignore[assignment]
@@ -201,12 +203,12 @@ class NodeProcess:
             LIVE_PROCESS_GROUPS.discard(self.pid)
 
     async def stop(self) -> None:
+        """Kill the node and wait (up to ``STOP_TIMEOUT`` s) until its exit is seen."""
         self.kill()
         if self._transport is not None:
-            for _ in range(100):  # up to 5 s for the exit to be noticed
-                if self._transport.get_returncode() is not None:
-                    break
-                await asyncio.sleep(0.05)
+            assert self._protocol is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._protocol.exited), STOP_TIMEOUT)
             self._transport.close()
         self.net.unregister(self.id)
         if self._log is not None:
@@ -310,7 +312,7 @@ class NodeProcess:
         if dest not in net.endpoints:
             hint = (
                 " (a client that is gone: a late reply after its request timed out or the client was closed?)"
-                if dest.startswith("c")
+                if isinstance(dest, str) and dest.startswith("c")
                 else ""
             )
             return self._fault(
@@ -329,11 +331,3 @@ class NodeProcess:
                 pipe.pause_reading()  # type: ignore[attr-defined]
         line = _clip(raw.decode("utf-8", "replace"))
         self._on_fault_cb(NodeFault(self.id, kind, message, line))
-
-
-def console_writer(stream: IO[str] = sys.stderr) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        stream.write(text + "\n")
-        stream.flush()
-
-    return write

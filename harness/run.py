@@ -32,13 +32,32 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic_ns
 from typing import Any
 
+from harness.checkers.core import check_all, check_safe
+from harness.client import ClientTimeout
+from harness.history import INVOKE, NEMESIS, Op
+from harness.interpreter import ClientIds, Interpreter, derive_rngs
+from harness.nemesis import PartitionNemesis
+from harness.network import Network, latency_sampler, net_result
 from harness.options import TestOptions
-from harness.results import EXIT_ABORTED
+from harness.processes import NodeFault, NodeProcess, RunAborted
+from harness.progress import Progress
+from harness.report import write_report
+from harness.results import (
+    EXIT_ABORTED,
+    exit_code,
+    make_run_dir,
+    verdict_line,
+    write_history,
+    write_results,
+    write_test_json,
+)
+from harness.services import make_services
+from harness.workloads import REGISTRY
 
 __all__ = ["RunConfig", "Terminated", "precise_event_loop", "run_once"]
 
@@ -54,28 +73,10 @@ class RunConfig:
     live_progress: bool | None = None
     #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
     run_dir_file: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
     """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
-    from harness.checkers.core import check_all, check_safe
-    from harness.history import INVOKE, NEMESIS
-    from harness.interpreter import ClientIds, Interpreter, derive_rngs
-    from harness.nemesis import PartitionNemesis
-    from harness.network import Network, latency_sampler, net_result
-    from harness.processes import NodeFault, NodeProcess, RunAborted
-    from harness.progress import Progress
-    from harness.results import (
-        exit_code,
-        make_run_dir,
-        verdict_line,
-        write_history,
-        write_results,
-        write_test_json,
-    )
-    from harness.workloads import REGISTRY
-
     assert test.seed is not None
     progress = Progress(config.progress_stream, live=config.live_progress)
     say = progress.log
@@ -230,7 +231,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     results = check_all(test, interp.history, workload_result, net_res, extra)
     write_results(results, run_dir)
     if config.plots:
-        _write_plots(interp, test, run_dir, nemesis, say)
+        _write_plots(interp.history, test, run_dir, say)
     _write_report(run_dir, say)
     _print_results(results, run_dir, say)
     say(
@@ -248,9 +249,6 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
 
 
 async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[Any]) -> None:
-    from harness.client import ClientTimeout
-    from harness.processes import RunAborted
-
     node = client.node
     try:
         reply = await client.request({"type": "init", "node_id": node, "node_ids": list(node_ids)}, timeout)
@@ -270,12 +268,6 @@ async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[A
 
 def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) -> None:
     """Run lin-kv, seq-kv, lww-kv and lin-tso as network endpoints (one request at a time)."""
-    try:
-        from harness.services import make_services
-    except ModuleNotFoundError as e:
-        if e.name != "harness.services":
-            raise
-        return
     for name, service in make_services(rng).items():
 
         def deliver(msg: Any, name: str = name, service: Any = service) -> None:
@@ -295,32 +287,16 @@ def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) ->
         net.register(name, deliver)
 
 
-def _write_plots(
-    interp: Any, test: TestOptions, run_dir: Path, nemesis: Any, say: Callable[[str], None]
-) -> None:
+def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+    from harness.plots import write_plots  # here: matplotlib takes a while to import
+
     try:
-        from harness.plots import write_plots
-    except ModuleNotFoundError as e:
-        if e.name != "harness.plots":
-            raise
-        return
-    try:
-        end = interp.history[-1].time if interp.history else 0
-        spans = [
-            (a / 1e9, (end if b is None else b) / 1e9) for a, b in (nemesis.intervals if nemesis else [])
-        ]
-        write_plots(interp.history, test, run_dir, spans)
+        write_plots(history, test, run_dir)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
 
 
 def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
-    try:
-        from harness.report import write_report
-    except ModuleNotFoundError as e:
-        if e.name != "harness.report":
-            raise
-        return
     try:
         write_report(run_dir)
     except Exception:
