@@ -50,8 +50,8 @@ NODE_SHEBANG = (
 class Target:
     """One requirement on a key figure of a run's results, named by ``key``.
 
-    The keys and how each is read from results.json are the results table's
-    (``harness.results_table.FIGURES``); a target only says the bound.
+    The keys are those of the ``Figure`` s the checkers' summaries give (``harness/summary.py``,
+    e.g. ``lost-count``, ``server-msgs-per-op``); a target only says the bound.
     """
 
     key: str

@@ -20,7 +20,7 @@ from typing import Any
 from harness.client import ClientTimeout, RPCClient
 from harness.edn import read_history
 from harness.history import NEMESIS, OK, kw
-from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes, fault_intervals
+from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes, faults_by_kind
 from harness.network import Network
 from harness.processes import NodeProcess
 
@@ -226,8 +226,12 @@ def test_durable_node_passes_kill_pause_partition_and_leaves_no_process(tmp_path
     # the final generator heals and brings everything back: resume :all, then start :all, last
     assert [op.f for op in nemesis[-6:]] == ["stop-partition"] * 2 + ["resume"] * 2 + ["start"] * 2
     assert _orphans(marker) == []
-    kinds = {i["kind"] for i in fault_intervals(history)}
-    assert kinds <= {"kill", "pause", "partition"} and "kill" in kinds
+    by_kind = faults_by_kind(history)
+    assert set(by_kind) == {"kill", "pause", "partition"}
+    killed = [
+        iv for iv in by_kind["kill"] if isinstance(iv.effect, dict) and kw("killed") in iv.effect.values()
+    ]
+    assert killed and all(iv.end is not None and iv.end > iv.start for iv in killed)
 
 
 def test_a_node_that_does_not_come_back_is_reported_and_the_run_invalid(tmp_path: Path) -> None:

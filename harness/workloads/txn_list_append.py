@@ -98,5 +98,8 @@ class TxnListAppend(Workload):
                 findings.append(f"not {', '.join(not_)} (see elle/*.txt for each anomaly in words)")
         extra = (result.get("extra") or {}).get("unreported-anomaly-types")
         if extra:
-            findings.append("allowed by the models, not reported: " + ", ".join(t.name for t in extra))
+            findings.append(
+                "allowed by the models, not reported: "
+                + ", ".join(t.name if hasattr(t, "name") else str(t) for t in extra)
+            )
         return Summary(tuple(figures), tuple(findings))

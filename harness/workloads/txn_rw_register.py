@@ -16,11 +16,13 @@ error codes are ``fail``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from harness.checkers import rw_register
-from harness.history import OK, Op, kw
+from harness.history import OK, Keyword, Op, kw
 from harness.schema import ANY, body, list_of, one_of, tuple_of
+from harness.summary import Figure, Summary, compact
 from harness.workloads.base import RPCClient, Workload, register
 from harness.workloads.elle import KeyPool
 
@@ -58,3 +60,22 @@ class TxnRwRegister(Workload):
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return rw_register.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        """Elle's anomaly types fail the run; our extra findings (``extra``) never do."""
+        types = [
+            t.name if isinstance(t, Keyword) else str(t).removeprefix(":")
+            for t in result.get("anomaly-types") or []
+        ]
+        findings = ["anomalies: " + (", ".join(types) if types else "none")]
+        extra = result.get("extra")
+        if isinstance(extra, Mapping) and extra:
+            findings.append(f"extra findings (not failures in Maelstrom): {compact(extra, 200)}")
+        return Summary(
+            figures=(
+                Figure("anomaly-count", "anomalies", len(types)),
+                Figure("anomaly-types", "anomalies:", ", ".join(types) or "none"),
+            ),
+            findings=tuple(findings),
+        )
