@@ -14,6 +14,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,53 @@ def test_a_node_that_does_not_come_back_is_reported_and_the_run_invalid(tmp_path
     assert "did not come back after a kill" in faults[0]["message"] and "init" in faults[0]["message"]
     assert "did not come back" in out
     assert _orphans(str(data)) == []
+
+
+def test_sigterm_while_nodes_are_paused_leaves_no_process(tmp_path: Path) -> None:
+    marker = str(tmp_path / "marker")
+    store = tmp_path / "store"
+    command = [
+        sys.executable, "-m", "harness", "test", "-w", "g-set", "--bin", sys.executable, str(NODE), "memory",
+        marker, "--node-count", "3", "--rate", "20", "--time-limit", "60", "--nemesis", "pause",
+        "--nemesis-interval", "0.2", "--seed", "1", "--no-plots", "--quiet-ops", "--store", str(store),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # wait until some node is stopped (state T), then stop the runner
+        deadline = 600
+        while deadline and not any(_stopped(pid) for pid in _pids(marker)):
+            deadline -= 1
+            proc_done = proc.poll() is not None
+            assert not proc_done, proc.communicate()[0]
+            time.sleep(0.05)
+        assert deadline, "no node was ever paused"
+        proc.send_signal(15)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + 15, out
+    assert _pids(marker) == []
+    history = (next(p for p in (store / "g-set").iterdir() if not p.is_symlink()) / "history.txt").read_text()
+    assert ":pause" in history  # the history up to the signal is kept
+
+
+def _pids(marker: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and "harness" not in cmdline and _alive(int(pid)):
+                found.append(int(pid))
+    return found
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return _state(pid) == "T"
+    except OSError:
+        return False
