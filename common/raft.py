@@ -322,18 +322,31 @@ class Raft:
     # -- messages in -----------------------------------------------------------------------------
 
     def receive(self, src: str, body: Body, now: float) -> None:
-        """Handle one Raft message from ``src``; anything malformed is counted and ignored."""
-        try:
-            self._receive(src, body, now)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            self.malformed += 1
-            kind = body.get("type") if isinstance(body, dict) else None
-            self.log(f"ignoring a malformed {kind!r} from {src}: {exc}")
+        """Handle one Raft message from ``src``; anything malformed is counted and ignored.
 
-    def _receive(self, src: str, body: Body, now: float) -> None:
-        if src not in self.peers:
-            raise ValueError(f"{src!r} is not a peer")
-        kind = _check_shape(body)
+        The message is checked whole before it changes anything; exceptions from the state
+        machine are not caught (they are bugs, not bad input)."""
+        try:
+            if src not in self.peers:
+                raise ValueError(f"{src!r} is not a peer")
+            kind = _check_shape(body)
+            if (
+                kind == "append_entries_res"
+                and self.role is Role.LEADER
+                and body["term"] == self.term
+                and body["success"] is True
+                and body["match"] > self.storage.last_index()
+            ):
+                raise ValueError(
+                    f"match {body['match']} beyond the leader's log ({self.storage.last_index()})"
+                )
+        except ValueError as exc:
+            self.malformed += 1
+            self.log(f"ignoring a malformed message from {src}: {exc}")
+            return
+        self._receive(src, kind, body, now)
+
+    def _receive(self, src: str, kind: str, body: Body, now: float) -> None:
         term = body["term"]
         # pre-votes are about a term nobody has entered yet: they never change ours by themselves
         if kind == "pre_vote":
@@ -566,8 +579,6 @@ class Raft:
         if self.role is not Role.LEADER:
             return
         last = self.storage.last_index()
-        if body["success"] is True and body["match"] > last:  # nothing this leader sent
-            raise ValueError(f"match {body['match']} beyond the leader's log ({last})")
         state = self._peers[src]
         state.heard_at = now
         seq = body.get("seq")
