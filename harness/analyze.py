@@ -43,6 +43,27 @@ def workload_checker(test: TestOptions) -> Any:
     return lambda history: fn(test, history)
 
 
+def _workload_class(test: TestOptions) -> Any:
+    try:
+        from harness.workloads import REGISTRY as WORKLOADS
+    except ImportError:
+        return None
+    return WORKLOADS.get(test.workload)
+
+
+def write_workload_files(run_dir: Path, test: TestOptions, history: list[Op], result: dict[str, Any]) -> None:
+    """The workload's own files for its result (lin-kv: independent/<key>/, linear.svg)."""
+    cls = _workload_class(test)
+    if cls is not None:
+        cls(test, random.Random(0)).write_files(run_dir, history, result)
+
+
+def workload_findings(test: TestOptions, result: dict[str, Any]) -> tuple[str, ...]:
+    """The workload's own one-line findings about its result (``Workload.summarize``)."""
+    cls = _workload_class(test)
+    return cls.summarize(result).findings if cls is not None else ()
+
+
 def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
     """:net recomputed from our journal, or ``None`` if the run has none (e.g. a Maelstrom run)."""
     journal = run_dir / "net-journal.jsonl"
@@ -90,9 +111,12 @@ def main(argv: list[str]) -> int:
         history = read_history(run_dir / "history.edn")
         test = TestOptions.load(run_dir / "test.json")
         write_plots(history, test, run_dir, partitions_from_history(history))
+        write_workload_files(run_dir, test, history, results["workload"])
     print(results_to_json(results))
     from harness.results import exit_code, verdict_line
 
     valid = results["valid?"]
+    for line in workload_findings(TestOptions.load(run_dir / "test.json"), results["workload"]):
+        print(line, file=sys.stderr)
     print(verdict_line(valid), file=sys.stderr)
     return exit_code(valid)

@@ -34,6 +34,7 @@ from harness.history import UNKNOWN, Op
 __all__ = [
     "EDNDecodeError",
     "StrKeys",
+    "Tagged",
     "loads",
     "loads_all",
     "normalize",
@@ -80,8 +81,36 @@ _CHAR_NAMES = {"newline": "\n", "return": "\r", "space": " ", "tab": "\t"}
 _SYMBOLIC = {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}
 
 TagHandler = Callable[[Any], Any]
-#: Tags that appear in Jepsen output. An Op record reads as its map.
-DEFAULT_TAGS: dict[str, TagHandler] = {"jepsen.history.Op": lambda m: m}
+#: Tags that appear in Jepsen output. An Op record reads as its map, a Knossos model as a
+#: :class:`Tagged` that prints back the same.
+DEFAULT_TAGS: dict[str, TagHandler] = {
+    "jepsen.history.Op": lambda m: m,
+    "knossos.model.CASRegister": lambda m: Tagged("knossos.model.CASRegister", m),
+    "knossos.model.Inconsistent": lambda m: Tagged("knossos.model.Inconsistent", m),
+}
+
+
+class Tagged(edn_format.TaggedElement):
+    """A tagged literal kept as such (``#tag value``); in JSON, its value."""
+
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+    def __str__(self) -> str:
+        return f"#{self.tag}{pr(self.value)}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tagged) and (self.tag, normalize(self.value)) == (
+            other.tag,
+            normalize(other.value),
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.tag)
+
+    def to_json(self) -> Any:
+        return self.value
+
 
 _KEYWORDS: dict[str, Keyword] = {}
 
@@ -497,6 +526,8 @@ def _to_json_tree(value: Any) -> Any:
         return float(value)
     if isinstance(value, (Symbol, Char)):
         return str(value)
+    if isinstance(value, edn_format.TaggedElement) and hasattr(value, "to_json"):
+        return _to_json_tree(value.to_json())
     return value
 
 

@@ -505,6 +505,21 @@ def _files(out_dir: Path) -> list[Path]:
     return found
 
 
+def _section_linear(out_dir: Path) -> list[str]:
+    """Links to lin-kv's pictures of the keys that are not linearizable (independent/<k>/linear.svg)."""
+    svgs = sorted(out_dir.glob("independent/*/linear.svg"), key=lambda p: (len(p.parent.name), p.parent.name))
+    if not svgs:
+        return []
+    links = "".join(
+        f'<li><a href="{escape(p.relative_to(out_dir).as_posix())}">key {escape(p.parent.name)}</a></li>'
+        for p in svgs
+    )
+    return [
+        "<h2>Linearizability failures</h2>",
+        f"<p>One picture per key that is not linearizable:</p><ul>{links}</ul>",
+    ]
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
@@ -602,6 +617,8 @@ def _render_page(
         parts.append('<p><a href="messages.svg">messages.svg</a>: Lamport diagram of the first messages.</p>')
     else:
         parts.append("<p class=muted>No network journal, so no message diagram.</p>")
+
+    parts += _section_linear(out_dir)
 
     parts.append("<h2>Files</h2><ul>")
     for p in _files(out_dir):

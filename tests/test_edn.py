@@ -19,6 +19,8 @@ from harness.history import UNKNOWN, Keyword, Op, kw
 RUNS = fidelity.RUNS_ROOT
 EDN_FILES = sorted(RUNS.glob("*/*/*.edn")) if RUNS.is_dir() else []
 edn_format.add_tag("jepsen.history.Op", lambda m: m)
+for _tag in ("knossos.model.CASRegister", "knossos.model.Inconsistent"):  # lin-kv results
+    edn_format.add_tag(_tag, lambda m, tag=_tag: edn.Tagged(tag, edn.normalize(m)))
 
 
 def _sample(path: Path) -> list[str]:

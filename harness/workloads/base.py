@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harness.history import Op
@@ -75,6 +76,10 @@ class Workload:
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def write_files(self, run_dir: Path, history: list[Op], result: Mapping[str, Any]) -> list[Path]:
+        """Extra files of the checker ``result`` in ``run_dir`` (lin-kv's independent/<key>/)."""
+        return []
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
