@@ -13,6 +13,14 @@ Error codes keep Maelstrom's promise that a definite error means no effect:
 - 0 (timeout, indefinite) when no outcome was known in time: the entry may still commit.
 A reply is never sent after ``REPLY_DEADLINE``, shortly before the client's own 1 s timeout, so no
 answer reaches a client that may already be gone.
+
+Relaying around one-way links: Maelstrom's ``majorities-ring`` partition of three nodes is
+one-way (a drops b, b drops c, c drops a), so no two nodes can exchange a request and its reply
+directly and Raft alone stalls until the partition heals. Every node pings its peers every
+``PING_INTERVAL`` and says in each ping which peers it has not heard from for ``DEAF_AFTER``; a
+node told that a peer cannot hear it also sends its Raft messages to that peer through every
+other peer (one hop, in a ``relay`` envelope). Raft tolerates the duplicates. ``--no-relay`` (an
+argument to the program) turns this off.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import sys
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -33,8 +42,10 @@ from common import (
     Node,
     NotSupported,
     PreconditionFailed,
+    RPCError,
     RPCTimeout,
     TemporarilyUnavailable,
+    error_from_code,
 )
 from common.raft import Config, Outcome, Raft
 
@@ -48,6 +59,10 @@ CONFIG = Config(
 )
 TICK = 0.01
 FORWARD_TIMEOUT = 0.85
+PING_INTERVAL = 0.1
+DEAF_AFTER = 0.3  # three pings missed
+RELAY_FOR = 0.35  # keep relaying this long after the last ping that asked for it
+RELAY = "--no-relay" not in sys.argv[1:]
 RAFT_MESSAGES = (
     "pre_vote",
     "pre_vote_res",
@@ -101,24 +116,34 @@ def _error(exc: KeyDoesNotExist | PreconditionFailed) -> dict[str, Any]:
 
 node = Node()
 raft: Raft | None = None
-waiting: dict[Hashable, asyncio.Future[Outcome]] = {}
+waiting: dict[Hashable, asyncio.Future[Outcome]] = {}  # Raft token -> its outcome
+forwards: dict[int, asyncio.Future[dict[str, Any]]] = {}  # forward id -> the leader's reply
+seen_forwards: dict[tuple[str, int], float] = {}  # (origin, forward id) -> when first seen
+heard_from: dict[str, float] = {}  # peer -> when a message from it last arrived directly
+relay_to: dict[str, float] = {}  # peer -> until when to send to it through the others as well
 tokens = itertools.count()
+forward_ids = itertools.count(1)
 flush_scheduled = False
 
 
 @node.on_init
 def start() -> None:
     global raft
+    now = time.monotonic()
     raft = Raft(
         node.node_id,
         node.node_ids,
         KVStore(),
-        now=time.monotonic(),
+        now=now,
         rng=random.Random(),
         config=CONFIG,
-        log=node.log,
+        log=lambda text: node.log(f"{time.monotonic():.3f} {text}"),
     )
     node.every(TICK, tick)
+    if RELAY:
+        heard_from.update(dict.fromkeys(raft.peers, now))
+        node.every(PING_INTERVAL, ping)
+    node.every(1.0, forget_old_forwards)
 
 
 def tick() -> None:
@@ -133,7 +158,7 @@ def flush() -> None:
     flush_scheduled = False
     assert raft is not None
     for dest, body in raft.take_messages():
-        node.send(dest, body)
+        send_peer(dest, body)
     for outcome in raft.take_outcomes():
         future = waiting.pop(outcome.token, None)
         if future is not None and not future.done():
@@ -148,14 +173,77 @@ def flush_soon() -> None:
         asyncio.get_running_loop().call_soon(flush)
 
 
-def on_raft_message(msg) -> None:
-    if raft is not None:
-        raft.receive(msg.src, msg.body, time.monotonic())
+# -- talking to peers: directly, and through the others when a peer says it cannot hear us ---------
+
+
+def send_peer(dest: str, body: dict[str, Any]) -> None:
+    node.send(dest, body)
+    if relay_to.get(dest, 0.0) > time.monotonic():
+        assert raft is not None
+        for via in raft.peers:
+            if via != dest:
+                node.send(via, {"type": "relay", "dest": dest, "origin": node.node_id, "body": body})
+
+
+def ping() -> None:
+    assert raft is not None
+    now = time.monotonic()
+    deaf = [p for p in raft.peers if now - heard_from.get(p, now) > DEAF_AFTER]
+    for peer in raft.peers:
+        node.send(peer, {"type": "link", "deaf": deaf})
+
+
+def from_peer(msg) -> bool:
+    """Note that ``msg.src`` can reach us; False if it is not a peer (ignore the message)."""
+    if raft is None or msg.src not in raft.peers:
+        return False
+    heard_from[msg.src] = time.monotonic()
+    return True
+
+
+@node.handler("link")
+def on_link(msg) -> None:
+    if from_peer(msg) and node.node_id in msg.body.get("deaf", ()):
+        relay_to[msg.src] = time.monotonic() + RELAY_FOR
+
+
+@node.handler("relay")
+def on_relay(msg) -> None:
+    if not from_peer(msg):
+        return
+    assert raft is not None
+    body, dest, origin = msg.body.get("body"), msg.body.get("dest"), msg.body.get("origin")
+    if type(body) is not dict or origin not in raft.peers:
+        return
+    if dest == node.node_id:
+        deliver(origin, body)
+    elif dest in raft.peers and origin != dest:
+        node.send(dest, msg.body)  # one hop only: the next node delivers it
+
+
+def deliver(src: str, body: dict[str, Any]) -> None:
+    """A message from peer ``src``, whichever way it came."""
+    assert raft is not None
+    kind = body.get("type")
+    if kind in RAFT_MESSAGES:
+        raft.receive(src, body, time.monotonic())
         flush_soon()
+    elif kind == "forward":
+        on_forward(src, body)
+    elif kind == "forward_res":
+        on_forward_res(body)
 
 
-for _kind in RAFT_MESSAGES:
-    node.handler(_kind)(on_raft_message)
+def on_peer_message(msg) -> None:
+    if from_peer(msg):
+        deliver(msg.src, msg.body)
+
+
+for _kind in (*RAFT_MESSAGES, "forward", "forward_res"):
+    node.handler(_kind)(on_peer_message)
+
+
+# -- client requests --------------------------------------------------------------------------------
 
 
 async def submit(start: Callable[[Raft, Hashable, float], None]) -> Outcome:
@@ -185,9 +273,7 @@ async def execute(body: dict[str, Any], may_forward: bool) -> dict[str, Any]:
     if outcome.kind == "ok":
         reply = outcome.value
         if reply["type"] == "error":
-            raise (KeyDoesNotExist if reply["code"] == KeyDoesNotExist.default_code else PreconditionFailed)(
-                reply["text"]
-            )
+            raise error_from_code(reply["code"], reply["text"])
         return reply
     if outcome.kind == "not-leader":
         if may_forward and outcome.value is not None and outcome.value != node.node_id:
@@ -199,13 +285,66 @@ async def execute(body: dict[str, Any], may_forward: bool) -> dict[str, Any]:
 
 
 async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Have the leader run the request; its reply body, or its error raised here unchanged.
+
+    Not ``node.rpc``: the request and its answer go through ``send_peer``, so they are relayed
+    like Raft's messages, and the leader runs a request at most once however many copies come."""
+    forward_id = next(forward_ids)
+    future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    forwards[forward_id] = future
     request = {k: v for k, v in body.items() if k != "msg_id"}
-    # an error reply raises the same code here, and so reaches the client unchanged
-    reply = await node.rpc(leader, {"type": "forward", "request": request}, timeout=FORWARD_TIMEOUT)
-    inner = reply.get("reply")
-    if type(inner) is not dict:  # the leader did answer, so it may have done it: indefinite
-        raise Crash(f"malformed forward_ok from {leader}: {reply!r}"[:300])
-    return inner
+    send_peer(leader, {"type": "forward", "id": forward_id, "request": request})
+    try:
+        reply = await asyncio.wait_for(future, FORWARD_TIMEOUT)
+    except TimeoutError:
+        raise RPCTimeout(f"no answer from the leader {leader} in time; the request may take effect") from None
+    finally:
+        forwards.pop(forward_id, None)
+    if reply.get("type") == "error":
+        code, text = reply.get("code"), reply.get("text", "")
+        raise error_from_code(code, str(text)) if type(code) is int else Crash(f"bad error from {leader}")
+    return reply
+
+
+def on_forward(src: str, body: dict[str, Any]) -> None:
+    forward_id, request = body.get("id"), body.get("request")
+    if type(forward_id) is not int or (src, forward_id) in seen_forwards:
+        return  # a copy (direct and relayed) of one we already run
+    seen_forwards[src, forward_id] = time.monotonic()
+    node.spawn(run_forwarded(src, forward_id, request))
+
+
+async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
+    try:
+        if type(request) is not dict or request.get("type") not in ("read", "write", "cas"):
+            raise MalformedRequest("forward needs a read, write or cas request")
+        reply = await execute(request, may_forward=False)
+    except RPCError as exc:
+        reply = {"type": "error", "code": exc.code, "text": exc.text}
+    except (KeyError, TypeError, ValueError) as exc:
+        reply = {
+            "type": "error",
+            "code": MalformedRequest.default_code,
+            "text": f"malformed request: {exc!r}",
+        }
+    send_peer(src, {"type": "forward_res", "id": forward_id, "reply": reply})
+
+
+def on_forward_res(body: dict[str, Any]) -> None:
+    future = forwards.get(body.get("id"))  # type: ignore[arg-type]
+    reply = body.get("reply")
+    if future is not None and not future.done():
+        if type(reply) is dict:
+            future.set_result(reply)
+        else:  # the leader did answer, so it may have run it: indefinite
+            future.set_exception(Crash(f"malformed forward_res: {body!r}"[:300]))
+
+
+def forget_old_forwards() -> None:
+    # a copy arrives within moments of the first; long after, the id is only memory
+    horizon = time.monotonic() - 10 * FORWARD_TIMEOUT
+    for key in [k for k, seen in seen_forwards.items() if seen < horizon]:
+        del seen_forwards[key]
 
 
 async def client_request(msg) -> dict[str, Any] | None:
@@ -214,21 +353,13 @@ async def client_request(msg) -> dict[str, Any] | None:
         reply = await execute(msg.body, may_forward=True)
     except Exception:
         if time.monotonic() - started > REPLY_DEADLINE:
-            return None
+            return None  # the client has given up (or is about to): it may be gone
         raise
     return reply if time.monotonic() - started <= REPLY_DEADLINE else None
 
 
 for _kind in ("read", "write", "cas"):
     node.handler(_kind)(client_request)
-
-
-@node.handler("forward")
-async def forwarded(msg) -> dict[str, Any]:
-    request = msg.body["request"]
-    if type(request) is not dict or request.get("type") not in ("read", "write", "cas"):
-        raise MalformedRequest("forward needs a read, write or cas request")
-    return {"type": "forward_ok", "reply": await execute(request, may_forward=False)}
 
 
 if __name__ == "__main__":
