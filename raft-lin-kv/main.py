@@ -59,9 +59,10 @@ CONFIG = Config(
 )
 TICK = 0.01
 FORWARD_TIMEOUT = 0.85
-PING_INTERVAL = 0.1
-DEAF_AFTER = 0.3  # three pings missed
-RELAY_FOR = 0.35  # keep relaying this long after the last ping that asked for it
+FORWARD_RETRY = 0.2  # resend a forwarded request not answered within this
+PING_INTERVAL = 0.05
+DEAF_AFTER = 0.15  # three pings missed
+RELAY_FOR = 0.2  # keep relaying this long after the last ping that asked for it
 RELAY = "--no-relay" not in sys.argv[1:]
 RAFT_MESSAGES = (
     "pre_vote",
@@ -118,7 +119,8 @@ node = Node()
 raft: Raft | None = None
 waiting: dict[Hashable, asyncio.Future[Outcome]] = {}  # Raft token -> its outcome
 forwards: dict[int, asyncio.Future[dict[str, Any]]] = {}  # forward id -> the leader's reply
-seen_forwards: dict[tuple[str, int], float] = {}  # (origin, forward id) -> when first seen
+#: (origin, forward id) -> [when first seen, the reply once there is one]
+seen_forwards: dict[tuple[str, int], list[Any]] = {}
 heard_from: dict[str, float] = {}  # peer -> when a message from it last arrived directly
 relay_to: dict[str, float] = {}  # peer -> until when to send to it through the others as well
 tokens = itertools.count()
@@ -293,11 +295,18 @@ async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
     future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     forwards[forward_id] = future
     request = {k: v for k, v in body.items() if k != "msg_id"}
-    send_peer(leader, {"type": "forward", "id": forward_id, "request": request})
+    message = {"type": "forward", "id": forward_id, "request": request}
+    deadline = time.monotonic() + FORWARD_TIMEOUT
     try:
-        reply = await asyncio.wait_for(future, FORWARD_TIMEOUT)
-    except TimeoutError:
-        raise RPCTimeout(f"no answer from the leader {leader} in time; the request may take effect") from None
+        while True:  # resent until answered: the leader runs it once and repeats its answer
+            send_peer(leader, message)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RPCTimeout(f"no answer from the leader {leader} in time; the request may take effect")
+            done, _ = await asyncio.wait({future}, timeout=min(FORWARD_RETRY, left))
+            if done:
+                reply = future.result()
+                break
     finally:
         forwards.pop(forward_id, None)
     if reply.get("type") == "error":
@@ -308,10 +317,14 @@ async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def on_forward(src: str, body: dict[str, Any]) -> None:
     forward_id, request = body.get("id"), body.get("request")
-    if type(forward_id) is not int or (src, forward_id) in seen_forwards:
-        return  # a copy (direct and relayed) of one we already run
-    seen_forwards[src, forward_id] = time.monotonic()
-    node.spawn(run_forwarded(src, forward_id, request))
+    if type(forward_id) is not int:
+        return
+    seen = seen_forwards.get((src, forward_id))
+    if seen is None:
+        seen_forwards[src, forward_id] = [time.monotonic(), None]
+        node.spawn(run_forwarded(src, forward_id, request))
+    elif seen[1] is not None:  # a copy or a resend of one already run: the same answer again
+        send_peer(src, seen[1])
 
 
 async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
@@ -327,7 +340,11 @@ async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
             "code": MalformedRequest.default_code,
             "text": f"malformed request: {exc!r}",
         }
-    send_peer(src, {"type": "forward_res", "id": forward_id, "reply": reply})
+    answer = {"type": "forward_res", "id": forward_id, "reply": reply}
+    seen = seen_forwards.get((src, forward_id))
+    if seen is not None:
+        seen[1] = answer
+    send_peer(src, answer)
 
 
 def on_forward_res(body: dict[str, Any]) -> None:
@@ -343,7 +360,7 @@ def on_forward_res(body: dict[str, Any]) -> None:
 def forget_old_forwards() -> None:
     # a copy arrives within moments of the first; long after, the id is only memory
     horizon = time.monotonic() - 10 * FORWARD_TIMEOUT
-    for key in [k for k, seen in seen_forwards.items() if seen < horizon]:
+    for key in [k for k, seen in seen_forwards.items() if seen[0] < horizon]:
         del seen_forwards[key]
 
 
