@@ -255,6 +255,11 @@ class Raft:
             self._outcomes.append(Outcome(token, "not-leader", self.leader_id))
             return
         index = self._append_own(command)
+        earlier = self._proposals.get(index)
+        if earlier is not None:
+            # our own proposal of an earlier term was truncated here; another leader may still
+            # hold it and commit it, so its fate is not known
+            self._outcomes.append(Outcome(earlier.token, "unknown"))
         self._proposals[index] = _Proposal(token, self.term, now + self.config.request_timeout)
         self._advance_commit()  # a one-node cluster commits at once
 

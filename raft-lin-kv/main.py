@@ -257,7 +257,10 @@ async def submit(start: Callable[[Raft, Hashable, float], None]) -> Outcome:
     start(raft, token, time.monotonic())
     flush_soon()
     try:
-        return await future
+        # Raft gives every request an outcome within request_timeout; this is only a backstop
+        return await asyncio.wait_for(future, CONFIG.request_timeout + 1.0)
+    except TimeoutError:
+        return Outcome(token, "unknown")
     finally:
         waiting.pop(token, None)
 
