@@ -17,6 +17,10 @@ cluster is silent.
 
 Wire format (server to server, no ``msg_id``, never answered):
 ``{"type": "gossip", "values": [...], "acks": [...]}``, ``acks`` present only when non-empty.
+
+Values are integers or strings (Maelstrom broadcasts integers): JSON scalars that Python's set
+would not confuse, as it would 1, 1.0 and true. Every message, from a client or a peer, is
+validated whole before any of it is applied (``common.requests``).
 """
 
 from __future__ import annotations
@@ -25,10 +29,28 @@ import asyncio
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+import msgspec
+
 from common.node import Node
 from common.protocol import Message
+from common.requests import Request, parse
 
-__all__ = ["Gossip", "serve_broadcast"]
+__all__ = ["Broadcast", "Gossip", "GossipBatch", "Topology", "Value", "serve_broadcast"]
+
+Value = int | str
+
+
+class Broadcast(Request):
+    message: Value
+
+
+class Topology(Request):
+    topology: dict[str, list[str]]
+
+
+class GossipBatch(Request):
+    values: list[Value] = msgspec.field(default_factory=list)
+    acks: list[Value] = msgspec.field(default_factory=list)
 
 
 class _Link:
@@ -123,13 +145,13 @@ class Gossip:
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_gossip(self, msg: Message) -> None:
+        batch = parse(msg, GossipBatch)
         peer = msg.src
         link = self._link(peer)
-        body = msg.body
-        for value in body.get("acks", ()):
+        for value in batch.acks:
             link.inflight.pop(value, None)
             link.unsent.pop(value, None)
-        values = body.get("values", ())
+        values = batch.values
         for value in values:
             self.add(value, src=peer)
             # The sender has it: never send it back.
@@ -199,7 +221,7 @@ def serve_broadcast(node: Node, gossip: Gossip, *, use_topology: bool = True) ->
 
     @node.handler("broadcast")
     def broadcast(msg: Message) -> dict[str, Any]:
-        gossip.add(msg.body["message"])
+        gossip.add(parse(msg, Broadcast).message)
         return {"type": "broadcast_ok"}
 
     @node.handler("read")
@@ -208,6 +230,7 @@ def serve_broadcast(node: Node, gossip: Gossip, *, use_topology: bool = True) ->
 
     @node.handler("topology")
     def topology(msg: Message) -> dict[str, Any]:
+        topology = parse(msg, Topology).topology
         if use_topology:
-            gossip.set_peers(msg.body["topology"].get(node.node_id, []))
+            gossip.set_peers(topology.get(node.node_id, []))
         return {"type": "topology_ok"}

@@ -1,7 +1,12 @@
-"""Pieces the Kafka-style log programs share: slicing a log for ``poll_ok`` and raising offsets.
+"""Pieces the Kafka-style log programs share: request shapes, slicing a log for ``poll_ok`` and
+raising offsets.
 
 ``LocalLogs`` is the whole in-memory state of a node that keeps its logs itself: offsets are list
 indices, so a poll is a slice, and committed offsets only ever rise (a running max).
+
+The shapes (``Send``, ``Poll``, ``CommitOffsets``, ``ListCommittedOffsets``) are what every kafka
+program checks a client's request against with ``common.requests.parse`` before it acts on any
+of it, so a bad offset in a commit gets error 12 and commits nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +14,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["LocalLogs", "entries_from", "raise_offsets"]
+from common.requests import NonNegativeInt, Request
+
+__all__ = [
+    "CommitOffsets",
+    "ListCommittedOffsets",
+    "LocalLogs",
+    "Poll",
+    "Send",
+    "entries_from",
+    "raise_offsets",
+]
+
+
+class Send(Request):
+    key: str
+    msg: Any  # any JSON value (Maelstrom sends integers); stored and returned as is
+
+
+class Poll(Request):
+    offsets: dict[str, int]  # a negative offset reads from 0
+
+
+class CommitOffsets(Request):
+    offsets: dict[str, NonNegativeInt]
+
+
+class ListCommittedOffsets(Request):
+    keys: list[str]
 
 
 def entries_from(log: Sequence[Any], start: int, limit: int) -> list[list[Any]]:

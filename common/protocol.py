@@ -10,9 +10,11 @@ Rules it keeps (Maelstrom's protocol, ``doc/protocol.md``):
   logged to stderr and skipped; blank lines are skipped silently;
 - a message with ``in_reply_to`` is a reply: it goes to the pending request with that id, or is
   dropped quietly (late or unknown); it is never answered and never dispatched to a handler;
-- a request is answered only if it has an int ``msg_id``; unknown type -> error 10, a body the
-  handler cannot read (KeyError/TypeError/ValueError) -> 12, an ``RPCError`` -> its code, any
-  other exception -> 13 with a traceback on stderr.
+- a request is answered only if it has an int ``msg_id``; unknown type -> error 10, an
+  ``RPCError`` -> its code (a handler raises ``MalformedRequest``, 12, for a body it rejects,
+  before it changes anything: see ``common.requests``), any other exception -> 13 (crash,
+  indefinite) with a traceback on stderr. A ``KeyError`` is 13 too, never 12: the handler may
+  already have changed state when it tripped, and 12 would promise that nothing happened.
 
 Coroutine results are handed to ``run_async(msg, coroutine)``; the asyncio shell (``common.node``)
 runs them as tasks and reports back with ``finish``/``finish_exception``. The default runner
@@ -29,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from common.errors import Crash, ErrorCode, RPCError
+from common.errors import Crash, ErrorCode, MalformedRequest, RPCError
 
 Body = dict[str, Any]
 Handler = Callable[["Message"], Any]
@@ -70,7 +72,7 @@ def _excerpt(value: Any) -> str:
 
 
 def _where(exc: BaseException) -> str:
-    """``file:line`` where ``exc`` was raised, for one-line logs of malformed requests."""
+    """``file:line`` where ``exc`` was raised, for one-line logs of rejected requests."""
     frames = traceback.extract_tb(exc.__traceback__)
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
@@ -218,12 +220,14 @@ class Protocol:
         kind = _excerpt(msg.body.get("type"))
         if isinstance(exc, RPCError):
             code, text = exc.code, exc.text if isinstance(exc.text, str) else repr(exc.text)
-        elif isinstance(exc, KeyError | TypeError | ValueError):
-            # the body lacked a field or had one of the wrong type (or the handler has a bug of
-            # that shape: the location is logged so it can be told apart)
-            code, text = ErrorCode.MALFORMED_REQUEST, f"malformed {kind} request: {type(exc).__name__}: {exc}"
-            self.log(f"{text} (raised at {_where(exc)}); body {_excerpt(msg.body)}")
+            if msg_id is None:  # nobody to tell: say it here rather than drop it silently
+                where = _where(exc)
+                self.log(
+                    f"{kind} without msg_id failed: {exc} (raised at {where}); body {_excerpt(msg.body)}"
+                )
         else:
+            # Any other exception is a bug (a body the handler did not validate, or worse), and
+            # it may have struck after the handler changed state: indefinite, never 12.
             code, text = ErrorCode.CRASH, f"{type(exc).__name__}: {exc}"
             trace = "".join(traceback.format_exception(exc))
             self.log(f"handler for {kind} crashed on {_excerpt(msg.body)}:\n{trace}")
@@ -233,13 +237,13 @@ class Protocol:
 
     def _handle_init(self, msg: Message) -> Any:
         body = msg.body
-        node_id, node_ids = body["node_id"], body["node_ids"]
+        node_id, node_ids = body.get("node_id"), body.get("node_ids")
         if (
             type(node_id) is not str
             or type(node_ids) is not list
             or any(type(n) is not str for n in node_ids)
         ):
-            raise ValueError("init needs node_id (a string) and node_ids (a list of strings)")
+            raise MalformedRequest("init needs node_id (a string) and node_ids (a list of strings)")
         self.node_id = node_id
         self.node_ids = list(node_ids)
         coroutines: list[Coroutine[Any, Any, Any]] = []

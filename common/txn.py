@@ -20,19 +20,44 @@ not acknowledged within ``retry_after`` are sent again, which carries writes acr
 once they heal. Messages (server to server, no ``msg_id``):
 ``{"type": "txn_sync", "writes": [[k, v, counter, node], ...]}`` and
 ``{"type": "txn_sync_ack", "acks": [[k, counter, node], ...]}``.
+
+Every message is validated whole before any of it is applied (``common.requests``): a ``txn``
+with one bad micro-op gets error 12 and writes nothing, as error 12 promises.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from common.node import Node
 from common.protocol import Message
+from common.requests import Request, parse
 
-__all__ = ["TxnStore", "serve_txns"]
+__all__ = ["MicroOp", "Txn", "TxnStore", "serve_txns"]
 
 Version = tuple[int, str]
+#: ``["r", key, null]`` or ``["w", key, value]``; keys and values are integers (Maelstrom's)
+MicroOp = tuple[Literal["r", "w"], int, int | None]
+
+
+class Txn(Request):
+    txn: list[MicroOp]
+
+    def __post_init__(self) -> None:
+        for i, (f, k, v) in enumerate(self.txn):
+            if (f == "r") != (v is None):
+                wanted = "null" if f == "r" else "an integer"
+                raise ValueError(f"micro-op {i} [{f!r}, {k}, {v!r}]: the value of {f!r} must be {wanted}")
+
+
+class TxnSync(Request):
+    writes: list[tuple[int, int, int, str]]  # key, value, version counter, version node
+
+
+class TxnSyncAck(Request):
+    acks: list[tuple[int, int, str]]  # key, version counter, version node
 
 
 class TxnStore:
@@ -52,20 +77,21 @@ class TxnStore:
         if self.unacked:
             self.node.every(self.sync_interval, self.sync)
 
-    def execute(self, txn: list[list[Any]]) -> list[list[Any]]:
-        """Run one transaction atomically; return it with read values filled in."""
+    def execute(self, txn: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        """Run one transaction atomically; return it with read values filled in.
+
+        ``txn`` must be valid already (a ``Txn``'s micro-ops): every op that is not a read writes.
+        """
         version = (self.counter + 1, self.node.node_id)
         result, written = [], {}
         for f, k, v in txn:
             if f == "r":
                 held = self.registers.get(k)
                 result.append(["r", k, held[0] if held else None])
-            elif f == "w":
+            else:
                 self.registers[k] = (v, version)
                 written[k] = v
                 result.append(["w", k, v])
-            else:
-                raise ValueError(f"unknown micro-op {f!r}")
         if written:
             self.counter += 1
             for pending in self.unacked.values():
@@ -92,14 +118,14 @@ class TxnStore:
 
     def on_sync(self, msg: Message) -> None:
         acks = []
-        for k, v, counter, origin in msg.body["writes"]:
+        for k, v, counter, origin in parse(msg, TxnSync).writes:
             self.apply(k, v, (counter, origin))
             acks.append([k, counter, origin])
         self.node.send(msg.src, {"type": "txn_sync_ack", "acks": acks})
 
     def on_ack(self, msg: Message) -> None:
         pending = self.unacked.get(msg.src, {})
-        for k, counter, origin in msg.body["acks"]:
+        for k, counter, origin in parse(msg, TxnSyncAck).acks:
             entry = pending.get(k)
             if entry is not None and entry[1] == (counter, origin):
                 del pending[k]
@@ -111,7 +137,7 @@ def serve_txns(node: Node, store: TxnStore | None = None) -> TxnStore:
 
     @node.handler("txn")
     def txn(msg: Message) -> dict[str, Any]:
-        return {"type": "txn_ok", "txn": store.execute(msg.body["txn"])}
+        return {"type": "txn_ok", "txn": store.execute(parse(msg, Txn).txn)}
 
     @node.handler("txn_sync")
     def txn_sync(msg: Message) -> None:

@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Challenge 1, Echo: answer every ``echo`` request with the same ``echo`` value."""
 
+from typing import Any
+
 from common import Node
+from common.requests import Request, parse
+
+
+class Echo(Request):
+    echo: Any  # any JSON value, null included; only a missing echo is malformed (error 12)
+
 
 node = Node()
 
 
 @node.handler("echo")
 def echo(msg):
-    return {"type": "echo_ok", "echo": msg.body["echo"]}
+    return {"type": "echo_ok", "echo": parse(msg, Echo).echo}
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ add a few per push interval, so about 0.5-0.6 server messages per op, and no CAS
 """
 
 import zlib
+from typing import Any
 
 from common import Node, RPCError, RPCTimeout
-from common.kafka import LocalLogs
+from common.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
+from common.requests import NonNegativeInt, Request, parse
 
 PUSH_INTERVAL = 0.05  # seconds between replication batches to each peer
 MAX_POLL = 100  # messages per key per poll
@@ -31,13 +33,19 @@ dirty_commits: dict[str, set[str]] = {}  # peer -> keys whose commit it has not 
 pushing: set[str] = set()  # peers with a batch in flight
 
 
+class Replicate(Request):
+    entries: dict[str, tuple[NonNegativeInt, list[Any]]]  # key -> [start offset, messages]
+    committed: dict[str, NonNegativeInt]
+
+
 def owner(key: str) -> str:
     return node.node_ids[zlib.crc32(key.encode()) % len(node.node_ids)]
 
 
 @node.handler("send")
 async def send(msg):
-    key, value = msg.body["key"], msg.body["msg"]
+    request = parse(msg, Send)
+    key, value = request.key, request.msg
     home = owner(key)
     if home == node.node_id:
         return {"type": "send_ok", "offset": local.append(key, value)}
@@ -47,17 +55,18 @@ async def send(msg):
 
 @node.handler("owner_send")
 def owner_send(msg):
-    return {"type": "owner_send_ok", "offset": local.append(msg.body["key"], msg.body["msg"])}
+    request = parse(msg, Send)
+    return {"type": "owner_send_ok", "offset": local.append(request.key, request.msg)}
 
 
 @node.handler("poll")
 def poll(msg):
-    return {"type": "poll_ok", "msgs": local.poll(msg.body["offsets"])}
+    return {"type": "poll_ok", "msgs": local.poll(parse(msg, Poll).offsets)}
 
 
 @node.handler("commit_offsets")
 def commit_offsets(msg):
-    raised = local.commit(msg.body["offsets"])
+    raised = local.commit(parse(msg, CommitOffsets).offsets)
     for keys in dirty_commits.values():
         keys.update(raised)
     return {"type": "commit_offsets_ok"}
@@ -65,18 +74,20 @@ def commit_offsets(msg):
 
 @node.handler("list_committed_offsets")
 def list_committed_offsets(msg):
-    return {"type": "list_committed_offsets_ok", "offsets": local.committed_offsets(msg.body["keys"])}
+    keys = parse(msg, ListCommittedOffsets).keys
+    return {"type": "list_committed_offsets_ok", "offsets": local.committed_offsets(keys)}
 
 
 @node.handler("replicate")
 def replicate(msg):
+    request = parse(msg, Replicate)
     lengths = {}
-    for key, (start, values) in msg.body["entries"].items():
+    for key, (start, values) in request.entries.items():
         log = local.logs.setdefault(key, [])
         if start <= len(log) < start + len(values):
             log.extend(values[len(log) - start :])
         lengths[key] = len(log)
-    local.commit(msg.body["committed"])
+    local.commit(request.committed)
     return {"type": "replicate_ok", "lengths": lengths}
 
 

@@ -31,6 +31,7 @@ import secrets
 from typing import Any
 
 from common import ErrorCode, Message, Node, RPCError, SeqKV
+from common.requests import NonNegativeInt, Request, parse
 
 
 class GrowOnlyCounter:
@@ -109,6 +110,10 @@ class GrowOnlyCounter:
             await asyncio.sleep(delay)
 
 
+class Add(Request):
+    delta: NonNegativeInt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=float(os.environ.get("COUNTER_SYNC_INTERVAL", 1.0)))
@@ -124,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
 
     @node.handler("add")
     def add(msg: Message) -> dict[str, Any]:
-        counter.add(msg.body["delta"])
+        delta = parse(msg, Add).delta  # the whole request, before any state changes (else 12)
+        counter.add(delta)
         return {"type": "add_ok"}
 
     @node.handler("read")

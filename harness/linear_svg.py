@@ -113,7 +113,12 @@ def render_linear_svg(key: Any, history: Sequence[Op], result: Mapping[str, Any]
     for n, path in enumerate(result.get("final-paths") or ()):
         pts = [centre.get(s["op"].index) if s.get("op") is not None else None for s in path]
         segs = []
-        words = [f"path {n + 1}: from {_model_text(path[0]['model'])}" if path else f"path {n + 1}:"]
+        words = [f"path {n + 1}:"]
+        if path:
+            first = path[0]
+            start = f"register {_model_text(first['model'])}"
+            op = first.get("op")
+            words.append(f"after {_label(op.f, op.value)}, {start}" if op is not None else f"from {start}")
         for j in range(1, len(path)):
             s = path[j]
             illegal = isinstance(s["model"], linearizable.Inconsistent)

@@ -16,7 +16,8 @@ import contextlib
 import zlib
 
 from common import KeyDoesNotExist, LinKV, Node, PreconditionFailed
-from common.kafka import entries_from, raise_offsets
+from common.kafka import CommitOffsets, ListCommittedOffsets, Poll, Send, entries_from, raise_offsets
+from common.requests import parse, taking_effect
 
 BUCKETS = 64
 MAX_POLL = 32  # messages per key per poll
@@ -53,16 +54,18 @@ async def update_bucket(name: str, change) -> tuple[dict, dict]:
 
 @node.handler("send")
 async def send(msg):
-    key, value = msg.body["key"], msg.body["msg"]
+    request = parse(msg, Send)
+    key = request.key
 
     def take(bucket):
         nxt = dict(bucket["next"])
         nxt[key] = nxt.get(key, 0) + 1
         return {**bucket, "next": nxt}
 
-    old, _ = await update_bucket(bucket_of(key), take)
-    offset = old["next"].get(key, 0)
-    await kv.write(f"msg/{key}/{offset}", value)
+    with taking_effect("send"):  # once the offset is taken, no error is definite
+        old, _ = await update_bucket(bucket_of(key), take)
+        offset = old["next"].get(key, 0)
+        await kv.write(f"msg/{key}/{offset}", request.msg)
     return {"type": "send_ok", "offset": offset}
 
 
@@ -84,7 +87,7 @@ async def read_from(key: str, start: int) -> list:
 
 @node.handler("poll")
 async def poll(msg):
-    offsets = msg.body["offsets"]
+    offsets = parse(msg, Poll).offsets
     results = await asyncio.gather(*(read_from(k, o) for k, o in offsets.items()))
     return {"type": "poll_ok", "msgs": {k: pairs for k, pairs in zip(offsets, results, strict=True) if pairs}}
 
@@ -92,7 +95,7 @@ async def poll(msg):
 @node.handler("commit_offsets")
 async def commit_offsets(msg):
     by_bucket: dict[str, dict[str, int]] = {}
-    for key, offset in msg.body["offsets"].items():
+    for key, offset in parse(msg, CommitOffsets).offsets.items():
         by_bucket.setdefault(bucket_of(key), {})[key] = offset
 
     def raise_to(wanted):
@@ -103,13 +106,14 @@ async def commit_offsets(msg):
 
         return change
 
-    await asyncio.gather(*(update_bucket(b, raise_to(w)) for b, w in by_bucket.items()))
+    with taking_effect("commit_offsets"):  # one bucket may be raised and the next one fail
+        await asyncio.gather(*(update_bucket(b, raise_to(w)) for b, w in by_bucket.items()))
     return {"type": "commit_offsets_ok"}
 
 
 @node.handler("list_committed_offsets")
 async def list_committed_offsets(msg):
-    keys = msg.body["keys"]
+    keys = parse(msg, ListCommittedOffsets).keys
     names = sorted({bucket_of(k) for k in keys})
     buckets = await asyncio.gather(*(kv.read(n, default=None) for n in names))
     by_name = dict(zip(names, buckets, strict=True))

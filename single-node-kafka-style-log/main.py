@@ -5,7 +5,8 @@ nothing at or after the requested offset are left out of ``poll_ok``.
 """
 
 from common import Node
-from common.kafka import LocalLogs
+from common.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
+from common.requests import parse
 
 MAX_POLL = 100  # messages per key per poll: bounds reply size; clients simply poll again
 
@@ -15,23 +16,25 @@ local = LocalLogs(MAX_POLL)
 
 @node.handler("send")
 def send(msg):
-    return {"type": "send_ok", "offset": local.append(msg.body["key"], msg.body["msg"])}
+    request = parse(msg, Send)
+    return {"type": "send_ok", "offset": local.append(request.key, request.msg)}
 
 
 @node.handler("poll")
 def poll(msg):
-    return {"type": "poll_ok", "msgs": local.poll(msg.body["offsets"])}
+    return {"type": "poll_ok", "msgs": local.poll(parse(msg, Poll).offsets)}
 
 
 @node.handler("commit_offsets")
 def commit_offsets(msg):
-    local.commit(msg.body["offsets"])
+    local.commit(parse(msg, CommitOffsets).offsets)
     return {"type": "commit_offsets_ok"}
 
 
 @node.handler("list_committed_offsets")
 def list_committed_offsets(msg):
-    return {"type": "list_committed_offsets_ok", "offsets": local.committed_offsets(msg.body["keys"])}
+    keys = parse(msg, ListCommittedOffsets).keys
+    return {"type": "list_committed_offsets_ok", "offsets": local.committed_offsets(keys)}
 
 
 if __name__ == "__main__":

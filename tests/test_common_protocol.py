@@ -11,6 +11,7 @@ from common import (
     Crash,
     ErrorCode,
     KeyDoesNotExist,
+    MalformedRequest,
     Message,
     PreconditionFailed,
     Protocol,
@@ -140,9 +141,12 @@ def test_unknown_type_is_10_and_bad_type_is_12():
         (PreconditionFailed("expected 1"), 22),
         (TxnConflict(), 30),
         (RPCError(1234, "custom"), 1234),
-        (KeyError("k"), 12),
-        (TypeError("t"), 12),
-        (ValueError("v"), 12),
+        (MalformedRequest("no field x"), 12),
+        # a handler that trips over a body (or over its own bug) may have changed state already:
+        # indefinite, never 12, whose promise is that nothing happened
+        (KeyError("k"), 13),
+        (TypeError("t"), 13),
+        (ValueError("v"), 13),
         (RuntimeError("boom"), 13),
         (ZeroDivisionError(), 13),
     ],
@@ -164,11 +168,24 @@ def test_handler_exceptions_map_to_codes_and_node_keeps_serving(raised, code):
     assert h.bodies(line(type="echo", echo="still here", msg_id=10))[0]["echo"] == "still here"
 
 
-def test_missing_field_is_12_with_location_logged():
-    h = Harness()
+def test_unvalidated_missing_field_is_13_with_traceback_logged():
+    h = Harness()  # its echo handler reads msg.body["echo"] without validating it
     [body] = h.bodies(line(type="echo", msg_id=2))
-    assert body["code"] == 12 and "KeyError" in body["text"]
-    assert any("raised at" in entry for entry in h.logs)
+    assert body["code"] == 13 and "KeyError" in body["text"]
+    assert any("Traceback" in entry for entry in h.logs)
+
+
+def test_a_write_before_a_keyerror_is_not_answered_definite():
+    h = Harness()
+    state: dict[str, Any] = {}
+
+    def write_then_read(msg):
+        state["k"] = msg.body["value"]
+        return {"type": "w_ok", "also": msg.body["missing"]}  # KeyError after the write
+
+    h.protocol.add_handler("w", write_then_read)
+    [body] = h.bodies(line(type="w", value=42, msg_id=3))
+    assert state == {"k": 42} and body["code"] == 13 and not is_definite(body["code"])
 
 
 def test_handler_returning_a_non_dict_is_13():

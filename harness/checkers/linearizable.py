@@ -40,7 +40,7 @@ from typing import Any
 from edn_format import Keyword
 from edn_format.edn_parse import TaggedElement
 
-from harness.checkers.core import merge_valid
+from harness.checkers.core import check_safe, merge_valid
 from harness.edn import pr
 from harness.history import FAIL, INFO, INVOKE, OK, UNKNOWN, Op, ckey
 
@@ -207,38 +207,79 @@ def _search(
     calls: Sequence[Call], need: list[int], out: list[int], n_states: int, budget: int, deadline: float | None
 ) -> _Outcome:
     """Wing-Gong-Lowe over ``calls``: ``need[i]`` is the state call i requires (-1: any),
-    ``out[i]`` the state it leaves."""
+    ``out[i]`` the state it leaves.
+
+    Crashed calls are what make such searches blow up: each one pending doubles the
+    configurations at every later point, and one linearized too early is only refuted much
+    later. So they are handled apart from the rest:
+
+    * They are kept in a list of their own, and tried only after every ok call before the first
+      return has been tried from the current configuration: a crash takes effect only when
+      nothing else lets the search go on.
+    * A configuration is (ok calls linearized, crashed calls linearized, state). One with fewer
+      crashed calls used, and otherwise equal, can do everything the other can (an unused crashed
+      call may still take effect later, or never), so the cache keeps, per (ok set, state), the
+      minimal crashed sets seen, and prunes a configuration when one of them is a subset of its
+      crashed set.
+    * Crashed calls with the same transition are interchangeable once invoked (they never
+      return), so only the earliest-invoked unused one of each kind is tried: any linearization
+      can swap in the earlier twin.
+    """
     n = len(calls)
     remaining = sum(1 for c in calls if not c.crashed)
     if remaining == 0:
         return _Outcome(True, 0, 0)
-    # The list: node 0 is the head, 1..E the events in history order, E+1 the tail. ``ent`` holds
-    # the call index for a call node and ~index (negative) for a return node.
-    events = [(c.call_pos, i) for i, c in enumerate(calls)]
-    events += [(c.ret_pos, ~i) for i, c in enumerate(calls) if c.ret_pos is not None]
-    events.sort()
-    n_nodes = len(events) + 2
+    # Two doubly linked lists over one set of nodes. Main: head 0, the ok calls and returns in
+    # history order, tail M+1. Crashed: head M+2, the crashed calls in invocation order, tail.
+    # ``ent`` is the call index of a call node and ~index (negative) of a return node; ``pos``
+    # its history position.
+    main = sorted(
+        [(c.call_pos, i) for i, c in enumerate(calls) if not c.crashed]
+        + [(c.ret_pos, ~i) for i, c in enumerate(calls) if c.ret_pos is not None]
+    )
+    crash = sorted((c.call_pos, i) for i, c in enumerate(calls) if c.crashed)
+    m = len(main)
+    crash_head = m + 2
+    n_nodes = m + len(crash) + 4
     ent = [0] * n_nodes
-    ret_node = [0] * n
-    call_node = [0] * n
-    for node, (_, e) in enumerate(events, 1):
-        ent[node] = e
-        if e >= 0:
-            call_node[e] = node
-        else:
-            ret_node[~e] = node
+    pos: list[float] = [0.0] * n_nodes
     nxt = list(range(1, n_nodes + 1))
     prv = list(range(-1, n_nodes - 1))
-    bits = [1 << i for i in range(n)]
-    seen: list[set[int]] = [set() for _ in range(n_states)]
-    stack: list[tuple[int, int, int]] = []  # (call node, state before, linearized before)
+    ret_node = [0] * n
+    for node, (at, e) in enumerate(main, 1):
+        ent[node], pos[node] = e, at
+        if e < 0:
+            ret_node[~e] = node
+    for node, (at, e) in enumerate(crash, crash_head + 1):
+        ent[node], pos[node] = e, at
+    pos[n_nodes - 1] = float("inf")  # the crashed list's tail
+    prv[crash_head] = -1
+    # bit of each call in its own space: ok calls in ``ok``, crashed calls in ``cr``
+    bit = [0] * n
+    n_ok = n_cr = 0
+    for i, c in enumerate(calls):
+        if c.crashed:
+            bit[i], n_cr = 1 << n_cr, n_cr + 1
+        else:
+            bit[i], n_ok = 1 << n_ok, n_ok + 1
+    twin_bit = [0] * n  # the bit of the previous crashed call of the same kind, or 0
+    last_of_kind: dict[tuple[int, int], int] = {}
+    for _, i in crash:
+        kind = (need[i], out[i])
+        twin_bit[i] = last_of_kind.get(kind, 0)
+        last_of_kind[kind] = bit[i]
+    # per state: ok set -> the minimal crashed sets seen with it
+    seen: list[dict[int, list[int]]] = [{} for _ in range(n_states)]
+    # (call node, in the crashed list?, first return's position, state, ok set, crashed set) before it
+    stack: list[tuple[int, bool, float, int, int, int]] = []
     push, pop = stack.append, stack.pop
-    state = 0
-    lin = 0
+    state = ok = cr = 0
     steps = 0
     stuck_ret = -1  # the deepest return node met
-    configs: list[tuple[int, int, int]] = []
+    configs: list[tuple[int, int, int, int]] = []
     node = nxt[0]
+    in_crashed = False  # scanning the crashed list (the ok calls before the first return are done)
+    boundary = 0.0  # the first return's position, while scanning the crashed list
     check_every = 0xFFFF
     while True:
         steps += 1
@@ -247,39 +288,23 @@ def _search(
         ):
             return _Outcome(UNKNOWN, steps, cause="budget")
         e = ent[node]
-        if e >= 0:
-            nd = need[e]
-            if nd < 0 or nd == state:
-                ns = out[e]
-                nl = lin | bits[e]
-                cache = seen[ns]
-                if nl not in cache:
-                    cache.add(nl)
-                    push((node, state, lin))
-                    state, lin = ns, nl
-                    p, q = prv[node], nxt[node]
-                    nxt[p], prv[q] = q, p
-                    r = ret_node[e]
-                    if r:
-                        p, q = prv[r], nxt[r]
-                        nxt[p], prv[q] = q, p
-                        remaining -= 1
-                        if not remaining:
-                            return _Outcome(True, steps, state)
-                    node = nxt[0]
-                    continue
-            node = nxt[node]
-        else:
+        if not in_crashed and e < 0:  # the first return: on to the crashed calls invoked before it
             if node >= stuck_ret:
                 if node > stuck_ret:
                     stuck_ret, configs = node, []
                 if len(configs) < MAX_SHOWN:
-                    last = ent[stack[-1][0]] if stack else -1
-                    if (state, lin, last) not in configs:
-                        configs.append((state, lin, last))
+                    config = (state, ok, cr, ent[stack[-1][0]] if stack else -1)
+                    if config not in configs:
+                        configs.append(config)
+            in_crashed, boundary = True, pos[node]
+            node = nxt[crash_head]
+            continue
+        if in_crashed and pos[node] > boundary:  # nothing left to try here: backtrack
             if not stack:
-                return _Outcome(False, steps, stuck=~ent[stuck_ret], configs=configs)
-            node, state, lin = pop()
+                return _Outcome(
+                    False, steps, stuck=~ent[stuck_ret], configs=[_combined(calls, bit, c) for c in configs]
+                )
+            node, in_crashed, boundary, state, ok, cr = pop()
             e = ent[node]
             r = ret_node[e]
             if r:
@@ -289,6 +314,59 @@ def _search(
             prv[nxt[node]] = node
             nxt[prv[node]] = node
             node = nxt[node]
+            continue
+        nd = need[e]
+        if nd < 0 or nd == state:
+            if in_crashed:
+                tw = twin_bit[e]
+                if tw and not cr & tw:
+                    node = nxt[node]
+                    continue
+                nok, ncr = ok, cr | bit[e]
+            else:
+                nok, ncr = ok | bit[e], cr
+            ns = out[e]
+            by_ok = seen[ns]
+            minimal = by_ok.get(nok)
+            new = True
+            if minimal is None:
+                by_ok[nok] = [ncr]
+            else:
+                for u in minimal:
+                    if u & ncr == u:
+                        new = False
+                        break
+                if new:
+                    minimal[:] = [u for u in minimal if u & ncr != ncr]
+                    minimal.append(ncr)
+            if new:
+                push((node, in_crashed, boundary, state, ok, cr))
+                state, ok, cr = ns, nok, ncr
+                p, q = prv[node], nxt[node]
+                nxt[p], prv[q] = q, p
+                r = ret_node[e]
+                if r:
+                    p, q = prv[r], nxt[r]
+                    nxt[p], prv[q] = q, p
+                    remaining -= 1
+                    if not remaining:
+                        return _Outcome(True, steps, state)
+                in_crashed = False
+                node = nxt[0]
+                continue
+        node = nxt[node]
+
+
+def _combined(
+    calls: Sequence[Call], bit: list[int], config: tuple[int, int, int, int]
+) -> tuple[int, int, int]:
+    """(state, linearized set over call indices, last call) from a search configuration."""
+    state, ok, cr, last = config
+    lin = 0
+    for i, c in enumerate(calls):
+        if (cr if c.crashed else ok) & bit[i]:
+            lin |= 1 << i
+    return state, lin, last
 
 
 class _Values:
@@ -485,7 +563,7 @@ def check_independent(
     """Maelstrom's lin-kv workload result: every key's :linearizable (and :timeline) result."""
     results: dict[Any, dict[str, Any]] = {}
     for k, ops in subhistories(history).items():
-        lin = check(ops, budget, time_limit)
+        lin = check_safe(check, ops, budget, time_limit)  # a key that breaks the checker is :unknown
         results[k] = {"linearizable": lin, "timeline": {"valid?": True}, "valid?": lin["valid?"]}
     return {
         "valid?": merge_valid(*(r["valid?"] for r in results.values())),
