@@ -1,8 +1,8 @@
 """``python -m harness analyze RUN_DIR``: re-check a stored run (ours or a real Maelstrom run).
 
-Reads RUN_DIR/test.json and RUN_DIR/history.edn, runs the workload checker and the generic
-checkers, adds :net when our network journal (net-journal.jsonl) is there, prints the results as
-JSON on stdout and the verdict on stderr. Exit status as ``test``: 0 valid, 1 invalid, 2 unknown
+Reads RUN_DIR/test.json and RUN_DIR/history.edn (or history.edn.xz, as the corpus stores it), runs
+the workload checker and the generic checkers, adds :net when our network journal
+(net-journal.jsonl) is there, prints the results as JSON on stdout and the verdict on stderr. Exit status as ``test``: 0 valid, 1 invalid, 2 unknown
 (also when the workload has no checker yet), 254 bad arguments.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.checkers import get_checker
 from harness.checkers.core import check_all, check_safe
-from harness.edn import read_history, results_to_json
+from harness.edn import read_history, results_to_json, stored
 from harness.history import INVOKE, NEMESIS, Op
 from harness.options import TestOptions
 
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
         return 0 if e.code == 0 else EXIT_BAD_ARGS
     run_dir: Path = args.run_dir
     for name in ("test.json", "history.edn"):
-        if not (run_dir / name).is_file():
+        if stored(run_dir / name) is None:  # history.edn may be history.edn.xz (the corpus)
             print(f"analyze: {run_dir / name} not found", file=sys.stderr)
             return EXIT_BAD_ARGS
     results = analyze(run_dir)

@@ -6,7 +6,12 @@ through :func:`normalize` (vectors and lists -> ``list``, maps -> ``dict``): key
 :class:`edn_format.Keyword`, symbols as :class:`edn_format.Symbol`, sets as ``frozenset``, ``N``
 integers as ``int``, ``M`` decimals as :class:`decimal.Decimal`, ratios as
 :class:`fractions.Fraction`, characters as :class:`edn_format.Char`. A tagged literal is passed to a
-handler from ``tags``; ``#jepsen.history.Op{...}`` (in results.edn examples) reads as its map.
+handler from ``tags``; the records Jepsen and Knossos print into results.edn (``#jepsen.history.Op``,
+``#knossos.model.CASRegister``, ...) read as their maps.
+
+Files: :func:`read_history` and :func:`read_results` read ``history.edn`` or, when only that exists,
+its xz-compressed ``history.edn.xz`` (the corpus in tests/data/maelstrom-runs is stored so); see
+:func:`stored`.
 
 Writing: history.edn lines use our own printer (Clojure's ``pr`` layout, key order
 ``:index :time :type :process :f :value``, extras, ``:error``); results.edn is emitted with
@@ -18,6 +23,7 @@ from __future__ import annotations
 import decimal
 import fractions
 import json
+import lzma
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -34,7 +40,6 @@ from harness.history import UNKNOWN, Op
 __all__ = [
     "EDNDecodeError",
     "StrKeys",
-    "Tagged",
     "loads",
     "loads_all",
     "normalize",
@@ -42,8 +47,10 @@ __all__ = [
     "pr",
     "read_history",
     "read_results",
+    "read_text",
     "results_to_edn",
     "results_to_json",
+    "stored",
     "write_history",
 ]
 
@@ -81,36 +88,12 @@ _CHAR_NAMES = {"newline": "\n", "return": "\r", "space": " ", "tab": "\t"}
 _SYMBOLIC = {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}
 
 TagHandler = Callable[[Any], Any]
-#: Tags that appear in Jepsen output. An Op record reads as its map, a Knossos model as a
-#: :class:`Tagged` that prints back the same.
+#: Tags that appear in Jepsen output: records (an op; Knossos's model and its failure in lin-kv
+#: results) read as their maps.
 DEFAULT_TAGS: dict[str, TagHandler] = {
-    "jepsen.history.Op": lambda m: m,
-    "knossos.model.CASRegister": lambda m: Tagged("knossos.model.CASRegister", m),
-    "knossos.model.Inconsistent": lambda m: Tagged("knossos.model.Inconsistent", m),
+    name: lambda m: m
+    for name in ("jepsen.history.Op", "knossos.model.CASRegister", "knossos.model.Inconsistent")
 }
-
-
-class Tagged(edn_format.TaggedElement):
-    """A tagged literal kept as such (``#tag value``); in JSON, its value."""
-
-    def __init__(self, tag: str, value: Any) -> None:
-        self.tag, self.value = tag, value
-
-    def __str__(self) -> str:
-        return f"#{self.tag}{pr(self.value)}"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Tagged) and (self.tag, normalize(self.value)) == (
-            other.tag,
-            normalize(other.value),
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.tag)
-
-    def to_json(self) -> Any:
-        return self.value
-
 
 _KEYWORDS: dict[str, Keyword] = {}
 
@@ -333,9 +316,33 @@ def _op_from_pairs(items: list[Any]) -> Op:
     )
 
 
+#: suffix of a compressed file that stands in for the plain one (``history.edn.xz``)
+COMPRESSED_SUFFIX = ".xz"
+
+
+def stored(path: str | Path) -> Path | None:
+    """The file that holds ``path``'s text: ``path`` itself, else ``path.xz``; ``None`` if neither is a file."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    compressed = path.with_name(path.name + COMPRESSED_SUFFIX)
+    return compressed if compressed.is_file() else None
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of ``path``, decompressed from ``path.xz`` when only that exists."""
+    found = stored(path)
+    if found is None:
+        raise FileNotFoundError(f"{path} (nor {Path(path).name}{COMPRESSED_SUFFIX}) not found")
+    data = found.read_bytes()
+    if found.name.endswith(COMPRESSED_SUFFIX):
+        data = lzma.decompress(data)
+    return data.decode("utf-8")
+
+
 def read_history(path: str | Path) -> list[Op]:
-    """Read a Jepsen ``history.edn`` (one op map per line)."""
-    forms = _parse(Path(path).read_text(encoding="utf-8"), None, top_map_pairs=True)
+    """Read a Jepsen ``history.edn`` (one op map per line), or its ``history.edn.xz``."""
+    forms = _parse(read_text(path), None, top_map_pairs=True)
     ops = []
     for form in forms:
         if not isinstance(form, _Pairs):
@@ -556,8 +563,9 @@ def _from_edn_tree(value: Any, in_valid: bool = False) -> Any:
 
 def read_results(path: str | Path) -> dict[str, Any]:
     """results.edn as a plain dict: keyword keys -> their names, ``:valid? :unknown`` -> UNKNOWN;
-    keyword values stay :class:`Keyword`; a map with other keys is a :class:`StrKeys`."""
-    data = loads(Path(path).read_text(encoding="utf-8"))
+    keyword values stay :class:`Keyword`; a map with other keys is a :class:`StrKeys`.
+    Reads ``results.edn.xz`` when only that exists."""
+    data = loads(read_text(path))
     if not isinstance(data, dict):
         raise EDNDecodeError(f"{path}: results is not a map")
     return _from_edn_tree(data)

@@ -92,11 +92,11 @@ def _load_test(run_dir: Path) -> dict[str, Any]:
 
 
 def _load_history(run_dir: Path) -> list[Op] | None:
-    path = run_dir / "history.edn"
-    if not path.is_file():
-        return None
-    from harness.edn import read_history
+    from harness.edn import read_history, stored
 
+    path = stored(run_dir / "history.edn")  # or history.edn.xz, as in the corpus
+    if path is None:
+        return None
     try:
         return read_history(path)
     except Exception:  # a torn history of a crashed run: the report still renders without it

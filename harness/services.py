@@ -9,8 +9,9 @@ so ``1``, ``1.0``, ``true`` and ``"1"`` are four different keys.
 
 - ``lin-kv``: one map, updated in request order (linearizable).
 - ``seq-kv``: Maelstrom's ``Sequential``: a ring of the last 32 states, a ``last-index`` and,
-  per requesting node, the index it last observed. A request runs on a random state between the
-  node's index (inclusive) and the latest (exclusive, unless they are equal). If that leaves the
+  per requesting node, the index it last observed. A request runs on a state drawn uniformly
+  from the node's index up to and including the latest (``(rand-int (inc (- last-index
+  client-index)))`` above the node's index in Maelstrom's ``service.clj``). If that leaves the
   state unchanged the reply comes from that stale state; otherwise the request re-runs on the
   latest state, whose result is appended as a new state even if the re-run failed.
 - ``lww-kv``: Maelstrom's ``Eventual`` over 2 replicas that never merge (the merge result is
@@ -132,9 +133,8 @@ class SeqKV:
 
     def handle(self, src: str, body: dict[str, Any]) -> dict[str, Any] | None:
         client_index = self.clients.get(src, 0)
-        # Clojure's (rand-int 0) is 0, so the latest state is picked only when the node is at it.
-        span = self.last_index - client_index
-        index = client_index + (self.rng.randrange(span) if span > 0 else 0)
+        # any state from the one the node last observed up to and including the latest, uniformly
+        index = client_index + self.rng.randrange(self.last_index - client_index + 1)
         try:
             state = self.state_at(index)
             new_state, reply = state.apply(body)

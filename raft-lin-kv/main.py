@@ -40,7 +40,6 @@ from common import (
     KeyDoesNotExist,
     MalformedRequest,
     Node,
-    NotSupported,
     PreconditionFailed,
     RPCError,
     RPCTimeout,
@@ -48,6 +47,7 @@ from common import (
     error_from_code,
 )
 from common.raft import Config, Outcome, Raft
+from common.requests import Request
 
 #: the lin-kv client gives up after 1 s (at Maelstrom's default latency)
 REPLY_DEADLINE = 0.9
@@ -265,16 +265,45 @@ async def submit(start: Callable[[Raft, Hashable, float], None]) -> Outcome:
         waiting.pop(token, None)
 
 
+class ReadRequest(Request):
+    key: Any
+
+
+class WriteRequest(Request):
+    key: Any
+    value: Any
+
+
+class CasRequest(Request):
+    key: Any
+    from_: Any = msgspec.field(name="from")
+    to: Any
+
+
+SHAPES: dict[str, type[Request]] = {"read": ReadRequest, "write": WriteRequest, "cas": CasRequest}
+
+
+def validated(body: Any) -> dict[str, Any]:
+    """``body`` if it is a whole read, write or cas request; ``MalformedRequest`` (12) if not."""
+    kind = body.get("type") if type(body) is dict else None
+    shape = SHAPES.get(kind) if type(kind) is str else None
+    if shape is None:
+        raise MalformedRequest(f"not a read, write or cas request: {body!r}"[:300])
+    try:
+        msgspec.convert(body, shape)
+    except msgspec.ValidationError as exc:
+        raise MalformedRequest(f"malformed {kind} request: {exc}") from None
+    return body
+
+
 async def execute(body: dict[str, Any], may_forward: bool) -> dict[str, Any]:
-    """Run one client request (read, write or cas); its reply body, or raise its error."""
+    """Run one validated client request (read, write or cas); its reply body, or raise its error."""
     kind, key = body["type"], body["key"]
     if kind == "read":
         outcome = await submit(lambda r, token, now: r.read(token, key, now))
-    elif kind in ("write", "cas"):
+    else:
         command = ["write", key, body["value"]] if kind == "write" else ["cas", key, body["from"], body["to"]]
         outcome = await submit(lambda r, token, now: r.propose(token, command, now))
-    else:
-        raise NotSupported(f"cannot {kind!r}")
     if outcome.kind == "ok":
         reply = outcome.value
         if reply["type"] == "error":
@@ -332,17 +361,12 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
 
 async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
     try:
-        if type(request) is not dict or request.get("type") not in ("read", "write", "cas"):
-            raise MalformedRequest("forward needs a read, write or cas request")
-        reply = await execute(request, may_forward=False)
+        reply = await execute(validated(request), may_forward=False)
     except RPCError as exc:
         reply = {"type": "error", "code": exc.code, "text": exc.text}
-    except (KeyError, TypeError, ValueError) as exc:
-        reply = {
-            "type": "error",
-            "code": MalformedRequest.default_code,
-            "text": f"malformed request: {exc!r}",
-        }
+    except Exception as exc:  # after validation: it may have taken effect, so indefinite
+        node.log(f"forwarded request {request!r} failed: {exc!r}")
+        reply = {"type": "error", "code": Crash.default_code, "text": f"{type(exc).__name__}: {exc}"}
     answer = {"type": "forward_res", "id": forward_id, "reply": reply}
     seen = seen_forwards.get((src, forward_id))
     if seen is not None:
@@ -370,7 +394,7 @@ def forget_old_forwards() -> None:
 async def client_request(msg) -> dict[str, Any] | None:
     started = time.monotonic()
     try:
-        reply = await execute(msg.body, may_forward=True)
+        reply = await execute(validated(msg.body), may_forward=True)
     except Exception:
         if time.monotonic() - started > REPLY_DEADLINE:
             return None  # the client has given up (or is about to): it may be gone

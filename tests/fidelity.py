@@ -1,6 +1,20 @@
 """Compare our analysis of real Maelstrom runs with the verdicts Maelstrom wrote (results.edn).
 
-The corpus is shared/maelstrom-runs/<workload>/<run>/ beside the repository (override with $MAELSTROM_RUNS).
+The corpus ships with the repository in tests/data/maelstrom-runs/<workload>/<run>/ (INDEX.md there
+says where each run came from); ``MAELSTROM_RUNS=DIR`` points at another one, compressed or raw.
+A run folder holds test.json, results.edn and history.edn, the history stored as history.edn.xz.
+Read runs through this module, which lists them and decompresses transparently::
+
+    runs("lin-kv")            # run folders of one workload (every workload folder works), sorted
+    runs()                    # all of them;  workloads(): the workload folder names
+    history(run)              # list[Op] from history.edn(.xz)
+    results(run)              # Maelstrom's results.edn as a dict (harness.edn.read_results)
+    options(run)              # the run's TestOptions from test.json
+    text(run, "results.edn")  # a file's text, decompressed
+    copy_run(run, tmp_path)   # a plain copy (history decompressed) to tamper with
+
+A missing corpus is an error at collection, never a silently empty parametrization.
+
 For each run we recompute results from history.edn + test.json with ``harness.analyze`` and
 compare: stats (counts, by-f, valid?), availability (ok-fraction, valid?), exceptions (group
 counts), the workload result through ``COMPARE[workload]``, and the top-level valid?. Two
@@ -33,12 +47,15 @@ from typing import Any
 
 from harness.analyze import analyze
 from harness.checkers.core import merge_valid
-from harness.edn import read_results
-from harness.history import ckey
+from harness.edn import read_history, read_results, read_text, stored
+from harness.history import Op, ckey
+from harness.options import TestOptions
 
-RUNS_ROOT = Path(
-    os.environ.get("MAELSTROM_RUNS", Path(__file__).resolve().parents[2] / "shared" / "maelstrom-runs")
-)
+#: the corpus in the repository; MAELSTROM_RUNS overrides it
+BUNDLED_RUNS = Path(__file__).resolve().parent / "data" / "maelstrom-runs"
+RUNS_ROOT = Path(os.environ.get("MAELSTROM_RUNS") or BUNDLED_RUNS)
+#: the files of a run folder (history.edn may be stored as history.edn.xz)
+RUN_FILES = ("test.json", "history.edn", "results.edn")
 
 #: ours, theirs (both workload result maps) -> mismatch descriptions (empty when they agree)
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[str]]
@@ -138,16 +155,64 @@ COMPARE: dict[str, Compare] = {
 }
 
 
-def runs(workload: str | None = None) -> list[Path]:
-    """Run directories of the corpus (of one workload), sorted."""
+def _root() -> Path:
     if not RUNS_ROOT.is_dir():
-        return []
+        raise FileNotFoundError(
+            f"no corpus of Maelstrom runs at {RUNS_ROOT} "
+            f"({'from $MAELSTROM_RUNS' if os.environ.get('MAELSTROM_RUNS') else 'shipped with the repository'})"
+        )
+    return RUNS_ROOT
+
+
+def runs(workload: str | None = None) -> list[Path]:
+    """Run folders of the corpus (of one workload folder, e.g. ``"lin-kv"``), sorted.
+
+    Raises if the corpus is missing, or if ``workload`` is given and has no runs: a typo or a lost
+    corpus must fail the test module instead of parametrizing it with nothing."""
     pattern = f"{workload}/*" if workload else "*/*"
-    return sorted(p for p in RUNS_ROOT.glob(pattern) if (p / "results.edn").is_file())
+    found = sorted(p for p in _root().glob(pattern) if stored(p / "results.edn") is not None)
+    if workload and not found:
+        raise LookupError(f"no {workload!r} runs under {RUNS_ROOT} (workloads: {', '.join(workloads())})")
+    return found
+
+
+def workloads() -> list[str]:
+    """The corpus's workload folders that hold runs, sorted."""
+    return sorted({run.parent.name for run in runs()})
 
 
 def run_id(run_dir: Path) -> str:
     return f"{run_dir.parent.name}/{run_dir.name}"
+
+
+def text(run_dir: Path, name: str) -> str:
+    """The text of a run's file (``results.edn``, ``history.edn``, ...), decompressed if stored as .xz."""
+    return read_text(run_dir / name)
+
+
+def history(run_dir: Path) -> list[Op]:
+    return read_history(run_dir / "history.edn")
+
+
+def results(run_dir: Path) -> dict[str, Any]:
+    """Maelstrom's results.edn of the run (see :func:`harness.edn.read_results`)."""
+    return read_results(run_dir / "results.edn")
+
+
+def options(run_dir: Path) -> TestOptions:
+    """The run's parameters (test.json)."""
+    return TestOptions.load(run_dir / "test.json")
+
+
+def copy_run(run_dir: Path, dest: Path, names: tuple[str, ...] = RUN_FILES) -> Path:
+    """Copy the run's files into ``dest/<workload>/<run>`` as plain files (history decompressed).
+
+    The copy keeps the workload folder name, which :func:`mismatches` reads the workload from."""
+    out = dest / run_dir.parent.name / run_dir.name
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (out / name).write_bytes(text(run_dir, name).encode("utf-8"))
+    return out
 
 
 @cache
@@ -186,7 +251,7 @@ def mismatches(run_dir: Path, compare: Compare | None = None) -> list[str] | Non
     ours = _analyze(run_dir)
     if ours is None:
         return None
-    theirs = read_results(run_dir / "results.edn")
+    theirs = results(run_dir)
     out = []
     if "error" in ours["workload"]:
         out.append(f"our workload checker raised:\n{ours['workload']['error']}")

@@ -6,13 +6,10 @@ import json
 from pathlib import Path
 
 import fidelity
-import pytest
 
 from harness.analyze import main
 from harness.edn import write_history
 from harness.history import Op
-
-RUNS = fidelity.RUNS_ROOT
 
 
 def make_run(tmp_path: Path, workload: str, ops: list[Op], **test) -> Path:
@@ -75,15 +72,18 @@ def test_bad_arguments(tmp_path):
     assert main([]) == 254
 
 
-@pytest.mark.skipif(not (RUNS / "echo").is_dir(), reason="no corpus")
 def test_maelstrom_run_and_plots(tmp_path, capsys):
-    src = RUNS / "echo" / "SousaGLucas--echo"
-    run = tmp_path / "echo" / "copy"
-    run.mkdir(parents=True)
-    for name in ("test.json", "history.edn"):
-        (run / name).write_bytes((src / name).read_bytes())
+    src = fidelity.RUNS_ROOT / "echo" / "SousaGLucas--echo"
+    run = fidelity.copy_run(src, tmp_path, names=("test.json", "history.edn"))  # --plots writes into it
     assert main([str(run), "--plots"]) == 0
     assert json.loads(capsys.readouterr().out)["stats"]["count"] == 54
     assert all(
         (run / f).stat().st_size > 1000 for f in ("latency-raw.png", "latency-quantiles.png", "rate.png")
     )
+
+
+def test_a_corpus_run_is_analyzed_where_it_is_stored(capsys):
+    """The corpus keeps history.edn as history.edn.xz; analyze reads the folder as it is."""
+    run = fidelity.RUNS_ROOT / "g-counter" / "punchanabu--20250201T021555.595+0700"
+    assert main([str(run)]) == 1  # Maelstrom: invalid, final reads (742 740 742) of 1095
+    assert json.loads(capsys.readouterr().out)["workload"]["final-reads"] == [742, 740, 742]

@@ -28,7 +28,9 @@ def _summary(entry: dict) -> tuple:
 
 
 def test_the_corpus_is_there():
+    """The broadcast runs ship with the repository (tests/data/maelstrom-runs): valid and invalid ones."""
     assert len(RUN_DIRS) >= 15, f"expected the broadcast corpus under {fidelity.RUNS_ROOT / 'broadcast'}"
+    assert {fidelity.results(run)["workload"]["valid?"] for run in RUN_DIRS} >= {True, False}
 
 
 @pytest.mark.parametrize("run", RUN_DIRS, ids=[p.name for p in RUN_DIRS])

@@ -16,15 +16,13 @@ from harness import edn
 from harness.edn import StrKeys
 from harness.history import UNKNOWN, Keyword, Op, kw
 
-RUNS = fidelity.RUNS_ROOT
-EDN_FILES = sorted(RUNS.glob("*/*/*.edn")) if RUNS.is_dir() else []
-edn_format.add_tag("jepsen.history.Op", lambda m: m)
-for _tag in ("knossos.model.CASRegister", "knossos.model.Inconsistent"):  # lin-kv results
-    edn_format.add_tag(_tag, lambda m, tag=_tag: edn.Tagged(tag, edn.normalize(m)))
+EDN_FILES = [run / name for run in fidelity.runs() for name in ("results.edn", "history.edn")]
+for _record in edn.DEFAULT_TAGS:  # the records Jepsen and Knossos print read as their maps
+    edn_format.add_tag(_record, lambda m: m)
 
 
 def _sample(path: Path) -> list[str]:
-    text = path.read_text()
+    text = edn.read_text(path)  # history.edn is stored as history.edn.xz
     if path.name != "history.edn":
         return [text]
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -32,7 +30,6 @@ def _sample(path: Path) -> list[str]:
     return lines[:8] + lines[-8:] + special[:4]
 
 
-@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
 @pytest.mark.parametrize("path", EDN_FILES, ids=lambda p: "/".join(p.parts[-3:]))
 def test_reader_equals_edn_format_on_corpus(path):
     for text in _sample(path):
@@ -156,21 +153,44 @@ def test_read_results_round_trip(tmp_path):
     )
 
 
-@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
 def test_read_results_of_maelstrom_run():
-    r = edn.read_results(RUNS / "echo" / "Emmanuel32--20230510T011415.599-0400" / "results.edn")
+    r = edn.read_results(fidelity.RUNS_ROOT / "echo" / "Emmanuel32--20230510T011415.599-0400" / "results.edn")
     assert r["valid?"] == UNKNOWN and r["perf"]["latency-graph"]["valid?"] == UNKNOWN
     assert r["stats"]["by-f"]["echo"]["count"] == 56 and r["workload"] == {"valid?": True, "errors": []}
 
 
-@pytest.mark.skipif(not EDN_FILES, reason="no corpus")
 @pytest.mark.timeout(20)
 def test_reader_is_fast_on_the_largest_history():
     import time
 
-    biggest = max(RUNS.glob("*/*/history.edn"), key=lambda p: p.stat().st_size)
+    biggest = max(
+        (edn.stored(p) for p in EDN_FILES if p.name == "history.edn"), key=lambda p: p.stat().st_size
+    )
     start = time.process_time()
     ops = edn.read_history(biggest)
     elapsed = time.process_time() - start
     assert len(ops) > 10_000
     assert elapsed < 4.0, f"{biggest}: {elapsed:.2f} s CPU"  # about 0.9 s unloaded
+
+
+def test_a_compressed_file_stands_in_for_the_plain_one(tmp_path):
+    import lzma
+
+    ops = [Op("invoke", "echo", 0, "a", 0, 0), Op("ok", "echo", 0, "a", 5, 1)]
+    edn.write_history(ops, tmp_path)
+    plain = tmp_path / "history.edn"
+    (tmp_path / "history.edn.xz").write_bytes(lzma.compress(plain.read_bytes()))
+    edn.write_history(ops[:1], tmp_path)  # the plain file, when there, wins
+    assert edn.stored(plain) == plain and edn.read_history(plain) == ops[:1]
+    plain.unlink()
+    assert edn.stored(plain) == tmp_path / "history.edn.xz" and edn.read_history(plain) == ops
+    assert edn.read_history(tmp_path / "history.edn.xz") == ops
+    (tmp_path / "history.edn.xz").unlink()
+    assert edn.stored(plain) is None
+    with pytest.raises(FileNotFoundError, match=r"history\.edn.*history\.edn\.xz"):
+        edn.read_history(plain)
+
+
+def test_records_in_lin_kv_results_read_as_maps():
+    text = '{:model #knossos.model.CASRegister{:value 3}, :error #knossos.model.Inconsistent{:msg "no"}}'
+    assert edn.loads(text) == {kw("model"): {kw("value"): 3}, kw("error"): {kw("msg"): "no"}}

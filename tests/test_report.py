@@ -25,7 +25,6 @@ from harness.report import compute_latencies, main, partition_intervals, write_r
 from harness.results import write_history, write_results
 from harness.svg import MAX_MESSAGES, read_journal, write_messages_svg
 
-MAELSTROM_RUNS = fidelity.RUNS_ROOT
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -270,18 +269,15 @@ def test_cli_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "missing")]) != 0
 
 
-@pytest.mark.skipif(not MAELSTROM_RUNS.is_dir(), reason="shared/maelstrom-runs not present")
 def test_verdicts_of_real_maelstrom_runs(tmp_path: Path) -> None:
     """Every real run's page shows the verdict of its results.edn, and a reason when not valid."""
-    runs = sorted(p.parent for p in MAELSTROM_RUNS.glob("*/*/results.edn"))
+    runs = fidelity.runs()
     assert len(runs) >= 30
     expected = {"true": "VALID", "false": "INVALID", ":unknown": "UNKNOWN"}
     for src in runs:
-        run = tmp_path / src.parent.name / src.name
-        run.mkdir(parents=True)
-        for name in ("results.edn", "test.json"):  # history left out: it is slow and not needed here
-            shutil.copy(src / name, run / name)
-        edn_verdict = re.search(r"^ :valid\? (\S+)\}$", (src / "results.edn").read_text(), re.M)
+        # history left out: it is slow and not needed here
+        run = fidelity.copy_run(src, tmp_path, names=("results.edn", "test.json"))
+        edn_verdict = re.search(r"^ :valid\? (\S+)\}$", fidelity.text(src, "results.edn"), re.M)
         assert edn_verdict, src
         html = _html(write_report(run))
         assert _verdict(html) == expected[edn_verdict.group(1)], src

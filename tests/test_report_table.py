@@ -172,7 +172,6 @@ def test_unreadable_results(tmp_path: Path) -> None:
     assert _row(tmp_path, "echo").verdict == "unreadable results"
 
 
-@pytest.mark.skipif(not MAELSTROM_RUNS.is_dir(), reason="shared/maelstrom-runs not present")
 def test_real_maelstrom_counter_results(tmp_path: Path) -> None:
     """Real g-counter results: the diverged run misses the target, a converged one meets it."""
 

@@ -101,11 +101,8 @@ def test_invoke_rejects_malformed_replies(bad: Any) -> None:
 @pytest.mark.parametrize("run_dir", fidelity.runs("txn-rw-register"), ids=fidelity.run_id)
 def test_comparison_catches_a_wrong_txn_verdict(run_dir: Path, tmp_path: Path) -> None:
     """Flipping Maelstrom's recorded txn verdict must make the fidelity comparison fail."""
-    run = tmp_path / "txn-rw-register" / run_dir.name
-    run.mkdir(parents=True)
-    for name in ("test.json", "history.edn"):
-        (run / name).write_bytes((run_dir / name).read_bytes())
-    text = (run_dir / "results.edn").read_text()
+    run = fidelity.copy_run(run_dir, tmp_path)
+    text = (run / "results.edn").read_text()
     if ":empty-transaction-graph" in text:
         text = text.replace(":valid? false", ":valid? true").replace("(:empty-transaction-graph)", "()")
     else:

@@ -160,6 +160,8 @@ def describe_failure(lin: Mapping[str, Any]) -> str:
         msg = getattr(model, "msg", None)
         if msg is None and hasattr(model, "value") and isinstance(model.value, Mapping):
             msg = next((v for k, v in model.value.items() if getattr(k, "name", k) == "msg"), None)
+        if msg is None and isinstance(model, Mapping):  # a Knossos record read back as its map
+            msg = next((v for k, v in model.items() if getattr(k, "name", k) == "msg"), None)
         if msg and msg not in msgs:
             msgs.append(msg)
     if msgs:
