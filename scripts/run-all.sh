@@ -14,6 +14,7 @@ CHALLENGES=(
   efficient-broadcast grow-only-counter single-node-kafka-style-log multi-node-kafka-style-log
   efficient-kafka-style-log single-node-totally-available-transactions
   totally-available-read-uncommitted-transactions totally-available-read-committed-transactions
+  raft-lin-kv
 )
 LOGS="$ROOT/store/run-all"
 mkdir -p "$LOGS"

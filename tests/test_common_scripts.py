@@ -17,7 +17,7 @@ CHALLENGES = [
     "fault-tolerant-broadcast", "efficient-broadcast", "grow-only-counter",
     "single-node-kafka-style-log", "multi-node-kafka-style-log", "efficient-kafka-style-log",
     "single-node-totally-available-transactions", "totally-available-read-uncommitted-transactions",
-    "totally-available-read-committed-transactions",
+    "totally-available-read-committed-transactions", "raft-lin-kv",
 ]  # fmt: skip
 
 

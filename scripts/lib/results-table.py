@@ -189,6 +189,7 @@ CHALLENGES: tuple[Challenge, ...] = (
         "valid, availability 1.0",
         (valid, availability_total, no_anomalies),
     ),
+    Challenge("raft-lin-kv", "Raft lin-kv (Maelstrom's chapter 6)", "valid", (valid,)),
 )
 
 
