@@ -3,14 +3,17 @@
 Every node runs ``common.raft.Raft`` over a key-value state machine. Writes and CASes go through
 the log; reads use Raft's read-index (the leader confirms it still leads with one heartbeat round,
 no log entry). A node that is not the leader forwards the client's request to the leader it knows
-(once: the leader never forwards again) and relays the answer; with no leader known it answers
-11 at once.
+(one hop: the leader never forwards again) and relays the answer; with no leader known it answers
+11 at once. A forwarded request carries an id and is resent until answered; the leader runs each
+id once and repeats its answer.
 
 Error codes keep Maelstrom's promise that a definite error means no effect:
+- 12 for a request that is not a whole read, write or cas (checked before anything happens);
 - 11 (temporarily unavailable) only when nothing was appended (not the leader, no leader known),
   or when the request's log index was committed with another entry, so it never can be;
 - 20 and 22 come from applying the committed command (it ran and failed);
-- 0 (timeout, indefinite) when no outcome was known in time: the entry may still commit.
+- 0 (timeout, indefinite) when no outcome was known in time: the entry may still commit;
+- 13 (crash, indefinite) for anything unexpected once a request is under way.
 A reply is never sent after ``REPLY_DEADLINE``, shortly before the client's own 1 s timeout, so no
 answer reaches a client that may already be gone.
 
@@ -18,8 +21,9 @@ Relaying around one-way links: Maelstrom's ``majorities-ring`` partition of thre
 one-way (a drops b, b drops c, c drops a), so no two nodes can exchange a request and its reply
 directly and Raft alone stalls until the partition heals. Every node pings its peers every
 ``PING_INTERVAL`` and says in each ping which peers it has not heard from for ``DEAF_AFTER``; a
-node told that a peer cannot hear it also sends its Raft messages to that peer through every
-other peer (one hop, in a ``relay`` envelope). Raft tolerates the duplicates. ``--no-relay`` (an
+node told that a peer cannot hear it also sends its messages (Raft's and forwarded requests) to
+that peer through every other peer (one hop, in a ``relay`` envelope). Raft tolerates the
+duplicates; forwarded requests are de-duplicated by id. ``--no-relay`` (an
 argument to the program) turns this off.
 """
 
