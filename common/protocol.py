@@ -23,6 +23,7 @@ drives a coroutine inline and only works if it never suspends, which is enough f
 
 from __future__ import annotations
 
+import reprlib
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -66,8 +67,24 @@ def _log_stderr(text: str) -> None:
     sys.stderr.flush()
 
 
+def _bounded_repr() -> reprlib.Repr:
+    # reprlib, not repr: a hostile body nested hundreds deep would make repr() itself raise
+    # RecursionError inside an error path, and only the first _EXCERPT characters are shown anyway
+    bounded = reprlib.Repr()
+    bounded.maxlevel = 8
+    bounded.maxlist = bounded.maxtuple = bounded.maxdict = bounded.maxset = 20
+    bounded.maxstring = bounded.maxother = bounded.maxlong = _EXCERPT
+    return bounded
+
+
+_REPR = _bounded_repr()
+
+
 def _excerpt(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = _REPR.repr(value)
+    except Exception as exc:  # a value whose __repr__ fails must not break a log line
+        return f"<{type(value).__name__} that cannot be shown: {type(exc).__name__}>"
     return text if len(text) <= _EXCERPT else text[:_EXCERPT] + f"... ({len(text)} chars)"
 
 

@@ -11,8 +11,9 @@ Design (see README.md):
 * One background sync round: first a write that is sure to create a new seq-kv state (the node's
   own count when it changed, else a fresh token to ``sync-<node id>``). seq-kv then serves this
   node's later requests from that state or newer ones, so the reads of the other nodes' keys that
-  follow see every write seq-kv applied before it. Without that write, seq-kv may keep answering
-  from an old state, and a node's last write may stay invisible to the others.
+  follow see every write seq-kv applied before it. Without that write a node that is k states
+  behind reaches the newest only by chance (probability 1/(k+1) per request), so a peer's last
+  write could still be missing from its cache when the final reads come.
 * Rounds run every ``--interval`` seconds while anything changes and back off to ``--idle-max``
   when nothing does, which keeps the seq-kv traffic (every request and reply is a message) well
   under 0.5 messages per client op. The partition nemesis never cuts nodes off seq-kv.

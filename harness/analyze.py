@@ -51,11 +51,11 @@ def _workload_class(test: TestOptions) -> Any:
     return WORKLOADS.get(test.workload)
 
 
-def write_workload_files(run_dir: Path, test: TestOptions, history: list[Op], result: dict[str, Any]) -> None:
+def write_workload_files(run_dir: Path, test: TestOptions, result: dict[str, Any]) -> None:
     """The workload's own files for its result (lin-kv: independent/<key>/, linear.svg)."""
     cls = _workload_class(test)
     if cls is not None:
-        cls(test, random.Random(0)).write_files(run_dir, history, result)
+        cls(test, random.Random(0)).write_files(result, run_dir)
 
 
 def workload_findings(test: TestOptions, result: dict[str, Any]) -> tuple[str, ...]:
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
         history = read_history(run_dir / "history.edn")
         test = TestOptions.load(run_dir / "test.json")
         write_plots(history, test, run_dir, partitions_from_history(history))
-        write_workload_files(run_dir, test, history, results["workload"])
+        write_workload_files(run_dir, test, results["workload"])
     print(results_to_json(results))
     from harness.results import exit_code, verdict_line
 

@@ -135,11 +135,7 @@ def _find_corpus() -> Path | None:
     import os
 
     here = Path(__file__).resolve().parents[1]
-    for candidate in (
-        os.environ.get("MAELSTROM_RUNS"),
-        here / "maelstrom-runs",
-        here.parent / "shared" / "maelstrom-runs",
-    ):
+    for candidate in (os.environ.get("MAELSTROM_RUNS"), here / "tests" / "data" / "maelstrom-runs"):
         if candidate and (Path(candidate) / "lin-kv").is_dir():
             return Path(candidate)
     return None
@@ -180,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from harness.checkers.linearizable import check_independent
-    from harness.edn import read_history
+    from harness.edn import read_history, stored
 
     parser = argparse.ArgumentParser(prog="bench-linearizable", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None, help="the maelstrom-runs directory")
@@ -209,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if corpus is not None and (corpus / "lin-kv").is_dir():
         times = []
         for run in sorted((corpus / "lin-kv").iterdir()):
-            if not (run / "history.edn").is_file():
+            if stored(run / "history.edn") is None:  # the corpus stores history.edn.xz
                 continue
             history = read_history(run / "history.edn")
             dt, result = _time(check_independent, history)

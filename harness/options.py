@@ -53,7 +53,7 @@ class TestOptions:
 
     @classmethod
     def from_test_json(cls, data: dict[str, Any]) -> TestOptions:
-        """Read ``test.json``: ours, or the ones in ``shared/maelstrom-runs`` (keywords as ``":x"``)."""
+        """Read ``test.json``: ours, or the corpus's in ``tests/data/maelstrom-runs`` (keywords as ``":x"``)."""
 
         def name(v: Any) -> Any:
             return v[1:] if isinstance(v, str) and v.startswith(":") else v

@@ -618,6 +618,7 @@ def _render_page(
     else:
         parts.append("<p class=muted>No network journal, so no message diagram.</p>")
 
+    parts += _elle_links(out_dir)
     parts += _section_linear(out_dir)
 
     parts.append("<h2>Files</h2><ul>")
@@ -628,6 +629,26 @@ def _render_page(
         )
     parts.append("</ul></body></html>\n")
     return "\n".join(parts)
+
+
+def _elle_links(out_dir: Path) -> list[str]:
+    """Links to the transactional checker's explanations (elle/<anomaly>.txt and diagrams)."""
+    elle = out_dir / "elle"
+    texts = sorted(elle.glob("*.txt")) if elle.is_dir() else []
+    if not texts:
+        return []
+    parts = ["<h2>Anomalies explained</h2><ul>"]
+    for txt in texts:
+        svgs = sorted((elle / txt.stem).glob("*.svg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)
+        drawings = " ".join(
+            f'<a href="elle/{escape(txt.stem)}/{escape(p.name)}">#{escape(p.stem)}</a>' for p in svgs
+        )
+        drawn = f"; drawings {drawings}" if svgs else ""
+        parts.append(
+            f'<li><a href="elle/{escape(txt.name)}">{escape(txt.stem)}</a>: each case in words{drawn}</li>'
+        )
+    parts.append("</ul>")
+    return parts
 
 
 def write_report(run_dir: Path, out_dir: Path | None = None) -> Path:

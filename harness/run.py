@@ -215,9 +215,12 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     if faults:
         extra = {"nodes": {"valid?": False, "faults": [f.to_result() for f in faults]}}
     workload_result = check_safe(workload.check, interp.history)
+    try:
+        workload.write_files(workload_result, run_dir)
+    except Exception as e:  # explanations are a courtesy: never lose the results over them
+        say(f"Could not write the workload's explanation files: {e!r}")
     results = check_all(test, interp.history, workload_result, net_res, extra)
     write_results(results, run_dir)
-    _write_workload_files(workload, run_dir, interp.history, workload_result, say)
     if config.plots:
         _write_plots(interp, test, run_dir, nemesis, say)
     _write_report(run_dir, say)
@@ -301,15 +304,6 @@ def _write_plots(
         write_plots(interp.history, test, run_dir, spans)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
-
-
-def _write_workload_files(
-    workload: Any, run_dir: Path, history: list[Any], result: dict[str, Any], say: Callable[[str], None]
-) -> None:
-    try:
-        workload.write_files(run_dir, history, result)
-    except Exception:
-        say(f"WARN could not write the workload's files:\n{traceback.format_exc()}")
 
 
 def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:

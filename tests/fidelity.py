@@ -150,7 +150,10 @@ COMPARE: dict[str, Compare] = {
     ),
     "broadcast": same(*BROADCAST_FIELDS),
     "txn-rw-register": same("valid?", "anomaly-types"),
+    "txn-list-append": same("valid?", "anomaly-types", "not", "also-not"),
     "g-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
+    "pn-counter": same("valid?", "acceptable", "final-reads", count_of("errors")),
+    "g-set": same(*BROADCAST_FIELDS),
     "lin-kv": same("valid?", "failures"),  # failing ops: tests/test_lin_kv_fidelity.py
 }
 

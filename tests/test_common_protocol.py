@@ -342,3 +342,36 @@ def test_coroutine_handler_runs_inline_when_it_does_not_suspend():
     h.protocol.add_handler("b", fails)
     assert h.bodies(line(type="a", msg_id=1)) == [{"type": "a_ok", "in_reply_to": 1}]
     assert h.bodies(line(type="b", msg_id=2))[0]["code"] == 20
+
+
+# -- values too deep to print or encode ------------------------------------------------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_value_too_deep_for_repr_still_gets_a_bounded_excerpt():
+    from common.protocol import _EXCERPT, _excerpt
+
+    deep = _nested(100_000)
+    with pytest.raises(RecursionError):
+        repr(deep)
+    text = _excerpt(deep)
+    assert text.startswith("[[") and len(text) <= _EXCERPT + 40
+
+
+def test_a_reply_too_deep_to_encode_is_answered_crash_and_logged_not_raised():
+    # the encoder's RecursionError is an ordinary failure here: the node answers and goes on
+    h = Harness()
+    deep = _nested(100_000)
+    h.protocol.add_handler("deep", lambda msg: {"type": "deep_ok", "value": deep, "echo": deep})
+    (reply,) = h.bodies(line(type="deep", msg_id=7, echo=[[[[1]]]]))
+    assert reply["type"] == "error" and reply["code"] == ErrorCode.CRASH and reply["in_reply_to"] == 7
+    assert any("cannot encode the reply" in entry for entry in h.logs)
+    assert h.bodies(line(type="echo", msg_id=8, echo="still here")) == [
+        {"type": "echo_ok", "echo": "still here", "in_reply_to": 8}
+    ]

@@ -64,10 +64,7 @@ def test_comparison_catches_a_wrong_failing_op(tmp_path):
     src = fidelity.RUNS_ROOT / "lin-kv" / "feeblefakie--20250620T113742.597+0900"
     if not src.is_dir():
         pytest.skip("corpus run not available")
-    run = tmp_path / "lin-kv" / "tampered"
-    run.mkdir(parents=True)
-    for name in ("test.json", "history.edn"):
-        (run / name).write_text(fidelity.text(src, name))  # the corpus keeps history.edn as .xz
+    run = fidelity.copy_run(src, tmp_path)
     text = fidelity.text(src, "results.edn")
     assert text.count(":index 5,") == 2  # the failing op, in :final-paths and in :op
     (run / "results.edn").write_text(text.replace(":index 5,", ":index 7,"))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harness.analyze import analyze
 from harness.checkers.linearizable import check_independent
 from harness.client import ClientTimeout, RPCErrorReply
 from harness.history import FAIL, INFO, INVOKE, OK, Op, kw
@@ -171,6 +172,9 @@ def test_reads_from_a_stale_local_copy_are_invalid(tmp_path):
     svg = (run / "independent" / "0" / "linear.svg").read_text()
     assert svg.startswith("<svg") and "can&#x27;t read" in svg
     assert 'href="independent/0/linear.svg"' in (run / "index.html").read_text()
+    # analyze re-checks the stored run to the same verdict, failing key and failing op
+    again = analyze(run)["workload"]
+    assert again["failures"] == [0] and again["results"][0]["linearizable"]["op"].index == op["index"]
 
 
 def test_a_proxy_to_the_lin_kv_service_is_valid_on_three_nodes(tmp_path):

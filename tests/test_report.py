@@ -1,7 +1,7 @@
 """The per-run report (index.html) and the message diagram (messages.svg).
 
 Built against synthetic run directories (our own file formats, written with harness.edn) and
-against the real Maelstrom runs in shared/maelstrom-runs, whose verdicts the page must show.
+against the real Maelstrom runs in tests/data/maelstrom-runs, whose verdicts the page must show.
 """
 
 from __future__ import annotations

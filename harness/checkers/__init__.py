@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "pn-counter": "harness.checkers.counter:check",
     "kafka": "harness.checkers.kafka:check",
     "txn-rw-register": "harness.checkers.rw_register:check",
+    "txn-list-append": "harness.checkers.list_append:check",
 }
 
 

@@ -42,6 +42,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
+from harness.checkers.elle.cycles import classify
+from harness.checkers.elle.graph import REALTIME, WR, sccs
 from harness.history import FAIL, INFO, INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
 
 __all__ = ["ALLOWED_ERROR_TYPES", "NoWriterError", "analysis", "check"]
@@ -139,160 +141,197 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
     Returns ``{"errors": ..., "worst-realtime-lag": ..., "crashing-keys": [...], "orig": ...}``;
     entries hold ckeys for keys/messages (``orig`` maps them back).
     """
-    ops = [op for op in history if op.is_client]
-    orig: dict[Any, Any] = {}
-    completions: list[_Op] = []
-    data_of: dict[int, _Op] = {}  # id(op) -> parsed, for completions of send/poll/txn
-    for op in ops:
-        if op.type != INVOKE and op.f in _TXN_FS:
-            d = _Op(op, orig)
-            completions.append(d)
-            data_of[id(op)] = d
+    a = _Analysis(history)
+    a.version_orders()
+    a.g1a_and_precommitted()
+    a.lost_writes()
+    a.internal_orders()
+    a.process_orders()
+    unseen = _unseen(a.completions)
+    if unseen is not None and unseen["unseen"]:
+        a.errors["unseen"] = unseen
+    a.errors.update(_cycles(a.ops, a.completions, a.writer_of, a.readers_of, a.orig))
+    return {
+        "errors": a.errors,
+        "worst-realtime-lag": _worst_realtime_lag(a.ops, a.data_of, a.orig),
+        "crashing-keys": a.crashing_keys,
+        "orig": a.orig,
+    }
 
-    reads_by_type: dict[str, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
-    writes_by_type: dict[str, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
-    writer_of: dict[Any, dict[Any, _Op]] = defaultdict(dict)
-    readers_of: dict[Any, dict[Any, list[_Op]]] = defaultdict(lambda: defaultdict(list))
-    for d in completions:
-        for k, pairs in d.reads.items():
-            bucket = reads_by_type[d.op.type][k]
-            for _, v in pairs:
-                bucket.add(v)
-                readers_of[k][v].append(d)
-        for k, pairs in d.writes.items():
-            for _, v in pairs:
-                writes_by_type[d.op.type][k].add(v)
-                writer_of[k][v] = d
-    ok_reads = reads_by_type[OK]
 
-    def must_have_committed(d: _Op) -> bool:
+class _Analysis:
+    """The history's sends and polls, indexed; each method adds one family of errors."""
+
+    def __init__(self, history: Iterable[Op]) -> None:
+        self.ops = [op for op in history if op.is_client]
+        self.orig: dict[Any, Any] = {}
+        self.completions: list[_Op] = []
+        self.data_of: dict[int, _Op] = {}  # id(op) -> parsed, for completions of send/poll/txn
+        for op in self.ops:
+            if op.type != INVOKE and op.f in _TXN_FS:
+                d = _Op(op, self.orig)
+                self.completions.append(d)
+                self.data_of[id(op)] = d
+        self.reads_by_type: dict[str, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        self.writes_by_type: dict[str, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        self.writer_of: dict[Any, dict[Any, _Op]] = defaultdict(dict)
+        self.readers_of: dict[Any, dict[Any, list[_Op]]] = defaultdict(lambda: defaultdict(list))
+        for d in self.completions:
+            for k, pairs in d.reads.items():
+                bucket = self.reads_by_type[d.op.type][k]
+                for _, v in pairs:
+                    bucket.add(v)
+                    self.readers_of[k][v].append(d)
+            for k, pairs in d.writes.items():
+                for _, v in pairs:
+                    self.writes_by_type[d.op.type][k].add(v)
+                    self.writer_of[k][v] = d
+        self.ok_reads = self.reads_by_type[OK]
+        self.errors: dict[str, Any] = {}
+        self.orders: dict[Any, _Order] = {}
+        self.crashing_keys: list[Any] = []
+
+    def order(self, k: Any) -> _Order:
+        return self.orders.get(k, _EMPTY_ORDER)
+
+    def must_have_committed(self, d: _Op) -> bool:
         if d.op.type == OK:
             return True
         if d.op.type != INFO:
             return False
-        return any(v in ok_reads.get(k, ()) for k, pairs in d.writes.items() for _, v in pairs)
+        return any(v in self.ok_reads.get(k, ()) for k, pairs in d.writes.items() for _, v in pairs)
 
-    errors: dict[str, list[Any]] = {}
+    def version_orders(self) -> None:
+        """Per key, offset -> messages from polls and committed sends; inconsistent offsets, duplicates."""
+        logs: dict[Any, dict[int, list[Any]]] = defaultdict(dict)
 
-    # --- version orders -------------------------------------------------------------------
-    logs: dict[Any, dict[int, list[Any]]] = defaultdict(dict)
+        def log_pair(k: Any, offset: Any, v: Any) -> None:
+            if offset is None or offset is False:
+                return
+            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+                raise ValueError(
+                    f"offset {offset!r} of key {self.orig.get(k)!r} is not a non-negative integer"
+                )
+            values = logs[k].setdefault(offset, [])
+            if v not in values:
+                values.append(v)
 
-    def log_pair(k: Any, offset: Any, v: Any) -> None:
-        if offset is None or offset is False:
-            return
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise ValueError(f"offset {offset!r} of key {orig.get(k)!r} is not a non-negative integer")
-        values = logs[k].setdefault(offset, [])
-        if v not in values:
-            values.append(v)
-
-    for d in completions:
-        if must_have_committed(d):
-            for k, pairs in d.writes.items():
+        for d in self.completions:
+            if self.must_have_committed(d):
+                for k, pairs in d.writes.items():
+                    for offset, v in pairs:
+                        log_pair(k, offset, v)
+            for k, pairs in d.reads.items():
                 for offset, v in pairs:
                     log_pair(k, offset, v)
-        for k, pairs in d.reads.items():
-            for offset, v in pairs:
-                log_pair(k, offset, v)
-    orders = {k: _Order(log) for k, log in logs.items()}
-    empty_order = _Order({})
+        self.orders = {k: _Order(log) for k, log in logs.items()}
 
-    inconsistent = []
-    for k, order in orders.items():
-        for index, offset in enumerate(sorted(order.log)):
-            values = order.log[offset]
-            if len(values) >= 2:
-                inconsistent.append({"key": k, "offset": offset, "index": index, "values": values})
-    _put(errors, "inconsistent-offsets", inconsistent)
+        inconsistent = []
+        for k, order in self.orders.items():
+            for index, offset in enumerate(sorted(order.log)):
+                values = order.log[offset]
+                if len(values) >= 2:
+                    inconsistent.append({"key": k, "offset": offset, "index": index, "values": values})
+        _put(self.errors, "inconsistent-offsets", inconsistent)
 
-    duplicates = []
-    for k, order in orders.items():
-        offsets_of: dict[Any, list[int]] = defaultdict(list)
-        for offset in sorted(order.log):
-            for v in order.log[offset]:
-                offsets_of[v].append(offset)
-        for v, offsets in offsets_of.items():
-            if len(offsets) > 1:
-                duplicates.append({"key": k, "value": v, "count": len(offsets), "offsets": offsets})
-    _put(errors, "duplicate", duplicates)
+        duplicates = []
+        for k, order in self.orders.items():
+            offsets_of: dict[Any, list[int]] = defaultdict(list)
+            for offset in sorted(order.log):
+                for v in order.log[offset]:
+                    offsets_of[v].append(offset)
+            for v, offsets in offsets_of.items():
+                if len(offsets) > 1:
+                    duplicates.append({"key": k, "value": v, "count": len(offsets), "offsets": offsets})
+        _put(self.errors, "duplicate", duplicates)
 
-    # --- G1a and precommitted reads --------------------------------------------------------
-    failed = writes_by_type[FAIL]
-    g1a = [
-        {"key": k, "value": v, "writer": _op_of(writer_of[k].get(v)), "reader": d.op}
-        for d in completions
-        if d.op.type == OK
-        for k, pairs in d.reads.items()
-        for _, v in pairs
-        if v in failed.get(k, ())
-    ]
-    _put(errors, "G1a", g1a)
-    precommitted = []
-    for d in completions:
-        for k, pairs in d.writes.items():
-            bad = {v for _, v in pairs} & set(d.read_values(k))
-            if bad:
-                precommitted.append({"op": d.op, "key": k, "value": next(iter(bad))})
-                break
-    _put(errors, "precommitted-read", precommitted)
+    def g1a_and_precommitted(self) -> None:
+        """G1a: an ok poll read a failed send's message; precommitted-read: an op read its own send."""
+        failed = self.writes_by_type[FAIL]
+        g1a = [
+            {"key": k, "value": v, "writer": _op_of(self.writer_of[k].get(v)), "reader": d.op}
+            for d in self.completions
+            if d.op.type == OK
+            for k, pairs in d.reads.items()
+            for _, v in pairs
+            if v in failed.get(k, ())
+        ]
+        _put(self.errors, "G1a", g1a)
+        precommitted = []
+        for d in self.completions:
+            for k, pairs in d.writes.items():
+                bad = {v for _, v in pairs} & set(d.read_values(k))
+                if bad:
+                    precommitted.append({"op": d.op, "key": k, "value": next(iter(bad))})
+                    break
+        _put(self.errors, "precommitted-read", precommitted)
 
-    # --- lost writes -----------------------------------------------------------------------
-    lost = []
-    crashing_keys = []
-    for k, vs in ok_reads.items():
-        order = orders.get(k, empty_order)
-        bound = max((order.first_index[v] for v in vs if v in order.first_index), default=-1)
-        if bound < 0:
-            # Jepsen indexes its last-index vector at -1 here and throws; see the module doc.
-            crashing_keys.append(k)
-            continue
-        must_read = [v for i in range(bound + 1) for v in order.last_index_values[i]]
-        # Jepsen: (first (nth last-index->values bound)), nil when that index holds no last appearance
-        at_bound = order.last_index_values[bound]
-        readers = (readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
-        for v in must_read:
-            if v in vs:
+    def lost_writes(self) -> None:
+        """Every message at or below the highest index an ok poll read must have been read."""
+        lost = []
+        for k, vs in self.ok_reads.items():
+            order = self.order(k)
+            bound = max((order.first_index[v] for v in vs if v in order.first_index), default=-1)
+            if bound < 0:
+                # Jepsen indexes its last-index vector at -1 here and throws; see the module doc.
+                self.crashing_keys.append(k)
                 continue
-            writer = writer_of[k].get(v)
-            if writer is None:
-                raise NoWriterError(f"no op sent message {orig.get(v)!r} to key {orig.get(k)!r}")
-            if must_have_committed(writer):
-                lost.append(
-                    {
-                        "key": k,
-                        "value": v,
-                        "index": order.first_index.get(v),
-                        "max-read-index": bound,
-                        "writer": writer.op,
-                        "max-read": _op_of(readers[0]),
-                    }
-                )
-    _put(errors, "lost-write", lost)
+            must_read = [v for i in range(bound + 1) for v in order.last_index_values[i]]
+            # Jepsen: (first (nth last-index->values bound)), nil when that index holds no last appearance
+            at_bound = order.last_index_values[bound]
+            readers = (self.readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
+            for v in must_read:
+                if v in vs:
+                    continue
+                writer = self.writer_of[k].get(v)
+                if writer is None:
+                    raise NoWriterError(
+                        f"no op sent message {self.orig.get(v)!r} to key {self.orig.get(k)!r}"
+                    )
+                if self.must_have_committed(writer):
+                    lost.append(
+                        {
+                            "key": k,
+                            "value": v,
+                            "index": order.first_index.get(v),
+                            "max-read-index": bound,
+                            "writer": writer.op,
+                            "max-read": _op_of(readers[0]),
+                        }
+                    )
+        _put(self.errors, "lost-write", lost)
 
-    # --- skips and nonmonotonic orders inside one op ----------------------------------------
-    int_poll: dict[str, list[Any]] = {"skip": [], "nonmonotonic": []}
-    for d in completions:
-        rebalanced = {
-            ckey(k) for event in d.op.extra.get("rebalance-log") or () for k in event.get("keys", ())
-        }
-        for k, pairs in d.reads.items():
-            if k not in rebalanced:
-                _internal_pairs(orders.get(k, empty_order), k, [v for _, v in pairs], d.op, int_poll)
-    _put(errors, "int-poll-skip", int_poll["skip"])
-    _put(errors, "int-nonmonotonic-poll", int_poll["nonmonotonic"])
-    int_send: dict[str, list[Any]] = {"skip": [], "nonmonotonic": []}
-    for d in completions:
-        for k, pairs in d.writes.items():
-            _internal_pairs(orders.get(k, empty_order), k, [v for _, v in pairs], d.op, int_send)
-    _put(errors, "int-send-skip", int_send["skip"])
-    _put(errors, "int-nonmonotonic-send", int_send["nonmonotonic"])
+    def internal_orders(self) -> None:
+        """Skips and nonmonotonic steps inside one poll or one send op."""
+        int_poll: dict[str, list[Any]] = {"skip": [], "nonmonotonic": []}
+        for d in self.completions:
+            rebalanced = {
+                ckey(k) for event in d.op.extra.get("rebalance-log") or () for k in event.get("keys", ())
+            }
+            for k, pairs in d.reads.items():
+                if k not in rebalanced:
+                    _internal_pairs(self.order(k), k, [v for _, v in pairs], d.op, int_poll)
+        _put(self.errors, "int-poll-skip", int_poll["skip"])
+        _put(self.errors, "int-nonmonotonic-poll", int_poll["nonmonotonic"])
+        int_send: dict[str, list[Any]] = {"skip": [], "nonmonotonic": []}
+        for d in self.completions:
+            for k, pairs in d.writes.items():
+                _internal_pairs(self.order(k), k, [v for _, v in pairs], d.op, int_send)
+        _put(self.errors, "int-send-skip", int_send["skip"])
+        _put(self.errors, "int-nonmonotonic-send", int_send["nonmonotonic"])
 
-    # --- per-process poll and send order ----------------------------------------------------
-    by_process: dict[Any, list[Op]] = defaultdict(list)
-    for op in ops:
-        by_process[op.process].append(op)
-    poll_skips, poll_nonmono, send_nonmono = [], [], []
-    for process_ops in by_process.values():
+    def process_orders(self) -> None:
+        """Between consecutive ops of one process: poll skips, nonmonotonic polls and sends."""
+        by_process: dict[Any, list[Op]] = defaultdict(list)
+        for op in self.ops:
+            by_process[op.process].append(op)
+        found: dict[str, list[Any]] = {"poll-skip": [], "nonmonotonic-poll": [], "nonmonotonic-send": []}
+        for process_ops in by_process.values():
+            self._process_order(process_ops, found)
+        for name, entries in found.items():
+            _put(self.errors, name, entries)
+
+    def _process_order(self, process_ops: list[Op], found: dict[str, list[Any]]) -> None:
         last_reads: dict[Any, _Op] = {}
         last_sends: dict[Any, _Op] = {}
         for op in process_ops:
@@ -302,7 +341,7 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
                     last_reads = {k: v for k, v in last_reads.items() if k in keep}
                     last_sends = {k: v for k, v in last_sends.items() if k in keep}
                 continue
-            d = data_of.get(id(op))
+            d = self.data_of.get(id(op))
             if d is None:
                 continue
             if op.f in ("poll", "txn"):
@@ -313,15 +352,15 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
                     before, after = prev.read_values(k), [v for _, v in pairs]
                     v1 = before[-1] if before else None
                     v2 = after[0] if after else None
-                    order = orders.get(k, empty_order)
+                    order = self.order(k)
                     delta, i1, i2 = order.delta(v1, v2)
                     if delta > 1:
                         skipped = order.by_index[i1 + 1 : i2]
-                        poll_skips.append(
+                        found["poll-skip"].append(
                             {"key": k, "delta": delta, "skipped": skipped, "ops": [prev.op, op]}
                         )
                     elif delta < 1:
-                        poll_nonmono.append(
+                        found["nonmonotonic-poll"].append(
                             {"key": k, "values": [v1, v2], "delta": delta, "ops": [prev.op, op]}
                         )
                 if op.type == OK:
@@ -333,31 +372,15 @@ def analysis(history: Iterable[Op]) -> dict[str, Any]:
                     if prev is not None:
                         before = prev.write_values(k)
                         v1, v2 = (before[-1] if before else None), pairs[0][1]
-                        delta, _, _ = orders.get(k, empty_order).delta(v1, v2)
+                        delta, _, _ = self.order(k).delta(v1, v2)
                         if delta < 1:
-                            send_nonmono.append(
+                            found["nonmonotonic-send"].append(
                                 {"key": k, "values": [v1, v2], "delta": delta, "ops": [prev.op, op]}
                             )
                     last_sends[k] = d
-    _put(errors, "poll-skip", poll_skips)
-    _put(errors, "nonmonotonic-poll", poll_nonmono)
-    _put(errors, "nonmonotonic-send", send_nonmono)
 
-    # --- unseen ----------------------------------------------------------------------------
-    unseen = _unseen(completions)
-    if unseen is not None and unseen["unseen"]:
-        errors["unseen"] = unseen  # type: ignore[assignment]
 
-    # --- cycles over wr + realtime edges ------------------------------------------------------
-    for name, entries in _cycles(ops, completions, data_of, writer_of, readers_of, orig).items():
-        errors[name] = entries
-
-    return {
-        "errors": errors,
-        "worst-realtime-lag": _worst_realtime_lag(ops, data_of, orig),
-        "crashing-keys": crashing_keys,
-        "orig": orig,
-    }
+_EMPTY_ORDER = _Order({})
 
 
 def _op_of(d: _Op | None) -> Op | None:
@@ -493,7 +516,6 @@ def _worst_realtime_lag(ops: list[Op], data_of: dict[int, _Op], orig: dict[Any, 
 def _cycles(
     ops: list[Op],
     completions: list[_Op],
-    data_of: dict[int, _Op],
     writer_of: dict[Any, dict[Any, _Op]],
     readers_of: dict[Any, dict[Any, list[_Op]]],
     orig: dict[Any, Any],
@@ -554,26 +576,25 @@ def _cycles(
     out: dict[str, list[Any]] = defaultdict(list)
     if not any_edge:
         return {"empty-transaction-graph": True}  # type: ignore[dict-item]
-    for scc in _sccs(total, succ):
+    for scc in sccs(range(total), lambda v: [w for w, _ in succ[v]]):
         members = [x for x in scc if x < n]
-        if len(scc) < 2 or not members:
+        if not members:
             continue
         cycle = _shortest_cycle(min(members), set(scc), succ, n)
         steps = []
-        realtime = wr = 0
+        rels = []
         for _, _, label in cycle:
             if label is None:
-                realtime += 1
+                rels.append(REALTIME)
                 steps.append({"type": kw("realtime")})
             else:
-                wr += 1
+                rels.append(WR)
                 steps.append({"type": kw("wr"), "key": label[0], "value": label[1]})
-        suffix = "-realtime" if realtime else ""
-        name = ("G1c" if wr else "G0") + suffix
+        name = classify(rels)
         out[name].append(
             {"type": kw(name), "cycle": [completions[a].op for a, _, _ in cycle], "steps": steps}
         )
-        exists = ("strong-PL-2" if realtime else "PL-2") + "-cycle-exists"
+        exists = ("strong-PL-2" if REALTIME in rels else "PL-2") + "-cycle-exists"
         out[exists].append(
             {
                 "type": kw(exists),
@@ -582,54 +603,6 @@ def _cycles(
             }
         )
     return dict(out)
-
-
-def _sccs(total: int, succ: list[list[tuple[int, Any]]]) -> list[list[int]]:
-    """Tarjan's strongly connected components, iteratively."""
-    index = [-1] * total
-    low = [0] * total
-    on_stack = [False] * total
-    stack: list[int] = []
-    result: list[list[int]] = []
-    counter = 0
-    for root in range(total):
-        if index[root] >= 0:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack[v] = True
-            recurse = False
-            edges = succ[v]
-            while i < len(edges):
-                w = edges[i][0]
-                i += 1
-                if index[w] < 0:
-                    work.append((v, i))
-                    work.append((w, 0))
-                    recurse = True
-                    break
-                if on_stack[w]:
-                    low[v] = min(low[v], index[w])
-            if recurse:
-                continue
-            if low[v] == index[v]:
-                component = []
-                while True:
-                    w = stack.pop()
-                    on_stack[w] = False
-                    component.append(w)
-                    if w == v:
-                        break
-                result.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    return result
 
 
 def _shortest_cycle(

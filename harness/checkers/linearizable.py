@@ -55,8 +55,9 @@ __all__ = [
     "subhistories",
 ]
 
-#: Search steps per key before giving up with :unknown. One step is one look at a list entry;
-#: the corpus's hardest key needs about 10^4, a 2,000-op key at 10-way concurrency about 10^5.
+#: Search steps per key before giving up with :unknown (about 10-20 s of this machine). One step
+#: is one look at a list entry; the corpus's hardest key needs ~400, a 2,000-op key at 10-way
+#: concurrency with 5 % crashes ~4 x 10^4 (scripts/bench-linearizable.sh's target history).
 DEFAULT_BUDGET = 20_000_000
 #: At most this many configurations and final paths in a result (Jepsen truncates to 10 as well).
 MAX_SHOWN = 10
@@ -182,7 +183,7 @@ def prepare(history: Iterable[Op]) -> tuple[list[Call], list[Op]]:
             raise ValueError(f"op of unknown type {op.type!r}: {op}")
     crashed.extend((pos, inv, None) for pos, inv in open_.values())
     for call_pos, inv, comp in crashed:
-        if inv.f != _READ:  # a crashed read constrains nothing
+        if inv.f != _READ and not _preserving_cas(inv.value):  # a crashed read constrains nothing
             ordered.append((call_pos, Call(inv.f, inv.value, inv, comp, call_pos, None)))
     ordered.sort(key=lambda pc: pc[0])
     calls = [c for _, c in ordered]
@@ -190,6 +191,11 @@ def prepare(history: Iterable[Op]) -> tuple[list[Call], list[Op]]:
         if c.f == _CAS and not (isinstance(c.value, (list, tuple)) and len(c.value) == 2):
             raise ValueError(f"a cas value must be [from to], not {c.value!r}: {c.invoke}")
     return calls, oks
+
+
+def _preserving_cas(value: Any) -> bool:
+    """A cas from x to x: if it crashed, taking effect or not is the same."""
+    return isinstance(value, (list, tuple)) and len(value) == 2 and ckey(value[0]) == ckey(value[1])
 
 
 @dataclass(slots=True)
@@ -224,6 +230,9 @@ def _search(
     * Crashed calls with the same transition are interchangeable once invoked (they never
       return), so only the earliest-invoked unused one of each kind is tried: any linearization
       can swap in the earlier twin.
+
+    And one for reads: a legal ok call that does not change the state is linearized at once,
+    without branching (see ``preserving``).
     """
     n = len(calls)
     remaining = sum(1 for c in calls if not c.crashed)
@@ -262,6 +271,10 @@ def _search(
             bit[i], n_cr = 1 << n_cr, n_cr + 1
         else:
             bit[i], n_ok = 1 << n_ok, n_ok + 1
+    # An ok call that leaves the state as it found it (a read, a cas from x to x) and is legal
+    # now is linearized now, with no alternative tried: moving it earlier in any linearization
+    # changes no state another op sees, and everything that must precede it already does.
+    preserving = [not c.crashed and need[i] >= 0 and need[i] == out[i] for i, c in enumerate(calls)]
     twin_bit = [0] * n  # the bit of the previous crashed call of the same kind, or 0
     last_of_kind: dict[tuple[int, int], int] = {}
     for _, i in crash:
@@ -270,8 +283,9 @@ def _search(
         last_of_kind[kind] = bit[i]
     # per state: ok set -> the minimal crashed sets seen with it
     seen: list[dict[int, list[int]]] = [{} for _ in range(n_states)]
-    # (call node, in the crashed list?, first return's position, state, ok set, crashed set) before it
-    stack: list[tuple[int, bool, float, int, int, int]] = []
+    # (call node, in the crashed list?, first return's position, state, ok set, crashed set) before
+    # it, and whether it was forced (no alternative needs trying)
+    stack: list[tuple[int, bool, float, int, int, int, bool]] = []
     push, pop = stack.append, stack.pop
     state = ok = cr = 0
     steps = 0
@@ -299,12 +313,61 @@ def _search(
             in_crashed, boundary = True, pos[node]
             node = nxt[crash_head]
             continue
-        if in_crashed and pos[node] > boundary:  # nothing left to try here: backtrack
+        if not (in_crashed and pos[node] > boundary):  # else: nothing left to try here
+            nd = need[e]
+            if nd < 0 or nd == state:
+                if in_crashed:
+                    tw = twin_bit[e]
+                    if tw and not cr & tw:
+                        node = nxt[node]
+                        continue
+                    nok, ncr = ok, cr | bit[e]
+                else:
+                    nok, ncr = ok | bit[e], cr
+                ns = out[e]
+                by_ok = seen[ns]
+                minimal = by_ok.get(nok)
+                new = True
+                if minimal is None:
+                    by_ok[nok] = [ncr]
+                else:
+                    for u in minimal:
+                        if u & ncr == u:
+                            new = False
+                            break
+                    if new:
+                        minimal[:] = [u for u in minimal if u & ncr != ncr]
+                        minimal.append(ncr)
+                forced = preserving[e]
+                if new:
+                    push((node, in_crashed, boundary, state, ok, cr, forced))
+                    state, ok, cr = ns, nok, ncr
+                    p, q = prv[node], nxt[node]
+                    nxt[p], prv[q] = q, p
+                    r = ret_node[e]
+                    if r:
+                        p, q = prv[r], nxt[r]
+                        nxt[p], prv[q] = q, p
+                        remaining -= 1
+                        if not remaining:
+                            return _Outcome(True, steps, state)
+                    in_crashed = False
+                    node = nxt[0]
+                    continue
+                if not forced:
+                    node = nxt[node]
+                    continue
+                # else: the one move worth making from here leads where we have been: backtrack
+            else:
+                node = nxt[node]
+                continue
+        # backtrack past every forced move to the last real choice
+        while True:
             if not stack:
                 return _Outcome(
                     False, steps, stuck=~ent[stuck_ret], configs=[_combined(calls, bit, c) for c in configs]
                 )
-            node, in_crashed, boundary, state, ok, cr = pop()
+            node, in_crashed, boundary, state, ok, cr, forced = pop()
             e = ent[node]
             r = ret_node[e]
             if r:
@@ -313,47 +376,8 @@ def _search(
                 remaining += 1
             prv[nxt[node]] = node
             nxt[prv[node]] = node
-            node = nxt[node]
-            continue
-        nd = need[e]
-        if nd < 0 or nd == state:
-            if in_crashed:
-                tw = twin_bit[e]
-                if tw and not cr & tw:
-                    node = nxt[node]
-                    continue
-                nok, ncr = ok, cr | bit[e]
-            else:
-                nok, ncr = ok | bit[e], cr
-            ns = out[e]
-            by_ok = seen[ns]
-            minimal = by_ok.get(nok)
-            new = True
-            if minimal is None:
-                by_ok[nok] = [ncr]
-            else:
-                for u in minimal:
-                    if u & ncr == u:
-                        new = False
-                        break
-                if new:
-                    minimal[:] = [u for u in minimal if u & ncr != ncr]
-                    minimal.append(ncr)
-            if new:
-                push((node, in_crashed, boundary, state, ok, cr))
-                state, ok, cr = ns, nok, ncr
-                p, q = prv[node], nxt[node]
-                nxt[p], prv[q] = q, p
-                r = ret_node[e]
-                if r:
-                    p, q = prv[r], nxt[r]
-                    nxt[p], prv[q] = q, p
-                    remaining -= 1
-                    if not remaining:
-                        return _Outcome(True, steps, state)
-                in_crashed = False
-                node = nxt[0]
-                continue
+            if not forced:
+                break
         node = nxt[node]
 
 

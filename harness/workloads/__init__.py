@@ -4,7 +4,18 @@ import importlib
 
 from harness.workloads.base import REGISTRY, Workload, register
 
-for _module in ("echo", "unique_ids", "broadcast", "g_counter", "kafka", "txn_rw_register", "lin_kv"):
+for _module in (
+    "echo",
+    "unique_ids",
+    "broadcast",
+    "g_counter",
+    "kafka",
+    "txn_rw_register",
+    "pn_counter",
+    "g_set",
+    "txn_list_append",
+    "lin_kv",
+):
     try:
         importlib.import_module(f"harness.workloads.{_module}")
     except ModuleNotFoundError as e:  # a workload not written yet

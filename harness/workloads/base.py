@@ -77,9 +77,8 @@ class Workload:
     def check(self, history: list[Op]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def write_files(self, run_dir: Path, history: list[Op], result: Mapping[str, Any]) -> list[Path]:
-        """Extra files of the checker ``result`` in ``run_dir`` (lin-kv's independent/<key>/)."""
-        return []
+    def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
+        """Extra files the checker ``result`` explains itself with (txn-list-append's ``elle/``)."""
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:

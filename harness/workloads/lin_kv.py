@@ -105,13 +105,19 @@ class LinKV(Workload):
         return dataclasses.replace(op, type=OK, extra=dict(op.extra))
 
     def check(self, history: list[Op]) -> dict[str, Any]:
+        self.checked = history  # for write_files
         return linearizable.check_independent(history)
 
-    def write_files(self, run_dir: Path, history: list[Op], result: Mapping[str, Any]) -> list[Path]:
-        """``independent/<key>/`` for each failing key: history.edn, results.edn, linear.svg."""
+    def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
+        """``independent/<key>/`` for every key: history.edn and results.edn, and linear.svg for a
+        key that is not linearizable. The history is the one :meth:`check` saw, else the run's."""
+        from harness.edn import read_history
         from harness.linear_svg import write_independent
 
-        return write_independent(run_dir, history, result)
+        history = getattr(self, "checked", None)
+        if history is None:
+            history = read_history(Path(run_dir) / "history.edn")
+        write_independent(run_dir, history, result)
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
@@ -157,11 +163,8 @@ def describe_failure(lin: Mapping[str, Any]) -> str:
     msgs = []
     for path in lin.get("final-paths") or ():
         model = path[-1].get("model") if path else None
-        msg = getattr(model, "msg", None)
-        if msg is None and hasattr(model, "value") and isinstance(model.value, Mapping):
-            msg = next((v for k, v in model.value.items() if getattr(k, "name", k) == "msg"), None)
-        if msg is None and isinstance(model, Mapping):  # a Knossos record read back as its map
-            msg = next((v for k, v in model.items() if getattr(k, "name", k) == "msg"), None)
+        # ours: an Inconsistent; read back from results.edn (ours or Maelstrom's): {"msg": ...}
+        msg = model.get("msg") if isinstance(model, Mapping) else getattr(model, "msg", None)
         if msg and msg not in msgs:
             msgs.append(msg)
     if msgs:

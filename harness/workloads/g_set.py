@@ -1,0 +1,103 @@
+"""g-set: a grow-only set of integers, adds and reads, read back once per thread at the end.
+
+As Maelstrom's ``maelstrom.workload.g-set``: ``add {element}`` -> ``add_ok`` and ``read`` ->
+``read_ok {value: [..]}`` (``null`` passes the schema). The generator is ``gen/mix`` of adds and
+reads, each picked with probability 1/2; added elements come from one sequence 0, 1, 2, ...
+shared by every thread, so each is a distinct integer. No ``with-errors``: every error reply,
+timeout or malformed reply is ``info`` with an exception, reads included. Clients are not
+reusable. The final phase (after the heal and the recovery sleep) is one ``{:f :read}`` per thread,
+**without** ``:final? true``: Jepsen's ``set-full`` checker (``harness/checkers/set_full.py``)
+looks at every ``ok`` read alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from harness.checkers import set_full
+from harness.history import OK, Op
+from harness.options import TestOptions
+from harness.schema import ANY, body, list_of
+from harness.summary import Figure, Summary
+from harness.workloads.base import FinalWorker, RPCClient, Workload, register
+
+ADD_OK = body("add_ok")
+READ_OK = body("read_ok", value=list_of(ANY))
+
+#: listed in a finding at most this many (all are counted)
+MAX_LISTED = 16
+
+
+@register
+class GSet(Workload):
+    name: ClassVar[str] = "g-set"
+    idempotent: ClassVar[frozenset[str]] = frozenset()
+    reusable_client: ClassVar[bool] = False
+    with_errors: ClassVar[bool] = False
+    has_final: ClassVar[bool] = True
+
+    def __init__(self, test: TestOptions, rng: random.Random) -> None:
+        super().__init__(test, rng)
+        self._next_element = 0
+
+    def next_op(self, thread: int, now_ns: int) -> dict[str, Any] | None:
+        if self.rng.randrange(2) == 0:
+            element = self._next_element
+            self._next_element += 1
+            return {"f": "add", "value": element}
+        return {"f": "read", "value": None}
+
+    async def invoke(self, client: RPCClient, op: Op) -> Op:
+        if op.f == "add":
+            await client.rpc({"type": "add", "element": op.value}, ADD_OK)
+            return dataclasses.replace(op, type=OK, extra=dict(op.extra))
+        if op.f == "read":
+            reply = await client.rpc({"type": "read"}, READ_OK)
+            return dataclasses.replace(op, type=OK, value=reply["value"], extra=dict(op.extra))
+        raise ValueError(f"g-set has no op {op.f!r}")
+
+    async def final(self, worker: FinalWorker) -> None:
+        await worker.invoke({"f": "read", "value": None})
+
+    def check(self, history: list[Op]) -> dict[str, Any]:
+        return set_full.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        return set_summary(result)
+
+
+def _listed(values: list[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:MAX_LISTED])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else "")
+
+
+def set_summary(result: Mapping[str, Any]) -> Summary:
+    """Figures and findings of a set-full result."""
+    keys = ("attempt-count", "stable-count", "lost-count", "never-read-count", "stale-count")
+    labels = ("added", "stable", "lost", "never read", "stale")
+    figures = [Figure(k, label, result.get(k, 0)) for k, label in zip(keys, labels, strict=True)]
+    latencies = result.get("stable-latencies") or {}
+    if latencies:
+        figures.append(Figure("stable-latency-max-ms", "worst stable latency (ms)", latencies.get(1)))
+    if result.get("read-duplicates-count"):
+        figures.append(
+            Figure("read-duplicates-count", "values repeated in a read", result["read-duplicates-count"])
+        )
+    findings = []
+    lost = list(result.get("lost") or [])
+    if lost:
+        findings.append(
+            f"{len(lost)} acknowledged or read element(s) later missing from reads: {_listed(lost)}"
+        )
+    elif not result.get("stable-count"):
+        findings.append("no element was ever read stably: nothing to judge")
+    else:
+        findings.append(f"all {result.get('stable-count')} read elements stayed in every later read")
+    never = list(result.get("never-read") or [])
+    if never:
+        findings.append(f"never read: {_listed(never)}")
+    return Summary(tuple(figures), tuple(findings))

@@ -1,0 +1,102 @@
+"""txn-list-append: transactions of list reads and appends, checked by Elle's list-append analysis.
+
+RPC (Maelstrom's ``txn_list_append.clj``): ``{"type": "txn", "txn": [["r", k, null] |
+["append", k, v], ...]}`` -> ``{"type": "txn_ok", "txn": [...]}`` whose micro-ops are exactly
+three elements, ``f`` ``"r"`` (value a list or ``null``) or ``"append"`` (any value). The reply is
+not compared with the request: Elle checks what came back. Reusable client; nothing idempotent
+(a timeout is ``info``, a definite error code ``fail``); no final phase.
+
+Generator (Elle's ``wr-txns`` with ``:w`` renamed ``:append``, as Maelstrom configures it):
+1..``--max-txn-length`` (4) micro-ops, each a read or an append with equal odds, over
+``--key-count`` (10) active keys picked exponentially (the last most often); appends to a key are
+1, 2, 3, ..., and after ``--max-writes-per-key`` (16) the key is replaced by a fresh one. One
+sequence shared by all threads. The checker forbids the anomalies of ``--consistency-models``
+(strict-serializable by default) and writes each cycle's explanation and drawing under ``elle/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.checkers import list_append
+from harness.checkers.elle.explain import write_case_files, write_cycle_files
+from harness.history import OK, Op, kw
+from harness.schema import ANY, body, list_of
+from harness.summary import Figure, Summary
+from harness.workloads.base import RPCClient, Workload, register
+from harness.workloads.elle import KeyPool
+
+
+def _mop(value: Any) -> str | None:
+    if not isinstance(value, list) or len(value) != 3:
+        return f"not a 3-element micro-op: {value!r}"
+    f, _k, v = value
+    if f == "r":
+        return list_of(ANY)(v)
+    if f == "append":
+        return None
+    return f"micro-op f is neither 'r' nor 'append': {f!r}"
+
+
+TXN_OK = body("txn_ok", txn=list_of(_mop))
+
+
+@register
+class TxnListAppend(Workload):
+    name: ClassVar[str] = "txn-list-append"
+    idempotent: ClassVar[frozenset[str]] = frozenset()
+    reusable_client: ClassVar[bool] = True
+    has_final: ClassVar[bool] = False
+
+    def __init__(self, test: Any, rng: Any) -> None:
+        super().__init__(test, rng)
+        self.keys = KeyPool(rng, test.key_count or 10, test.max_writes_per_key)
+
+    def next_txn(self) -> list[list[Any]]:
+        txn: list[list[Any]] = []
+        for _ in range(self.rng.randint(1, self.test.max_txn_length)):
+            f, k, v = self.keys.next()
+            txn.append([kw("r" if f == "r" else "append"), k, v])
+        return txn
+
+    def next_op(self, thread: int, now_ns: int) -> dict[str, Any] | None:
+        return {"f": "txn", "value": self.next_txn()}
+
+    async def invoke(self, client: RPCClient, op: Op) -> Op:
+        request = [[mop[0].name, mop[1], mop[2]] for mop in op.value]
+        reply = await client.rpc({"type": "txn", "txn": request}, TXN_OK)
+        value = [[kw(f), k, v] for f, k, v in reply["txn"] or []]
+        return dataclasses.replace(op, type=OK, value=value, extra=dict(op.extra))
+
+    def check(self, history: list[Op]) -> dict[str, Any]:
+        return list_append.check(self.test, history)
+
+    def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
+        """``elle/<anomaly>.txt`` and ``elle/<anomaly>/<i>.svg`` for each reported cycle type, and
+        ``elle/<anomaly>.txt`` in words for each reported per-transaction anomaly (G1a, internal, ...)."""
+        anomalies = result.get("anomalies") or {}
+        write_cycle_files(anomalies, run_dir / "elle", verb="appended")
+        write_case_files(anomalies, run_dir / "elle")
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        types = [t.name if hasattr(t, "name") else str(t) for t in result.get("anomaly-types") or []]
+        anomalies = result.get("anomalies") or {}
+        figures = [Figure("anomaly-type-count", "anomaly types", len(types))]
+        for t in types:
+            cases = anomalies.get(t)
+            figures.append(Figure(f"{t}-count", t, len(cases) if isinstance(cases, list) else 1))
+        if not types:
+            findings = ["no anomaly the requested consistency models forbid"]
+        else:
+            findings = [f"anomalies: {', '.join(types)}"]
+            not_ = sorted(m.name if hasattr(m, "name") else str(m) for m in result.get("not") or ())
+            if not_:
+                findings.append(f"not {', '.join(not_)} (see elle/*.txt for each anomaly in words)")
+        extra = (result.get("extra") or {}).get("unreported-anomaly-types")
+        if extra:
+            findings.append("allowed by the models, not reported: " + ", ".join(t.name for t in extra))
+        return Summary(tuple(figures), tuple(findings))
