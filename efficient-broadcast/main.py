@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenges 3d and 3e, efficient broadcast: one configuration meeting both, partition-safe.
 
 Overlay: a star. The first node is the hub; every other node (a leaf) talks only to the hub, so

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# Challenges 3d and 3e (Efficient Broadcast, one command for both), with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
-exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
-  -w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100 -- "$@"
+# Challenge 3d/3e (Efficient broadcast) at Fly.io's flags, as listed in harness/challenges.py:
+#   ../maelstrom test -w broadcast --bin ./main.py --node-count 25 --time-limit 20 --rate 100 --latency 100
+# with its results kept in results/. Extra arguments go to the runner (e.g. --seed 7);
+# MAELSTROM=/path/to/maelstrom runs the same test under real Maelstrom.
+exec "$(dirname "$0")/../maelstrom" run-challenge "$(dirname "$0")" "$@"

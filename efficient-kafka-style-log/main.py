@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 5c, efficient Kafka-style log: each key has an owner node; no KV service at all.
 
 * ``owner(key) = node_ids[crc32(key) % len(node_ids)]`` assigns that key's offsets from its local

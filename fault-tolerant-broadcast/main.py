@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 3c, fault-tolerant broadcast: 3b plus acks and retries, so partitions lose nothing.
 
 Every value sent to a neighbour stays pending until that neighbour acks it; after ``RETRY_AFTER``

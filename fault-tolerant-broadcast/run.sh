@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# Challenge 3c (Fault-Tolerant Broadcast), with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
-exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
-  -w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition -- "$@"
+# Challenge 3c (Fault-tolerant broadcast) at Fly.io's flags, as listed in harness/challenges.py:
+#   ../maelstrom test -w broadcast --bin ./main.py --node-count 5 --time-limit 20 --rate 10 --nemesis partition
+# with its results kept in results/. Extra arguments go to the runner (e.g. --seed 7);
+# MAELSTROM=/path/to/maelstrom runs the same test under real Maelstrom.
+exec "$(dirname "$0")/../maelstrom" run-challenge "$(dirname "$0")" "$@"

@@ -13,6 +13,7 @@ phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstro
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import re
 import sys
@@ -45,7 +46,7 @@ DASHES = ("\u2013", "\u2014", "\u2212")  # en dash, em dash, minus sign
 
 USAGE = (
     """\
-Usage: python -m harness test [OPTIONS] [ARGS FOR THE BINARY...]
+Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
 
   -w, --workload NAME          workload (default lin-kv): """
     + " ".join(MAELSTROM_WORKLOADS)
@@ -74,6 +75,7 @@ Usage: python -m harness test [OPTIONS] [ARGS FOR THE BINARY...]
       --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
       --init-timeout S         init reply deadline (default 10, as Maelstrom)
       --no-plots               skip the PNG plots (they take seconds to draw)
+      --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
 """
 )
 
@@ -192,6 +194,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--recovery-time": ("recovery_time", _number("--recovery-time", positive=False)),
     "--init-timeout": ("init_timeout", _number("--init-timeout", positive=True)),
     "--no-plots": ("no_plots", None),
+    "--run-dir-file": ("run_dir_file", str),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -316,16 +319,60 @@ def parse_test_args(
         recovery_seconds=values.get("recovery_time", 10.0),
         init_timeout=values.get("init_timeout", 10.0),
         plots=not values.get("no_plots"),
+        run_dir_file=values.get("run_dir_file"),
     )
     return test, config
 
 
 def _usage_exit() -> int:
-    print(USAGE)
+    print(f"{ABOUT}\n\n{USAGE}")
     return 0
 
 
 # -- entry point --------------------------------------------------------------------------------
+
+
+ABOUT = (
+    "maelstrom: the Java-free, Maelstrom-compatible test runner of gossip-glomers-challenges (Python).\n"
+    "It takes Maelstrom's commands and flags and writes Maelstrom's store/ layout and results.edn;\n"
+    "it is not Jepsen's Maelstrom (set MAELSTROM=/path/to/maelstrom in run.sh to use that one)."
+)
+
+COMMANDS = """\
+Usage: maelstrom COMMAND [OPTIONS]        (also: python -m harness COMMAND ...)
+
+Commands:
+  test            run a test (Maelstrom's flags; see below)
+  analyze RUN_DIR recompute a stored run's results.edn from its history
+  report RUN_DIR  write a stored run's index.html (--out DIR elsewhere)
+  run-challenge F run challenge folder F at Fly.io's flags, keep its results in F/results/
+  challenges      list the challenge folders (--commands: their test commands)
+  results         the results table of every challenge (--markdown: also RESULTS.md)
+  bench           the harness throughput benchmark
+  --version       the version
+"""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        number = package_version("gossip-glomers-challenges")
+    except PackageNotFoundError:
+        number = "unknown (not installed)"
+    return f"maelstrom {number}: the Java-free, Maelstrom-compatible runner of gossip-glomers-challenges"
+
+
+#: the commands other than ``test``: each module's ``main(argv) -> int``, imported only when used
+SUBCOMMANDS = {
+    "analyze": "harness.analyze",
+    "report": "harness.report",
+    "run-challenge": "harness.run_challenge",
+    "challenges": "harness.challenges",
+    "results": "harness.results_table",
+    "bench": "harness.bench",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,27 +380,23 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print("Usage: python -m harness {test,analyze,report,bench} [OPTIONS]\n\n" + USAGE)
+        print(f"{ABOUT}\n\n{COMMANDS}\n{USAGE}", file=sys.stdout if argv else sys.stderr)
         return 0 if argv else EXIT_BAD_ARGS
+    if argv[0] in ("--version", "-V", "version"):
+        print(version())
+        return 0
     command, rest = argv[0], argv[1:]
-    if command == "analyze":
-        try:
-            from harness.analyze import main as analyze_main
-        except ModuleNotFoundError as e:
-            print(f"analyze is not available: {e}", file=sys.stderr)
-            return EXIT_ABORTED
-        return int(analyze_main(rest) or 0)
-    if command == "report":
-        from harness.report import main as report_main
-
-        return int(report_main(rest) or 0)
-    if command == "bench":
-        from harness.bench import main as bench_main
-
-        return bench_main(rest)
     if command != "test":
-        print(f"Unknown command {command!r}: expected test, analyze, report or bench", file=sys.stderr)
-        return EXIT_BAD_ARGS
+        if command not in SUBCOMMANDS:
+            print(f"Unknown command {command!r}.\n\n{COMMANDS}", file=sys.stderr)
+            return EXIT_BAD_ARGS
+        try:
+            return int(importlib.import_module(SUBCOMMANDS[command]).main(rest) or 0)
+        except SystemExit as e:  # argparse: --help is 0, a usage error 2 (Maelstrom's is 254)
+            return 0 if e.code in (0, None) else EXIT_BAD_ARGS if e.code == 2 else int(e.code or 0)
+        except Exception:
+            print(f"{command} failed:\n{traceback.format_exc()}", file=sys.stderr)
+            return EXIT_ABORTED
     try:
         test, config = parse_test_args(rest)
     except BadArgs as e:

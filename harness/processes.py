@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -66,6 +67,45 @@ class NodeFault:
 
     def to_result(self) -> dict[str, Any]:
         return {"node": self.node, "kind": self.kind, "message": self.message, "line": self.line}
+
+
+def explain_start_failure(path: str, error: OSError) -> str:
+    """Why the node binary ``path`` could not be executed, and what to do about it."""
+    p = Path(path)
+    if not p.exists():
+        where = f" (a relative --bin is resolved against the directory you run from, {os.getcwd()})"
+        return f"--bin {path} does not exist: check the path{where}."
+    if p.is_dir():
+        return f"--bin {path} is a directory: give the node program inside it (e.g. {p / 'main.py'})."
+    if not os.access(p, os.X_OK):
+        return f"--bin {path} has no run bit, so it cannot be executed: chmod +x {path}"
+    try:
+        with p.open("rb") as f:
+            head = f.readline(256)
+    except OSError as e:
+        return f"--bin {path} cannot be read: {e.strerror}."
+    if head.startswith(b"#!"):
+        interpreter = head[2:].strip().split(b" ")[0].decode(errors="replace") if head[2:].strip() else ""
+        if head.rstrip(b"\n").endswith(b"\r"):
+            return (
+                f"--bin {path} has Windows line endings: its #! line ends in a carriage return, so the "
+                f"interpreter {interpreter!r} is not found. Convert the file (dos2unix {path})."
+            )
+        if error.errno == errno.ENOENT or (interpreter and not Path(interpreter).exists()):
+            return (
+                f"--bin {path} names the interpreter {interpreter!r} in its #! line, which does not exist: "
+                "fix the first line (e.g. #!/usr/bin/env python3)."
+            )
+        return f"--bin {path} has a #! line ({head.strip().decode(errors='replace')}) that the system cannot run."
+    if error.errno == errno.ENOEXEC:
+        return (
+            f"--bin {path} is neither a program for this machine nor a script with a #! line (Exec format "
+            "error): add a first line naming its interpreter, e.g. #!/usr/bin/env python3 (a challenge's "
+            "main.py here starts with a line that runs the repository's venv Python; see docs/architecture.md)."
+        )
+    if error.errno == errno.EACCES:
+        return f"--bin {path} is executable but the system refused to run it (a noexec mount?): {error.strerror}."
+    return f"--bin {path} could not be executed: {error.strerror}."
 
 
 def _clip(text: str, limit: int = 400) -> str:
@@ -139,7 +179,9 @@ class NodeProcess:
                 start_new_session=True,  # own process group, so we can kill its children too
             )
         except OSError as e:
-            raise RunAborted(f"Could not start node {self.id} with {argv!r}: {e}") from e
+            raise RunAborted(
+                f"Could not start node {self.id} with {argv!r}: {e}\n{explain_start_failure(argv[0], e)}"
+            ) from e
         self._transport = transport
         self.pid = transport.get_pid()
         LIVE_PROCESS_GROUPS.add(self.pid)

@@ -52,6 +52,8 @@ class RunConfig:
     plots: bool = True
     progress_stream: Any = None
     live_progress: bool | None = None
+    #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
+    run_dir_file: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -80,9 +82,8 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
     rngs = derive_rngs(test.seed)
     run_dir = make_run_dir(test.store, test.workload)
     write_test_json(test, run_dir)
-    if run_dir_file := os.environ.get("HARNESS_RUN_DIR_FILE"):
-        # for scripts: store/latest may be re-pointed by a concurrent run at any moment
-        Path(run_dir_file).write_text(str(run_dir.resolve()) + "\n")
+    if config.run_dir_file:
+        Path(config.run_dir_file).write_text(str(run_dir.resolve()) + "\n")
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
 
     loop = asyncio.get_running_loop()
@@ -114,6 +115,13 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
 
     _start_services(net, rngs["services"], say)
     bin_path = os.path.abspath(os.path.expanduser(test.bin or ""))
+    if os.path.realpath(bin_path) != bin_path and os.path.exists(bin_path):
+        say(
+            f"WARNING: --bin {test.bin} is reached through a symlink ({os.path.realpath(bin_path)}). Real "
+            "Maelstrom starts the canonical path instead, so a symlinked interpreter (a venv's "
+            "bin/python) becomes the system one without the venv's packages there. A script whose #! "
+            "line finds its interpreter (as every <challenge>/main.py does) runs the same under both."
+        )
     argv = [bin_path, *test.args]
     nodes = [
         NodeProcess(

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 3b, multi-node broadcast: flood new values over the topology Maelstrom gives.
 
 Each node sends a value it has not seen before to every neighbour except the one it came from,

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 5b, multi-node Kafka-style log with lin-kv as the single source of truth.
 
 * Offsets: each key's next offset lives in one of 64 lin-kv *buckets* (``bucket/<crc32(key) % 64>``,

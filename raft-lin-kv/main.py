@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Maelstrom's Raft chapter: a linearizable key-value store for the lin-kv workload.
 
 Every node runs ``common.raft.Raft`` over a key-value state machine. Writes and CASes go through
@@ -23,8 +24,7 @@ directly and Raft alone stalls until the partition heals. Every node pings its p
 ``PING_INTERVAL`` and says in each ping which peers it has not heard from for ``DEAF_AFTER``; a
 node told that a peer cannot hear it also sends its messages (Raft's and forwarded requests) to
 that peer through every other peer (one hop, in a ``relay`` envelope). Raft tolerates the
-duplicates; forwarded requests are de-duplicated by id. ``--no-relay`` (an
-argument to the program) turns this off.
+duplicates; forwarded requests are de-duplicated by id. The argument ``no-relay`` turns it off.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ FORWARD_RETRY = 0.2  # resend a forwarded request not answered within this
 PING_INTERVAL = 0.05
 DEAF_AFTER = 0.15  # three pings missed
 RELAY_FOR = 0.2  # keep relaying this long after the last ping that asked for it
-RELAY = "--no-relay" not in sys.argv[1:]
+RELAY = not {"no-relay", "--no-relay"} & set(sys.argv[1:])
 RAFT_MESSAGES = (
     "pre_vote",
     "pre_vote_res",

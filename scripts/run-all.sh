@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every challenge that has a run.sh, in challenge order, then print the results table (verdict,
-# key figures, target; also written to RESULTS.md) from each challenge's results/. Exits non-zero
+# Run every challenge that has a run.sh, in challenge order (harness/challenges.py), then print the
+# results table (maelstrom results: verdict, key figures, target; also written to RESULTS.md) from
+# each challenge's results/. Exits non-zero
 # if any challenge is not valid or misses its target, or if a run.sh exited non-zero.
 # Each run's output goes to store/run-all/<challenge>.log. Extra arguments go to every run.sh.
 set -euo pipefail
@@ -8,14 +9,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+PY="$ROOT/.venv/bin/python"
 
-CHALLENGES=(
-  echo unique-id-generation single-node-broadcast multi-node-broadcast fault-tolerant-broadcast
-  efficient-broadcast grow-only-counter single-node-kafka-style-log multi-node-kafka-style-log
-  efficient-kafka-style-log single-node-totally-available-transactions
-  totally-available-read-uncommitted-transactions totally-available-read-committed-transactions
-  raft-lin-kv
-)
+mapfile -t CHALLENGES < <("$PY" -m harness challenges)
+((${#CHALLENGES[@]})) || { echo "run-all: maelstrom challenges listed nothing" >&2; exit 1; }
 LOGS="$ROOT/store/run-all"
 mkdir -p "$LOGS"
 failed=()
@@ -33,7 +30,7 @@ for name in "${CHALLENGES[@]}"; do
 done
 
 code=0
-"$ROOT/.venv/bin/python" "$ROOT/scripts/lib/results-table.py" --markdown || code=$?
+"$PY" -m harness results --root "$ROOT" --markdown || code=$?
 if ((${#failed[@]})); then
   printf 'run.sh exited non-zero: %s\n' "${failed[@]}" >&2
   code=1

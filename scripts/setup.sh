@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make the project runnable: .venv with the project installed editable (plus dev tools), and
-# redis-server. Idempotent and quiet on success; safe to call from any directory, and often.
+# redis-server and chromium. Idempotent; safe to call from any directory, and often. It prints one
+# line (on stderr) before each slow step and nothing at all when there is nothing to do.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,12 +32,14 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     echo "setup: Python 3.11 or newer is needed (e.g. apt-get install python3.11 python3.11-venv)" >&2
     exit 1
   fi
+  echo "setup: creating $VENV with $python" >&2
   "$python" -m venv "$VENV"
 fi
 
 # Reinstall only when pyproject.toml (or the interpreter) changed since the last install.
 wanted="$(cat "$ROOT/pyproject.toml" <("$VENV/bin/python" -VV) | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]]; then
+  echo "setup: installing the project and its dev tools into $VENV with pip (about a minute the first time)" >&2
   log="$(mktemp)"
   if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$ROOT[dev]" >"$log" 2>&1; then
     cat "$log" >&2
@@ -55,6 +58,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]} with apt-get (a minute or more)" >&2
     log="$(mktemp)"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
       cat "$log" >&2

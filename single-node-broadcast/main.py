@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 3a, single-node broadcast: keep every message and return them all on read.
 
 The grow-only set is ``common.gossip.Gossip``; with one node it has no peers, so nothing is sent.

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 5a, single-node Kafka-style log: every log and committed offset lives in memory.
 
 All of it is ``common.kafka.LocalLogs``: offsets are list indices, a poll is a slice, and keys with

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# Challenge 5a with Fly.io's command; extra arguments (e.g. --seed 1) are passed on to the runner.
-exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
-  -w kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000 -- "$@"
+# Challenge 5a (Single-node log) at Fly.io's flags, as listed in harness/challenges.py:
+#   ../maelstrom test -w kafka --bin ./main.py --node-count 1 --concurrency 2n --time-limit 20 --rate 1000
+# with its results kept in results/. Extra arguments go to the runner (e.g. --seed 7);
+# MAELSTROM=/path/to/maelstrom runs the same test under real Maelstrom.
+exec "$(dirname "$0")/../maelstrom" run-challenge "$(dirname "$0")" "$@"

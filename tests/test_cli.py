@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.cli import BadArgs, main, parse_test_args
@@ -95,3 +97,27 @@ def test_main_exit_codes_for_bad_arguments(capsys: pytest.CaptureFixture[str]) -
     if "lin-kv" not in REGISTRY:  # the default workload, refused clearly until it exists
         assert main(["test", "--bin", "x"]) == 254
         assert "lin-kv" in capsys.readouterr().err
+
+
+def test_run_dir_file_names_the_run_for_scripts(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, config = parse("-w", "echo", "--bin", "x", "--run-dir-file", str(tmp_path / "f"))
+    assert config.run_dir_file == str(tmp_path / "f")
+    assert parse("-w", "echo", "--bin", "x")[1].run_dir_file is None
+    node = tmp_path / "node.py"  # exits at once: the run aborts, but the file still names it
+    node.write_text("#!/bin/sh\nexit 3\n")
+    node.chmod(0o755)
+    code = main(["test", "-w", "echo", "--bin", str(node), "--node-count", "1", "--store", str(tmp_path / "s"),
+                 "--run-dir-file", str(tmp_path / "f"), "--no-plots", "--init-timeout", "2"])  # fmt: skip
+    assert code == 255
+    run_dir = Path((tmp_path / "f").read_text().strip())
+    assert run_dir.parent.parent == (tmp_path / "s").resolve() and (run_dir / "test.json").is_file()
+
+
+def test_version_and_help_say_what_this_is(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert "Java-free, Maelstrom-compatible" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Java-free, Maelstrom-compatible" in out and "run-challenge" in out and "results" in out
+    assert main([]) == 254  # no command: usage on stderr
+    assert main(["results", "--frobnicate"]) == 254

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 6c, totally available read-committed transactions under partitions.
 
 Local, atomic execution (no G1a, G1b), Lamport versions so that ww and wr dependencies always

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Challenge 6c (Totally-Available, Read Committed Transactions), with Fly.io's command; extra
-# arguments (e.g. --seed 1) are passed on to the runner. Fly.io's page prints the last flag with an
-# en dash ("–-nemesis"), which real Maelstrom silently treats as two words for the node binary, so
-# the run has no partitions; we use the flag the challenge intends.
-exec "$(dirname "$0")/../scripts/lib/run-challenge.sh" "$(dirname "$0")" \
-  -w txn-rw-register --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 --consistency-models read-committed --availability total --nemesis partition -- "$@"
+# Challenge 6c (Read-committed transactions) at Fly.io's flags, as listed in harness/challenges.py:
+#   ../maelstrom test -w txn-rw-register --bin ./main.py --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 --consistency-models read-committed --availability total --nemesis partition
+# with its results kept in results/. Extra arguments go to the runner (e.g. --seed 7);
+# MAELSTROM=/path/to/maelstrom runs the same test under real Maelstrom.
+exec "$(dirname "$0")/../maelstrom" run-challenge "$(dirname "$0")" "$@"

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 6b, totally available read-uncommitted transactions over two or more nodes.
 
 Local, atomic execution plus batched last-writer-wins replication with retries (``common.txn``).

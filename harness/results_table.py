@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """The results table: every challenge's verdict, key figures and target, from <challenge>/results/.
 
-    python scripts/lib/results-table.py              # print the table
-    python scripts/lib/results-table.py --markdown   # also write RESULTS.md at the top level
+    maelstrom results              # print the table (also: python -m harness results)
+    maelstrom results --markdown   # also write RESULTS.md at the top level
 
 Reads only each challenge's committed ``results/results.json``. A challenge without one is "not run
-yet", never a guessed verdict. Exit status: 0 when every challenge has results that are valid and
-meet its target and all results/ folders together stay under 10 MB, 1 otherwise (so run-all.sh
-can just call this).
+yet", never a guessed verdict. The challenges and their targets come from ``harness.challenges``.
+Exit status: 0 when every challenge has results that are valid and meet its target and all
+results/ folders together stay under 10 MB, 1 otherwise (so run-all.sh can just call this).
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.challenges import CHALLENGES, ROOT, Challenge, Target
+
+__all__ = ["FIGURES", "RESULTS_SIZE_LIMIT", "Check", "Row", "evaluate", "main", "rows", "target_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,8 @@ class Check:
     figure: str
 
 
-Rule = Callable[[Mapping[str, Any]], Check]
+# -- Key figures: the one place that reads checker result keys out of results.json ---------------
+# (harness.summary's Workload.summarize is to take this over; targets name figures by key.)
 
 
 def _get(results: Mapping[str, Any], *path: str) -> Any:
@@ -48,47 +50,14 @@ def _is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def valid(results: Mapping[str, Any]) -> Check:
-    v = results.get("valid?")
-    return Check("valid", v is True, f"{_get(results, 'stats', 'count')} ops")
-
-
-def availability_total(results: Mapping[str, Any]) -> Check:
-    frac = _get(results, "availability", "ok-fraction")
-    figure = f"availability {frac:.4g}" if _is_num(frac) else "availability ?"
-    return Check("availability 1.0", _is_num(frac) and frac == 1, figure)
-
-
-def server_msgs_per_op(limit: float) -> Rule:
-    def rule(results: Mapping[str, Any]) -> Check:
-        mpo = _get(results, "net", "servers", "msgs-per-op")
-        figure = f"server msgs/op {mpo:.2f}" if _is_num(mpo) else "server msgs/op ?"
-        return Check(f"server msgs/op <= {limit:g}", _is_num(mpo) and mpo <= limit, figure)
-
-    return rule
-
-
-def _quantile(q: Mapping[str, Any] | None, *keys: str) -> Any:
+def _quantile(results: Mapping[str, Any], *keys: str) -> Any:
+    q = _get(results, "workload", "stable-latencies")
     if not isinstance(q, Mapping):
         return None
-    for k in keys:
-        if k in q:
-            return q[k]
-    return None
+    return next((q[k] for k in keys if k in q), None)
 
 
-def stable_latency(median_ms: float, max_ms: float) -> Rule:
-    def rule(results: Mapping[str, Any]) -> Check:
-        lat = _get(results, "workload", "stable-latencies")
-        p50, p100 = _quantile(lat, "0.5"), _quantile(lat, "1", "1.0")
-        ok = _is_num(p50) and _is_num(p100) and p50 <= median_ms and p100 <= max_ms
-        figure = f"stable latency median {p50} ms, max {p100} ms" if _is_num(p50) else "stable latency ?"
-        return Check(f"median stable latency <= {median_ms:g} ms, max <= {max_ms:g} ms", ok, figure)
-
-    return rule
-
-
-def final_reads_exact(results: Mapping[str, Any]) -> Check:
+def _final_reads_exact(results: Mapping[str, Any]) -> tuple[bool, str]:
     """Every final read agrees and equals the sum of acknowledged adds.
 
     The counter checker's acceptable ranges start at that sum (ok adds); when indeterminate
@@ -103,94 +72,138 @@ def final_reads_exact(results: Mapping[str, Any]) -> Check:
     if ok and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
         ok = reads[0] == acked
     shown = ", ".join(map(str, reads[:5])) + (" …" if len(reads) > 5 else "")
-    return Check(
-        "final reads = sum of acknowledged adds", ok, f"final reads [{shown}], acknowledged sum {acked}"
-    )
+    return ok, f"final reads [{shown}], acknowledged sum {acked}"
 
 
-def no_lost(results: Mapping[str, Any]) -> Check:
-    lost = _get(results, "workload", "lost-count")
-    return Check("no lost messages", lost == 0, f"lost {lost}")
+def _count(*path: str, absent: int | None = None) -> Callable[[Mapping[str, Any]], Any]:
+    """The number at ``path`` (the length of a list there); ``absent`` when there is nothing."""
+
+    def read(results: Mapping[str, Any]) -> Any:
+        value = _get(results, *path)
+        return len(value) if isinstance(value, list) else absent if value is None else value
+
+    return read
 
 
-def no_anomalies(results: Mapping[str, Any]) -> Check:
-    kinds = _get(results, "workload", "anomaly-types")
-    return Check(
-        "no anomalies", kinds == [] or kinds is None, "anomalies " + (", ".join(kinds or []) or "none")
-    )
+def _listing(what: str, *path: str) -> Callable[[Mapping[str, Any]], str]:
+    def show(results: Mapping[str, Any]) -> str:
+        items = _get(results, *path)
+        return f"{what} " + (", ".join(map(str, items)) if isinstance(items, list) and items else "none")
 
-
-def no_bad_kafka_errors(results: Mapping[str, Any]) -> Check:
-    bad = _get(results, "workload", "bad-error-types")
-    return Check(
-        "no bad error types", not bad, "bad error types " + (", ".join(map(str, bad or [])) or "none")
-    )
-
-
-def no_duplicates(results: Mapping[str, Any]) -> Check:
-    dup = _get(results, "workload", "duplicated-count")
-    return Check("no duplicate ids", dup == 0, f"duplicates {dup}")
+    return show
 
 
 @dataclass(frozen=True, slots=True)
-class Challenge:
-    folder: str
-    name: str
-    target: str
-    rules: tuple[Rule, ...]
+class Measure:
+    """How to read one key figure: ``value`` (what a target compares; None when absent) and
+    ``text`` (the figure as the table shows it); ``label`` and ``unit`` word its targets."""
+
+    label: str
+    value: Callable[[Mapping[str, Any]], Any]
+    text: Callable[[Mapping[str, Any]], str]
+    unit: str = ""
 
 
-CHALLENGES: tuple[Challenge, ...] = (
-    Challenge("echo", "1 Echo", "valid", (valid,)),
-    Challenge(
-        "unique-id-generation",
-        "2 Unique IDs",
-        "valid, availability 1.0",
-        (valid, availability_total, no_duplicates),
+def _num_text(fmt: str, missing: str, *path: str) -> Callable[[Mapping[str, Any]], str]:
+    def text(results: Mapping[str, Any]) -> str:
+        x = _get(results, *path)
+        return fmt.format(x) if _is_num(x) else missing
+
+    return text
+
+
+def _latency_text(label: str, *keys: str) -> Callable[[Mapping[str, Any]], str]:
+    def text(results: Mapping[str, Any]) -> str:
+        x = _quantile(results, *keys)
+        return f"{label} {x} ms" if _is_num(x) else f"{label} ?"
+
+    return text
+
+
+FIGURES: dict[str, Measure] = {
+    "ops": Measure("ops", _count("stats", "count"), lambda r: f"{_get(r, 'stats', 'count')} ops"),
+    "availability": Measure(
+        "availability",
+        lambda r: _get(r, "availability", "ok-fraction"),
+        _num_text("availability {:.4g}", "availability ?", "availability", "ok-fraction"),
     ),
-    Challenge("single-node-broadcast", "3a Single-node broadcast", "valid", (valid, no_lost)),
-    Challenge("multi-node-broadcast", "3b Multi-node broadcast", "valid", (valid, no_lost)),
-    Challenge("fault-tolerant-broadcast", "3c Fault-tolerant broadcast", "valid", (valid, no_lost)),
-    Challenge(
-        "efficient-broadcast",
-        "3d/3e Efficient broadcast",
-        "valid; server msgs/op <= 5; median stable latency <= 250 ms; max <= 450 ms",
-        (valid, server_msgs_per_op(5), stable_latency(250, 450)),
+    "server-msgs-per-op": Measure(
+        "server msgs/op",
+        lambda r: _get(r, "net", "servers", "msgs-per-op"),
+        _num_text("server msgs/op {:.2f}", "server msgs/op ?", "net", "servers", "msgs-per-op"),
     ),
-    Challenge(
-        "grow-only-counter",
-        "4 Grow-only counter",
-        "valid; final reads = sum of acknowledged adds; server msgs/op <= 0.5",
-        (valid, final_reads_exact, server_msgs_per_op(0.5)),
+    "stable-latency-median": Measure(
+        "median stable latency",
+        lambda r: _quantile(r, "0.5"),
+        _latency_text("stable latency median", "0.5"),
+        " ms",
     ),
-    Challenge("single-node-kafka-style-log", "5a Single-node log", "valid", (valid, no_bad_kafka_errors)),
-    Challenge("multi-node-kafka-style-log", "5b Multi-node log", "valid", (valid, no_bad_kafka_errors)),
-    Challenge(
-        "efficient-kafka-style-log",
-        "5c Efficient log",
-        "valid; server msgs/op <= 1.0",
-        (valid, no_bad_kafka_errors, server_msgs_per_op(1.0)),
+    "stable-latency-max": Measure(
+        "max stable latency", lambda r: _quantile(r, "1", "1.0"), _latency_text("max", "1", "1.0"), " ms"
     ),
-    Challenge(
-        "single-node-totally-available-transactions",
-        "6a Single-node transactions",
-        "valid, availability 1.0",
-        (valid, availability_total, no_anomalies),
+    "final-reads-exact": Measure(
+        "final reads = sum of acknowledged adds",
+        lambda r: _final_reads_exact(r)[0],
+        lambda r: _final_reads_exact(r)[1],
     ),
-    Challenge(
-        "totally-available-read-uncommitted-transactions",
-        "6b Read-uncommitted transactions",
-        "valid, availability 1.0",
-        (valid, availability_total, no_anomalies),
+    "lost-count": Measure(
+        "lost messages",
+        _count("workload", "lost-count"),
+        lambda r: f"lost {_get(r, 'workload', 'lost-count')}",
     ),
-    Challenge(
-        "totally-available-read-committed-transactions",
-        "6c Read-committed transactions",
-        "valid, availability 1.0",
-        (valid, availability_total, no_anomalies),
+    "duplicated-count": Measure(
+        "duplicate ids",
+        _count("workload", "duplicated-count"),
+        lambda r: f"duplicates {_get(r, 'workload', 'duplicated-count')}",
     ),
-    Challenge("raft-lin-kv", "Raft lin-kv (Maelstrom's chapter 6)", "valid", (valid,)),
-)
+    "anomaly-count": Measure(
+        "anomalies",
+        _count("workload", "anomaly-types", absent=0),
+        _listing("anomalies", "workload", "anomaly-types"),
+    ),
+    "bad-error-count": Measure(
+        "bad error types",
+        _count("workload", "bad-error-types", absent=0),
+        _listing("bad error types", "workload", "bad-error-types"),
+    ),
+}
+
+#: shown for every challenge, before its own targets' figures
+COMMON_FIGURES = ("ops", "availability", "server-msgs-per-op")
+
+
+# -- Targets (data in harness.challenges) checked against those figures ---------------------------
+
+
+def _target_label(target: Target) -> str:
+    m = FIGURES[target.key]
+    if target.equals is True:
+        return m.label
+    if target.at_most == 0 and target.at_least is None:
+        return f"no {m.label}"
+    parts = []
+    if target.at_least is not None:
+        parts.append(f">= {target.at_least:g}{m.unit}")
+    if target.at_most is not None:
+        parts.append(f"<= {target.at_most:g}{m.unit}")
+    if target.equals is not None:
+        parts.append(f"= {target.equals}")
+    return f"{m.label} {' and '.join(parts)}"
+
+
+def target_text(challenge: Challenge) -> str:
+    """The challenge's target in words, "valid" first."""
+    return "; ".join(["valid", *(_target_label(t) for t in challenge.targets)])
+
+
+def valid(results: Mapping[str, Any]) -> Check:
+    return Check("valid", results.get("valid?") is True, FIGURES["ops"].text(results))
+
+
+def check_target(target: Target, results: Mapping[str, Any]) -> Check:
+    m = FIGURES[target.key]
+    value = m.value(results)
+    return Check(_target_label(target), target.met_by(value), m.text(results))
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +233,10 @@ def evaluate(root: Path, challenge: Challenge) -> Row:
         return Row(challenge, "unreadable results", [str(e)[:80]], ["results.json"], has_report)
     v = results.get("valid?")
     verdict = "valid" if v is True else "INVALID" if v is False else "unknown"
-    checks = [rule(results) for rule in challenge.rules]
-    # the same three figures for every challenge, then whatever its own checks measured
-    common = [valid(results), availability_total(results), server_msgs_per_op(0)(results)]
-    figures = list(dict.fromkeys(c.figure for c in [*common, *checks]))
+    checks = [valid(results), *(check_target(t, results) for t in challenge.targets)]
+    # the same three figures for every challenge, then whatever its own targets measure
+    common = [FIGURES[key].text(results) for key in COMMON_FIGURES]
+    figures = list(dict.fromkeys([*common, *(c.figure for c in checks)]))
     failed = [c.label for c in checks if not c.met]
     return Row(challenge, verdict, figures, failed, has_report)
 
@@ -255,7 +268,7 @@ def _meets(row: Row) -> str:
 def plain_table(table: list[Row]) -> str:
     header = ["challenge", "verdict", "key figures", "target", "meets target"]
     lines = [
-        [r.challenge.folder, r.verdict, "; ".join(r.figures) or "-", r.challenge.target, _meets(r)]
+        [r.challenge.folder, r.verdict, "; ".join(r.figures) or "-", target_text(r.challenge), _meets(r)]
         for r in table
     ]
     widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
@@ -276,7 +289,7 @@ def markdown(table: list[Row]) -> str:
     lines = [
         "# Results",
         "",
-        "Generated by `python scripts/lib/results-table.py --markdown` from each challenge's",
+        "Generated by `./maelstrom results --markdown` from each challenge's",
         "`results/results.json` (the last committed run). Do not edit by hand.",
         "",
         f"**{met} of {len(table)} challenges meet their target.**",
@@ -292,7 +305,7 @@ def markdown(table: list[Row]) -> str:
         meets = _meets(r) if r.meets_target or r.verdict == "not run yet" else f"**{_meets(r)}**"
         lines.append(
             f"| {_md(r.challenge.name)} | {folder} | {verdict} | {_md('; '.join(r.figures)) or '-'} "
-            f"| {_md(r.challenge.target)} | {_md(meets)} |"
+            f"| {_md(target_text(r.challenge))} | {_md(meets)} |"
         )
     lines += [
         "",
@@ -305,7 +318,7 @@ def markdown(table: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="maelstrom results", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     parser.add_argument(
         "--markdown",

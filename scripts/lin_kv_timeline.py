@@ -6,7 +6,7 @@ Columns: ok; ``answered`` fails (key-does-not-exist, precondition-failed: the op
 is correct and definite); ``unavail`` (temporarily-unavailable and other definite refusals);
 ``indef`` (timeouts and other indefinite outcomes: info, or a read's fail on a timeout).
 
-usage: scripts/lib/lin-kv-timeline.py RUN_DIR [--bucket SECONDS] [--totals]
+usage: scripts/lin_kv_timeline.py RUN_DIR [--bucket SECONDS] [--totals]
 """
 
 from __future__ import annotations

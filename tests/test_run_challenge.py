@@ -1,0 +1,96 @@
+"""maelstrom run-challenge: the manifest's flags, the node by its path, results kept, errors shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import run_challenge
+from harness.challenges import CHALLENGES, by_folder
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """run-challenge's results/ and store/ go under tmp_path (the nodes stay the repository's)."""
+    monkeypatch.setattr(run_challenge, "ROOT", tmp_path)
+    monkeypatch.delenv("MAELSTROM", raising=False)
+    return tmp_path
+
+
+def test_runs_the_challenge_and_keeps_the_lean_part(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
+    assert code == 0
+    kept = sorted(p.name for p in (repo / "echo" / "results").iterdir())
+    assert kept == ["index.html", "messages.svg", "results.edn", "results.json", "test.json"]
+    test = json.loads((repo / "echo" / "results" / "test.json").read_text())
+    assert test["bin"] == str(by_folder("echo").main_py) and test["time-limit"] == 1  # later flags win
+    assert "Kept the lean part of" in capsys.readouterr().err
+
+
+def test_a_report_that_fails_is_shown_and_fails_the_command(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(argv: list[str]) -> int:
+        raise RuntimeError("the report broke")
+
+    monkeypatch.setattr("harness.report.main", broken)
+    code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
+    assert code == 255
+    err = capsys.readouterr().err
+    assert "Could not write the report" in err and "RuntimeError: the report broke" in err
+    assert (repo / "echo" / "results" / "results.json").is_file()  # the run's results are still kept
+
+
+def test_under_real_maelstrom_the_node_is_the_path_and_store_latest_is_kept(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = repo / "fake-maelstrom"  # records its arguments, writes a run as Maelstrom would
+    fake.write_text(
+        "#!/bin/sh\n"
+        'printf "%s\\n" "$@" > args.txt\n'
+        "mkdir -p store/echo/run && ln -sfn echo/run store/latest\n"
+        "echo '{\"valid?\": true}' > store/echo/run/results.json\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("MAELSTROM", str(fake))
+    assert run_challenge.main(["echo", "--seed", "3"]) == 0
+    args = (repo / "args.txt").read_text().split("\n")[:-1]
+    assert args == ["test", *by_folder("echo").flags, "--bin", str(by_folder("echo").main_py), "--seed", "3"]
+    assert json.loads((repo / "echo" / "results" / "results.json").read_text()) == {"valid?": True}
+
+
+def test_bad_folder_or_variant_is_an_argument_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_challenge.main(["nope"]) == 254
+    assert "not a challenge folder" in capsys.readouterr().err
+    assert run_challenge.main(["echo", "--variant", "fast"]) == 254
+    assert "no variant 'fast'" in capsys.readouterr().err
+
+
+def test_only_unique_ids_redis_variant_needs_redis() -> None:
+    needing = [(c.folder, v.name) for c in CHALLENGES for v in c.variants if v.needs_redis]
+    assert needing == [("unique-id-generation", "redis")]
+    assert by_folder("unique-id-generation").variant().name == "redis"  # run.sh's default
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_a_private_redis_server_for_the_run_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing answers there
+    with run_challenge.redis_for_run() as url:
+        assert url != "redis://127.0.0.1:1/0" and os.environ["REDIS_URL"] == url
+        assert run_challenge._redis_answers(url)
+    assert os.environ["REDIS_URL"] == "redis://127.0.0.1:1/0"
+    assert not run_challenge._redis_answers(url)  # stopped
+
+
+def test_no_redis_and_no_server_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent.parent / "no-such-dir"))
+    with pytest.raises(RuntimeError, match="--variant local"), run_challenge.redis_for_run():
+        pass
