@@ -230,6 +230,17 @@ CHALLENGES: tuple[Challenge, ...] = (
         "passes to the node as two words, so that run has no partitions; we use the flag the "
         "challenge intends.",
     ),
+    Challenge(
+        "raft-lin-kv",
+        "M6",
+        "Raft key-value store (Maelstrom's chapter 6)",
+        ("-w", "lin-kv", "--node-count", "3", "--concurrency", "4n", "--rate", "30", "--time-limit", "60",
+         "--nemesis", "partition", "--nemesis-interval", "10"),
+        variants=(Variant("relay"), Variant("no-relay", ("no-relay",))),
+        note="Maelstrom's own tutorial, not Fly.io's: its final command; the chapter's harder one adds "
+        "`--concurrency 10n --rate 100 --nemesis-interval 3 --test-count 5`. The no-relay variant turns "
+        "off relaying around one-way partitions (see its README).",
+    ),
 )  # fmt: skip
 
 
