@@ -85,7 +85,8 @@ def test_timeline_pairs_invocations_with_completions() -> None:
         Op(INVOKE, "add", 0, 2, index=5),
     ]
     pairs = [(a.index, None if b is None else b.index) for a, b in timeline_pairs(history)]
-    assert pairs == [(0, 4), (1, 3), (2, None), (5, None)]
+    # nemesis ops are info both ways: each stands alone, as in Jepsen's timeline
+    assert pairs == [(0, 4), (1, None), (2, None), (3, None), (5, None)]
 
 
 def test_index_lists_runs_newest_first_with_verdict_and_figures(store: Path) -> None:
