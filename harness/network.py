@@ -133,11 +133,12 @@ class Network:
         self._log_send = log_send and log is not None
         self._log_recv = log_recv and log is not None
         self._closed = False
-        #: nodes paused or killed right now, and how often each has been (see ``excused``)
+        #: nodes paused or killed right now, and how many pauses and kills there have been
         self.faulted: set[str] = set()
-        self.fault_epoch: dict[str, int] = {}
-        #: closed clients whose node was paused or killed during their last request: a late reply
-        #: to one is the fault's doing, not the node's, so it is discarded instead of a node fault
+        self.fault_epoch = 0
+        #: closed clients during whose last request some node was paused or killed: a late reply
+        #: to one can be the fault's doing (the node waited on a peer that was down), not the
+        #: node's, so it is discarded instead of being a node fault
         self.excused: set[str] = set()
         self.excused_replies = 0
 
@@ -173,7 +174,7 @@ class Network:
 
     def mark_faulted(self, node: str) -> None:
         self.faulted.add(node)
-        self.fault_epoch[node] = self.fault_epoch.get(node, 0) + 1
+        self.fault_epoch += 1
 
     def mark_recovered(self, node: str) -> None:
         self.faulted.discard(node)

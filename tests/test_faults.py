@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.client import ClientTimeout, RPCClient
 from harness.edn import read_history
 from harness.history import NEMESIS, OK, kw
@@ -295,3 +297,49 @@ def _stopped(pid: int) -> bool:
         return _state(pid) == "T"
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("fault_during_request", [False, True])
+def test_late_reply_is_a_node_fault_unless_a_fault_was_on(tmp_path: Path, fault_during_request: bool) -> None:
+    """A late reply to a client that gave up is a node fault, unless some node was paused or killed
+    during the request (then the node may have waited on it): excused and discarded."""
+    script = (
+        "import sys, json, time\n"
+        "for line in sys.stdin:\n"
+        "    m = json.loads(line); time.sleep(0.3)\n"
+        "    print(json.dumps({'src': 'n1', 'dest': m['src'], 'body': {'type': 'echo_ok', 'in_reply_to': m['body']['msg_id']}}), flush=True)\n"
+    )
+
+    async def main() -> tuple[list[Any], int]:
+        net = Network()
+        faults: list[Any] = []
+        node = NodeProcess(
+            "n1",
+            net,
+            tmp_path / "n1.log",
+            on_fault=faults.append,
+            on_crash=lambda n: None,
+            console=lambda s: None,
+        )
+        await node.start([sys.executable, "-c", script], str(tmp_path))
+        client = RPCClient(net, "c7", "n1", timeout=0.1)
+        request = asyncio.ensure_future(client.request({"type": "echo"}))
+        await asyncio.sleep(0)  # the request is sent
+        if fault_during_request:
+            net.mark_faulted("n2")  # another node, paused and resumed while c7 waited
+            net.mark_recovered("n2")
+        with pytest.raises(ClientTimeout):
+            await request
+        client.close()
+        for _ in range(50):
+            if faults or net.excused_replies:
+                break
+            await asyncio.sleep(0.02)
+        await node.stop()
+        return faults, net.excused_replies
+
+    faults, excused = asyncio.run(main())
+    if fault_during_request:
+        assert (faults, excused) == ([], 1)
+    else:
+        assert [f.kind for f in faults] == ["invalid-dest"] and excused == 0
