@@ -58,9 +58,6 @@ class RPCError(Exception):
             name = "error"
         return f"{name} ({self.code}): {self.text}" if self.text else f"{name} ({self.code})"
 
-    def to_body(self, in_reply_to: int) -> dict[str, Any]:
-        return {"type": "error", "in_reply_to": in_reply_to, "code": self.code, "text": self.text}
-
 
 class _CodedError(RPCError):
     """Base of the typed errors: the code is fixed by the class, only the text varies."""

@@ -89,4 +89,5 @@ class TSO:
 
     async def ts(self) -> int:
         body = await self.node.rpc("lin-tso", {"type": "ts"}, self.timeout)
-        return body["ts"]
+        ts: int = body["ts"]
+        return ts

@@ -11,56 +11,35 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.checkers import get_checker
 from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json, stored
 from harness.history import INVOKE, NEMESIS, Op
+from harness.network import net_counts_from_journal, net_result
 from harness.options import TestOptions
-
-EXIT_UNKNOWN = 2
-EXIT_BAD_ARGS = 254
-
-
-def workload_checker(test: TestOptions) -> Any:
-    """``check(history)`` for the test's workload, or ``None`` if there is none yet.
-
-    Prefers the workload module's own ``check``; falls back to :data:`harness.checkers.REGISTRY`.
-    """
-    try:
-        from harness.workloads import REGISTRY as WORKLOADS
-    except ImportError:  # a broken workload package must not stop analysis of other workloads
-        WORKLOADS = {}
-    cls = WORKLOADS.get(test.workload)
-    if cls is not None:
-        workload = cls(test, random.Random(0))
-        return workload.check
-    fn = get_checker(test.workload)
-    if fn is None:
-        return None
-    return lambda history: fn(test, history)
+from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
+from harness.workloads import REGISTRY
 
 
-def _workload_class(test: TestOptions) -> Any:
-    try:
-        from harness.workloads import REGISTRY as WORKLOADS
-    except ImportError:
-        return None
-    return WORKLOADS.get(test.workload)
+def workload_checker(test: TestOptions) -> Callable[[list[Op]], dict[str, Any]] | None:
+    """``check(history)`` of the test's workload, or ``None`` if the harness has no such workload."""
+    cls = REGISTRY.get(test.workload)
+    return None if cls is None else cls(test, random.Random(0)).check
 
 
 def write_workload_files(run_dir: Path, test: TestOptions, result: dict[str, Any]) -> None:
     """The workload's own files for its result (lin-kv: independent/<key>/, linear.svg)."""
-    cls = _workload_class(test)
+    cls = REGISTRY.get(test.workload)
     if cls is not None:
         cls(test, random.Random(0)).write_files(result, run_dir)
 
 
 def workload_findings(test: TestOptions, result: dict[str, Any]) -> tuple[str, ...]:
     """The workload's own one-line findings about its result (``Workload.summarize``)."""
-    cls = _workload_class(test)
+    cls = REGISTRY.get(test.workload)
     return cls.summarize(result).findings if cls is not None else ()
 
 
@@ -69,8 +48,6 @@ def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
     journal = run_dir / "net-journal.jsonl"
     if not journal.exists():
         return None
-    from harness.network import net_counts_from_journal, net_result
-
     op_count = sum(1 for op in history if op.type == INVOKE and op.process != NEMESIS)
     return net_result(net_counts_from_journal(journal), op_count)
 
@@ -106,15 +83,13 @@ def main(argv: list[str]) -> int:
         print(f"analyze: no checker for workload {workload!r} yet", file=sys.stderr)
         return EXIT_UNKNOWN
     if args.plots:
-        from harness.plots import partitions_from_history, write_plots
+        from harness.plots import write_plots
 
         history = read_history(run_dir / "history.edn")
         test = TestOptions.load(run_dir / "test.json")
-        write_plots(history, test, run_dir, partitions_from_history(history))
+        write_plots(history, test, run_dir)
         write_workload_files(run_dir, test, results["workload"])
     print(results_to_json(results))
-    from harness.results import exit_code, verdict_line
-
     valid = results["valid?"]
     for line in workload_findings(TestOptions.load(run_dir / "test.json"), results["workload"]):
         print(line, file=sys.stderr)

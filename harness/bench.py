@@ -8,8 +8,8 @@ It measures, on this machine and at this moment:
    achieved rate (invocations / time limit) and op latency quantiles.
 
 Harness-added latency = op latency − bare round trip (p50 each). Targets: achieved rate ≥ 97 %
-of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is tests/nodes/trivial_node.c
-when a C compiler is available (a node that costs microseconds), else the Python fake node.
+of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is bench_nodes/trivial_node.c
+when a C compiler is available (a node that costs microseconds), else bench_nodes/trivial_node.py.
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.options import TestOptions
+from harness.checkers.core import pairs, quantile
+from harness.edn import read_history
+from harness.options import TestOptions, parse_concurrency
+from harness.run import RunConfig, precise_event_loop, run_once
 
-ROOT = Path(__file__).resolve().parent.parent
-C_NODE = ROOT / "tests" / "nodes" / "trivial_node.c"
-PY_NODE = ROOT / "tests" / "nodes" / "fake_node.py"
+NODES = Path(__file__).resolve().parent / "bench_nodes"
+C_NODE = NODES / "trivial_node.c"
+PY_NODE = NODES / "trivial_node.py"
 
 
 def trivial_node(workdir: Path) -> list[str]:
@@ -41,7 +44,7 @@ def trivial_node(workdir: Path) -> list[str]:
         if result.returncode == 0:
             return [str(out)]
         print(f"(could not compile {C_NODE}: {result.stderr.strip()}; using Python)", file=sys.stderr)
-    return [sys.executable, str(PY_NODE), "ids"]
+    return [sys.executable, str(PY_NODE)]
 
 
 def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:
@@ -70,11 +73,6 @@ def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:
         proc.wait()
 
 
-def quantile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * q))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
@@ -83,17 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--node-count", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from harness.checkers.core import pairs
-    from harness.edn import read_history
-    from harness.run import RunConfig, precise_event_loop, run_once
-
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         workdir = Path(tmp)
         node = trivial_node(workdir)
         bare = bare_round_trips(node)
         nodes = [f"n{i}" for i in range(args.node_count)]
-        conc = args.concurrency
-        concurrency = int(conc[:-1]) * len(nodes) if conc.endswith("n") else int(conc)
+        concurrency = parse_concurrency(args.concurrency, len(nodes))
         test = TestOptions(
             workload="unique-ids", bin=node[0], args=node[1:], node_count=len(nodes), nodes=nodes,
             concurrency=concurrency, time_limit=args.time_limit, rate=args.rate, seed=1,
@@ -111,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         latencies = [(c.time - i.time) / 1e6 for i, c in pairs(history) if c is not None and c.type == "ok"]
 
     achieved = invokes / args.time_limit
+    bare.sort()
+    latencies.sort()
     bare_p50 = statistics.median(bare)
     op_p50 = quantile(latencies, 0.5)
     added_p50 = op_p50 - bare_p50

@@ -50,8 +50,8 @@ NODE_SHEBANG = (
 class Target:
     """One requirement on a key figure of a run's results, named by ``key``.
 
-    The keys and how each is read from results.json are the results table's
-    (``harness.results_table.FIGURES``); a target only says the bound.
+    The keys are those of the ``Figure`` s the checkers' summaries give (``harness/summary.py``,
+    e.g. ``lost-count``, ``server-msgs-per-op``); a target only says the bound.
     """
 
     key: str
@@ -229,6 +229,17 @@ CHALLENGES: tuple[Challenge, ...] = (
         note="Fly.io's page prints the last flag with an en dash (`–-nemesis`), which real Maelstrom "
         "passes to the node as two words, so that run has no partitions; we use the flag the "
         "challenge intends.",
+    ),
+    Challenge(
+        "raft-lin-kv",
+        "M6",
+        "Raft key-value store (Maelstrom's chapter 6)",
+        ("-w", "lin-kv", "--node-count", "3", "--concurrency", "4n", "--rate", "30", "--time-limit", "60",
+         "--nemesis", "partition", "--nemesis-interval", "10"),
+        variants=(Variant("relay"), Variant("no-relay", ("no-relay",))),
+        note="Maelstrom's own tutorial, not Fly.io's: its final command; the chapter's harder one adds "
+        "`--concurrency 10n --rate 100 --nemesis-interval 3 --test-count 5`. The no-relay variant turns "
+        "off relaying around one-way partitions (see its README).",
     ),
 )  # fmt: skip
 

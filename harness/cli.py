@@ -22,9 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.options import DEFAULT_NODES, TestOptions
+from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
+from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 from harness.run import RunConfig, Terminated, cancel_on_signals, precise_event_loop, run_once
+from harness.workloads import REGISTRY
 
 __all__ = ["BadArgs", "main", "parse_test_args"]
 
@@ -155,10 +157,12 @@ def _availability(text: str) -> str | float:
 
 
 def _concurrency(text: str) -> str:
-    if not re.fullmatch(r"\d+n?", text):
+    try:
+        parse_concurrency(text, 1)
+    except ValueError:
         raise BadArgs(
             f'Failed to validate "--concurrency {text}": must be an integer, optionally followed by n'
-        )
+        ) from None
     return text
 
 
@@ -276,15 +280,9 @@ def parse_test_args(
             raise BadArgs(f"Cannot read --nodes-file: {e}") from None
     else:
         nodes = list(DEFAULT_NODES)
-    concurrency_text = values.get("concurrency", "1n")
-    if concurrency_text.endswith("n"):
-        concurrency = int(concurrency_text[:-1]) * len(nodes)
-    else:
-        concurrency = int(concurrency_text)
+    concurrency = parse_concurrency(values.get("concurrency", "1n"), len(nodes))
 
     workload = values.get("workload", "lin-kv")
-    from harness.workloads import REGISTRY
-
     if workload not in REGISTRY:
         raise BadArgs(
             f"Workload {workload!r} is a Maelstrom workload that this harness does not implement "
@@ -381,8 +379,6 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.processes import kill_all
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(f"{ABOUT}\n\n{COMMANDS}\n{USAGE}", file=sys.stdout if argv else sys.stderr)

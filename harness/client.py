@@ -95,7 +95,7 @@ class RPCClient:
         self._reply: asyncio.Future[dict[str, Any]] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.closed = False
-        self._epoch = net.fault_epoch.get(node, 0)
+        self._epoch = net.fault_epoch
         net.register(id, self._on_message, direct=True)
 
     def _on_message(self, msg: Message) -> None:
@@ -119,7 +119,7 @@ class RPCClient:
             raise ClientTimeout(f"node {self.node} is not reachable")
         self.msg_id += 1
         mid = self.msg_id
-        self._epoch = self._net.fault_epoch.get(self.node, 0)
+        self._epoch = self._net.fault_epoch
         body = {**body, "msg_id": mid}
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -156,7 +156,7 @@ class RPCClient:
         if not self.closed:
             self.closed = True
             net = self._net
-            if self.node in net.faulted or net.fault_epoch.get(self.node, 0) != self._epoch:
+            if net.faulted or net.fault_epoch != self._epoch:
                 net.excused.add(self.id)
             net.unregister(self.id)
             if self._reply is not None and not self._reply.done():

@@ -41,7 +41,7 @@ def generate(
     # per process: a timeline of ops back to back with random think times
     events: list[tuple[float, int, Op]] = []  # (time, order, op)
     order = 0
-    applied: list[tuple[float, int, list[Any]]] = []  # per key: (linearization time, key, op record)
+    applied: list[tuple[float, int, dict[str, Any]]] = []  # per key: (linearization time, key, op record)
     records: list[dict[str, Any]] = []
     clocks = [rng.random() for _ in range(per_key * keys)]
     for _ in range(n_ops):
@@ -63,7 +63,7 @@ def generate(
         rec["point"] = rng.uniform(start, end)
         records.append(rec)
         if not crashed or rng.random() < 0.5:
-            applied.append((rec["point"], k, rec))  # type: ignore[arg-type]
+            applied.append((rec["point"], k, rec))
     state: dict[int, Any] = {}
     for _, k, rec in sorted(applied, key=lambda x: x[0]):
         cur = state.get(k)

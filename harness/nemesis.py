@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.history import NEMESIS, Keyword, Op, kw
@@ -30,22 +31,26 @@ if TYPE_CHECKING:
 __all__ = [
     "DB_TARGETS",
     "FAULT_COLORS",
+    "FAULT_KINDS",
     "SHAPES",
     "DbNemesis",
+    "FaultInterval",
     "Nemesis",
     "PartitionNemesis",
     "complete_grudge",
     "db_nodes",
     "fault_intervals",
+    "faults_by_kind",
     "grudge_for",
+    "partition_intervals",
 ]
 
 #: Jepsen's node specs for kill and pause (combined.clj ``node-specs``; no ``:primaries`` here)
 DB_TARGETS: tuple[str | None, ...] = (None, "one", "minority-third", "minority", "majority", "all")
 #: Jepsen perf's colour per fault kind (combined.clj ``:perf``)
 FAULT_COLORS = {"partition": "#E9DCA0", "kill": "#E9A4A0", "pause": "#A0B1E9"}
-#: the ops that open and close each kind's interval
-_FAULT_FS = {
+#: the ops that start and stop each kind of fault (combined.clj ``:perf`` ``:start``/``:stop``)
+FAULT_KINDS = {
     "partition": ("start-partition", "stop-partition"),
     "kill": ("kill", "start"),
     "pause": ("pause", "resume"),
@@ -90,7 +95,7 @@ def _majorities_ring_stochastic(nodes: list[str], rng: random.Random) -> Grudge:
     conns = {node: {node} for node in nodes}
     by_degree: dict[int, set[str]] = {1: set(nodes)}
     while True:
-        ordered = []
+        ordered: list[tuple[int, str]] = []
         for degree in sorted(by_degree):
             members = sorted(by_degree[degree])
             rng.shuffle(members)
@@ -133,17 +138,55 @@ def grudge_for(shape: str, nodes: Sequence[str], rng: random.Random) -> Grudge:
     raise ValueError(f"unknown partition shape {shape!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class FaultInterval:
+    """One fault from a history's nemesis ops: ``start`` and ``end`` in ns of history time (``end``
+    None when it never stopped); ``mode`` is the start invocation's value (a partition's shape),
+    ``effect`` its completion's (the grudge actually applied; None if it never completed)."""
+
+    start: int
+    end: int | None
+    mode: Any
+    effect: Any
+
+
+def fault_intervals(history: Iterable[Op], start_f: str, stop_f: str) -> list[FaultInterval]:
+    """The intervals in which a fault may be active, from the nemesis ops (Jepsen's
+    ``nemesis-intervals``): each runs from the first ``start_f`` op to the last ``stop_f`` op
+    after it (the stop's completion, by which the fault is surely over): the widest window.
+    Nemesis invocations and completions are both ``info``; the first start op is the invocation.
+    """
+    spans: list[list[Any]] = []  # [start, end, mode, effect]
+    running = False
+    for op in history:
+        if op.process != NEMESIS:
+            continue
+        if op.f == start_f:
+            if not running:
+                spans.append([op.time, None, op.value, None])
+                running = True
+            elif op.value is not None:
+                spans[-1][3] = op.value
+        elif op.f == stop_f and spans:
+            spans[-1][1] = op.time
+            running = False
+    return [FaultInterval(*span) for span in spans]
+
+
+def partition_intervals(history: Iterable[Op]) -> list[FaultInterval]:
+    """The partitions of a history (``effect`` is the grudge)."""
+    return fault_intervals(history, "start-partition", "stop-partition")
+
+
 class PartitionNemesis:
-    """Applies grudges to the network and keeps the partition intervals (for plots)."""
+    """Applies grudges to the network. The intervals are read back from the history
+    (:func:`partition_intervals`)."""
 
     def __init__(self, nodes: Sequence[str], net: Network, rng: random.Random, interval: float) -> None:
         self.nodes = list(nodes)
         self.net = net
         self.rng = rng
         self.interval = interval
-        self.partitioned_since: int | None = None
-        #: [start_ns, end_ns] of every partition, end None while still open
-        self.intervals: list[list[int | None]] = []
         self._next_is_start = True
 
     def next_delay(self) -> float:
@@ -163,16 +206,10 @@ class PartitionNemesis:
         for dest, srcs in grudge.items():
             for src in srcs:
                 self.net.drop(src, dest)
-        if self.partitioned_since is None and any(grudge.values()):
-            self.partitioned_since = now_ns
-            self.intervals.append([now_ns, None])
         return [kw("isolated"), grudge]
 
     def heal(self, now_ns: int) -> Keyword:
         self.net.heal()
-        if self.partitioned_since is not None:
-            self.intervals[-1][1] = now_ns
-            self.partitioned_since = None
         return kw("network-healed")
 
     def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
@@ -330,49 +367,10 @@ class Nemesis:
             self.partition.heal(now_ns)
 
 
-def fault_intervals(history: Iterable[Op]) -> list[dict[str, Any]]:
-    """Every fault interval in a history, by kind (partition, kill, pause), in time order.
-
-    Each is ``{"kind", "start", "end", "value"}`` in seconds (``end`` None when the run ended
-    with the fault still on). Like Jepsen perf's bands, an interval runs from the first op that
-    starts the fault (the invocation) to the completion of the next op that stops it. ``value``
-    is the first completion's value: the grudge, or ``{node: result}`` for kill and pause.
-    Kill and pause ops whose completion touched no node (a node spec that chose nobody) open no
-    interval.
-    """
-    intervals: list[dict[str, Any]] = []
-    open_: dict[str, dict[str, Any]] = {}
-    pending: dict[str, dict[str, Any]] = {}  # kind -> interval waiting for its first completion
-    stop_for = {stop: kind for kind, (_, stop) in _FAULT_FS.items()}
-    start_for = {start: kind for kind, (start, _) in _FAULT_FS.items()}
-    invoked: set[str] = set()  # f's whose invocation has been seen and not yet completed
-    for op in history:
-        if op.process != NEMESIS:
-            continue
-        is_invocation = op.f not in invoked
-        if is_invocation:
-            invoked.add(op.f)
-        else:
-            invoked.discard(op.f)
-        t = op.time / 1e9
-        kind = start_for.get(op.f)
-        if kind is not None:
-            if is_invocation:
-                if kind not in open_ and kind not in pending:
-                    pending[kind] = {"kind": kind, "start": t, "end": None, "value": None}
-            elif kind in pending:
-                interval = pending.pop(kind)
-                touched = kind == "partition" or (
-                    isinstance(op.value, dict)
-                    and any(v in (kw("killed"), kw("paused")) for v in op.value.values())
-                )
-                if touched:
-                    interval["value"] = op.value
-                    open_[kind] = interval
-                    intervals.append(interval)
-            continue
-        kind = stop_for.get(op.f)
-        if kind is not None and not is_invocation and kind in open_:
-            open_.pop(kind)["end"] = t
-    intervals.sort(key=lambda i: i["start"])
-    return intervals
+def faults_by_kind(history: Iterable[Op]) -> dict[str, list[FaultInterval]]:
+    """Every kind of fault the history's nemesis ops show (partition, kill, pause), each kind's
+    intervals by :func:`fault_intervals`: from its first start op to the last stop op after it.
+    For kill and pause, ``effect`` is the first completion's ``{node: result}``."""
+    history = list(history)
+    found = {kind: fault_intervals(history, start, stop) for kind, (start, stop) in FAULT_KINDS.items()}
+    return {kind: intervals for kind, intervals in found.items() if intervals}

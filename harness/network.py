@@ -31,6 +31,8 @@ from typing import IO, Any
 
 import msgspec
 
+from harness.checkers.core import quantile
+
 __all__ = ["Endpoint", "Message", "Network", "latency_sampler", "net_counts_from_journal", "net_result"]
 
 _encode = msgspec.json.Encoder().encode
@@ -107,14 +109,17 @@ class Network:
         log: Callable[[str], None] | None = None,
         log_send: bool = False,
         log_recv: bool = False,
+        clock: Callable[[], int] = monotonic_ns,
     ) -> None:
+        # ns on the event loop's clock (the loop's time() is monotonic() unless a test says otherwise)
+        self._clock = clock
         self._latency = latency or (lambda: 0)
         self._constant_zero = latency is None
         self.endpoints: dict[str, Endpoint] = {}
         #: dest -> srcs whose messages dest drops (Maelstrom's ``partitions``)
         self.partitions: dict[str, set[str]] = {}
         self.journal = journal
-        self.t0_ns = monotonic_ns() if t0_ns is None else t0_ns
+        self.t0_ns = clock() if t0_ns is None else t0_ns
         self._next_id = 0
         self._seq = 0
         self.send_count = 0
@@ -124,15 +129,16 @@ class Network:
         self.dropped_count = 0
         #: lateness of every delivery that waited for a due time, in microseconds
         self.lateness_us = array("q")
-        self._log = log
+        self._log: Callable[[str], None] = log or (lambda _: None)
         self._log_send = log_send and log is not None
         self._log_recv = log_recv and log is not None
         self._closed = False
-        #: nodes paused or killed right now, and how often each has been (see ``excused``)
+        #: nodes paused or killed right now, and how many pauses and kills there have been
         self.faulted: set[str] = set()
-        self.fault_epoch: dict[str, int] = {}
-        #: closed clients whose node was paused or killed during their last request: a late reply
-        #: to one is the fault's doing, not the node's, so it is discarded instead of a node fault
+        self.fault_epoch = 0
+        #: closed clients during whose last request some node was paused or killed: a late reply
+        #: to one can be the fault's doing (the node waited on a peer that was down), not the
+        #: node's, so it is discarded instead of being a node fault
         self.excused: set[str] = set()
         self.excused_replies = 0
 
@@ -168,7 +174,7 @@ class Network:
 
     def mark_faulted(self, node: str) -> None:
         self.faulted.add(node)
-        self.fault_epoch[node] = self.fault_epoch.get(node, 0) + 1
+        self.fault_epoch += 1
 
     def mark_recovered(self, node: str) -> None:
         self.faulted.discard(node)
@@ -195,7 +201,7 @@ class Network:
         ep = self.endpoints[id]
         ep.held = False
         ep.admit = None
-        now = monotonic_ns()
+        now = self._clock()
         # what waited is due now, not late: the wait is the fault's, not the runner's lateness
         kept = [
             (max(deadline, now), seq, msg)
@@ -217,7 +223,7 @@ class Network:
         self._next_id = mid + 1
         line = _encode({"id": mid, "src": src, "dest": dest, "body": body})
         msg = Message(mid, src, dest, body, line)
-        now = monotonic_ns()
+        now = self._clock()
         self.send_count += 1
         is_client = src[0] == "c" or dest[0] == "c"
         if is_client:
@@ -243,7 +249,7 @@ class Network:
             self.client_recv_count += 1
         if self.journal is not None:
             self.journal.write(
-                b'{"type":"recv","time":%d,"message":%b}\n' % (monotonic_ns() - self.t0_ns, msg.line)
+                b'{"type":"recv","time":%d,"message":%b}\n' % (self._clock() - self.t0_ns, msg.line)
             )
         if self._log_recv:
             self._log(f":recv {msg.line.decode()}")
@@ -274,7 +280,7 @@ class Network:
             if msg.src in partitioned:
                 self.dropped_count += 1
                 continue
-            now = monotonic_ns()
+            now = self._clock()
             if deadline > now:
                 ep.idle = False
                 ep.timer = asyncio.get_running_loop().call_at(deadline / 1e9, self._due, ep, deadline, msg)
@@ -298,7 +304,7 @@ class Network:
             heapq.heappush(ep.heap, (deadline, -self._seq, msg))
             ep.idle = True
             return
-        self.lateness_us.append((monotonic_ns() - deadline) // 1000)
+        self.lateness_us.append((self._clock() - deadline) // 1000)
         self._deliver(ep, msg, msg.src[0] == "c" or msg.dest[0] == "c")
         if self.endpoints.get(ep.id) is ep:
             self._take(ep)
@@ -312,7 +318,7 @@ class Network:
             return {"count": 0}
 
         def q(p: float) -> float:
-            return round(xs[min(len(xs) - 1, int(len(xs) * p))] / 1000, 3)
+            return round(quantile(xs, p) / 1000, 3)
 
         return {"count": len(xs), "p50": q(0.5), "p99": q(0.99), "max": round(xs[-1] / 1000, 3)}
 
@@ -347,9 +353,13 @@ def net_result(
     send, recv, msgs = counts["send-count"], counts["recv-count"], counts["msg-count"]
     c_send, c_recv = counts["client-send-count"], counts["client-recv-count"]
     c_msgs = counts.get("client-msg-count", c_send)
-    all_ = {"send-count": send, "recv-count": recv, "msg-count": msgs}
+    all_: dict[str, float] = {"send-count": send, "recv-count": recv, "msg-count": msgs}
     clients = {"send-count": c_send, "recv-count": c_recv, "msg-count": c_msgs}
-    servers = {"send-count": send - c_send, "recv-count": recv - c_recv, "msg-count": msgs - c_msgs}
+    servers: dict[str, float] = {
+        "send-count": send - c_send,
+        "recv-count": recv - c_recv,
+        "msg-count": msgs - c_msgs,
+    }
     if op_count > 0:
         all_["msgs-per-op"] = msgs / op_count
         servers["msgs-per-op"] = servers["msg-count"] / op_count

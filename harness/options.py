@@ -8,11 +8,24 @@ only this object, never ``argparse`` results.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 DEFAULT_NODES = ["n1", "n2", "n3", "n4", "n5"]
+_CONCURRENCY = re.compile(r"(\d+)(n?)")
+
+
+def parse_concurrency(text: str, node_count: int) -> int:
+    """Maelstrom's ``--concurrency``: ``N`` worker threads, or ``Kn`` for K per node.
+
+    Raises ValueError for anything else.
+    """
+    m = _CONCURRENCY.fullmatch(text)
+    if m is None:
+        raise ValueError(f"concurrency {text!r}: must be an integer, optionally followed by n")
+    return int(m[1]) * node_count if m[2] else int(m[1])
 
 
 @dataclass(slots=True)

@@ -19,7 +19,6 @@ import contextlib
 import errno
 import os
 import signal
-import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,11 +30,13 @@ import msgspec
 from harness.history import Keyword, kw
 from harness.network import Network
 
-__all__ = ["LIVE_PROCESS_GROUPS", "NodeCrashed", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
+__all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
 _TAIL = 32
+#: seconds stop() waits for a killed node's exit to be seen
+STOP_TIMEOUT = 5.0
 
 #: process-group ids of every node still running (for last-resort cleanup)
 LIVE_PROCESS_GROUPS: set[int] = set()
@@ -51,10 +52,6 @@ def kill_all() -> None:
 
 class RunAborted(Exception):
     """The run cannot go on (a node crashed, init failed, setup failed): exit 255."""
-
-
-class NodeCrashed(RunAborted):
-    pass
 
 
 @dataclass(slots=True)
@@ -116,7 +113,8 @@ def _clip(text: str, limit: int = 400) -> str:
 class _Protocol(asyncio.SubprocessProtocol):
     def __init__(self, node: NodeProcess) -> None:
         self.node = node
-        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        #: done once the process has exited (its return code is known)
+        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if self is not self.node._protocol:
@@ -127,6 +125,8 @@ class _Protocol(asyncio.SubprocessProtocol):
             self.node._on_stderr(data)
 
     def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
         self.node._on_exit(self)
 
 
@@ -294,14 +294,15 @@ class NodeProcess:
             LIVE_PROCESS_GROUPS.discard(self.pid)
 
     async def _reap(self) -> None:
+        """Wait (up to ``STOP_TIMEOUT`` s) until the killed process's exit is seen."""
         if self._transport is not None:
-            for _ in range(100):  # up to 5 s for the exit to be noticed
-                if self._transport.get_returncode() is not None:
-                    break
-                await asyncio.sleep(0.05)
+            assert self._protocol is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._protocol.exited), STOP_TIMEOUT)
             self._transport.close()
 
     async def stop(self) -> None:
+        """Kill the node and wait until its exit is seen."""
         self.kill()
         await self._reap()
         self.net.unregister(self.id)
@@ -412,7 +413,7 @@ class NodeProcess:
         if dest not in net.endpoints:
             hint = (
                 " (a client that is gone: a late reply after its request timed out or the client was closed?)"
-                if dest.startswith("c")
+                if isinstance(dest, str) and dest.startswith("c")
                 else ""
             )
             return self._fault(
@@ -431,11 +432,3 @@ class NodeProcess:
                 pipe.pause_reading()  # type: ignore[attr-defined]
         line = _clip(raw.decode("utf-8", "replace"))
         self._on_fault_cb(NodeFault(self.id, kind, message, line))
-
-
-def console_writer(stream: IO[str] = sys.stderr) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        stream.write(text + "\n")
-        stream.flush()
-
-    return write

@@ -33,6 +33,7 @@ class Progress:
         self.started = time.monotonic()
         self.msgs = lambda: 0
         self._status_shown = False
+        self._last_status = ""
         self._task: asyncio.Task[None] | None = None
 
     def open_log(self, path: Path) -> None:
@@ -51,10 +52,12 @@ class Progress:
             self._log_file.write(f"{stamp}\tINFO\t[{thread}] {logger}: {text}\n")
 
     def _to_console(self, text: str) -> None:
-        if self._status_shown:
+        shown = self._status_shown
+        if shown:
             self.stream.write("\r\x1b[2K")
-            self._status_shown = False
         self.stream.write(text + "\n")
+        if shown:  # keep the live status line under the lines that scroll past
+            self.stream.write(self._last_status)
         self.stream.flush()
 
     def log(self, text: str, thread: str = "jepsen test runner", logger: str = "jepsen.core") -> None:
@@ -101,7 +104,8 @@ class Progress:
             rate = (msgs - last_msgs) / max(now - last_t, 1e-9)
             last_msgs, last_t = msgs, now
             if self.live:
-                self.stream.write("\r\x1b[2K" + self.status(rate))
+                self._last_status = self.status(rate)
+                self.stream.write("\r\x1b[2K" + self._last_status)
                 self.stream.flush()
                 self._status_shown = True
             else:

@@ -7,6 +7,11 @@ verdict and the reasons for it, the test parameters, stats by f, availability, n
 msgs-per-op, the workload checker's findings (truncated), latency quantiles per f, partition
 intervals, the plots, and links to the raw files beside it.
 
+What the page says about each checker's result comes from the checker's own summary
+(``harness.checkers.core.summarize``, the workload's through its ``Workload.summarize``): findings
+for the "why", tables for the sections. This module reads no checker's result keys, so a new
+workload or checker shows up here without an edit.
+
 Every part is optional: a run without results.edn (a crashed run) still gets a page saying so,
 and a committed ``results/`` copy without history or journal keeps what was rendered from them
 (pass ``out_dir`` to render from the store run into the copy).
@@ -19,31 +24,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.history import NEMESIS, UNKNOWN, Keyword, Op
+from harness.checkers.core import WORKLOAD, summarize
+from harness.edn import read_history, read_results, results_to_json, stored
+from harness.history import UNKNOWN, Op
+from harness.nemesis import FAULT_COLORS, faults_by_kind, partition_intervals
+from harness.summary import MAX_TEXT, Summary, Table, compact
+from harness.svg import write_messages_svg
+from harness.workloads import REGISTRY
 
-__all__ = [
-    "compute_latencies",
-    "key_findings",
-    "load_results",
-    "main",
-    "partition_intervals",
-    "verdict_label",
-    "write_report",
-]
+__all__ = ["load_results", "main", "summaries", "verdict_label", "write_report"]
 
-QUANTILES = (0.5, 0.95, 0.99, 1.0)
-#: checkers in Maelstrom's results.edn order; others follow in their own order
-CHECKER_ORDER = ("workload", "stats", "availability", "exceptions", "net", "perf", "timeline")
 PLOTS = ("latency-raw.png", "latency-quantiles.png", "rate.png")
-#: a stats f that never succeeds but does not fail the run (Maelstrom's stats wrapper)
-STATS_IGNORED_FS = frozenset(("crash", "debug-topic-partitions"))
 MAX_LIST_ITEMS = 10
-MAX_TEXT = 400
 _OP_KEYS = frozenset(("type", "process", "f"))
 
 CSS = """
@@ -76,8 +73,6 @@ def load_results(run_dir: Path) -> dict[str, Any] | None:
             pass
     edn_path = run_dir / "results.edn"
     if edn_path.is_file():
-        from harness.edn import read_results, results_to_json
-
         return json.loads(results_to_json(read_results(edn_path), indent=None))
     return None
 
@@ -92,8 +87,6 @@ def _load_test(run_dir: Path) -> dict[str, Any]:
 
 
 def _load_history(run_dir: Path) -> list[Op] | None:
-    from harness.edn import read_history, stored
-
     path = stored(run_dir / "history.edn")  # or history.edn.xz, as in the corpus
     if path is None:
         return None
@@ -118,161 +111,16 @@ def verdict_label(valid: Any) -> tuple[str, str]:
     return "UNKNOWN", "unknown"
 
 
-def _quantile(sorted_xs: list[float], q: float) -> float:
-    # Jepsen's rule: element min(n-1, floor(n*q)) of the sorted sample
-    return sorted_xs[min(len(sorted_xs) - 1, int(len(sorted_xs) * q))]
-
-
-def compute_latencies(history: Iterable[Op]) -> list[dict[str, Any]]:
-    """Latency quantiles (ms) per (f, completion type) of client ops, from a history."""
-    pending: dict[Any, Op] = {}
-    samples: dict[tuple[str, str], list[float]] = {}
-    for op in history:
-        if not op.is_client:
-            continue
-        if op.type == "invoke":
-            pending[op.process] = op
-            continue
-        inv = pending.pop(op.process, None)
-        if inv is None:
-            continue
-        samples.setdefault((str(inv.f), op.type), []).append((op.time - inv.time) / 1e6)
-    rows = []
-    for (f, typ), xs in sorted(samples.items()):
-        xs.sort()
-        rows.append({"f": f, "type": typ, "count": len(xs), **{str(q): _quantile(xs, q) for q in QUANTILES}})
-    return rows
-
-
-def partition_intervals(history: Iterable[Op]) -> list[dict[str, Any]]:
-    """Partition intervals from nemesis ops: start (s), end (s or None if never healed), grudge.
-
-    An interval runs from the first ``start-partition`` op to the last ``stop-partition`` op after
-    it (the completion, by which the network is healed): the widest window a partition may be in.
-    """
-    intervals: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for op in history:
-        if op.process != NEMESIS:
-            continue
-        if op.f == "start-partition":
-            if current is None:
-                current = {"start": op.time / 1e9, "end": None, "mode": None, "grudge": None}
-                intervals.append(current)
-            # the first op names the mode, its completion carries the grudge actually applied
-            if current["mode"] is None:
-                current["mode"] = op.value
-            elif op.value is not None:
-                current["grudge"] = op.value
-        elif op.f == "stop-partition" and intervals:
-            intervals[-1]["end"] = op.time / 1e9
-            current = None
-    return intervals
-
-
 def _valid(result: Any) -> Any:
     return result.get("valid?", True) if isinstance(result, Mapping) else True
 
 
-def _plain(value: Any) -> Any:
-    """History values (keywords, sets) as JSON-able data: ``:name`` strings and sorted lists."""
-    if isinstance(value, Keyword):
-        return f":{value.name}"
-    if isinstance(value, Mapping):
-        return {str(_plain(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_plain(v) for v in value), key=str)
-    return value
-
-
-def _compact(value: Any, limit: int = MAX_TEXT) -> str:
-    try:
-        text = json.dumps(_plain(value), ensure_ascii=False, separators=(", ", ": "), default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _first_line(text: Any, limit: int = 300) -> str:
-    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _workload_findings(w: Mapping[str, Any]) -> list[str]:
-    """One-line findings of a workload result, by the keys its checker writes."""
-    out: list[str] = []
-    if "lost-count" in w:  # broadcast / g-set (set-full)
-        out.append(
-            f"lost {w.get('lost-count')} of {w.get('attempt-count')} attempted, "
-            f"stable {w.get('stable-count')}, never read {w.get('never-read-count')}, "
-            f"stale {w.get('stale-count')}"
-        )
-        if w.get("lost"):
-            out.append(f"lost values: {_compact(w['lost'][:20], 200)}")
-        if w.get("duplicated-count"):
-            out.append(f"duplicated: {w.get('duplicated-count')}")
-    if "duplicated-count" in w and "acknowledged-count" in w:  # unique-ids
-        out.append(
-            f"{w.get('duplicated-count')} duplicated ids among {w.get('acknowledged-count')} acknowledged"
-            + (f", e.g. {_compact(w.get('duplicated'), 150)}" if w.get("duplicated") else "")
-        )
-    if "final-reads" in w:  # g-counter / pn-counter
-        out.append(
-            f"final reads {_compact(w.get('final-reads'), 150)}, acceptable {_compact(w.get('acceptable'), 150)}"
-        )
-    if "anomaly-types" in w:  # txn (Elle)
-        types = w.get("anomaly-types") or []
-        out.append("anomalies: " + (", ".join(map(str, types)) if types else "none"))
-    if "bad-error-types" in w:  # kafka
-        bad = w.get("bad-error-types") or []
-        counts = [f"{t} ({w[t].get('count')})" for t in bad if isinstance(w.get(t), Mapping)]
-        out.append("bad error types: " + (", ".join(counts or map(str, bad)) if bad else "none"))
-    if "failures" in w:  # lin-kv (independent)
-        out.append(f"failing keys: {_compact(w.get('failures'), 200)}")
-    if "errors" in w and "final-reads" not in w:  # echo
-        errors = w.get("errors") or []
-        out.append(f"{len(errors)} errors" + (f", first: {_compact(errors[0], 250)}" if errors else ""))
-    if "error" in w:
-        out.append(f"checker error: {_first_line(w['error'])}")
-    return out
-
-
-def key_findings(name: str, result: Any, test: Mapping[str, Any] | None = None) -> list[str]:
-    """Why checker ``name`` says what it says, as short lines."""
-    if not isinstance(result, Mapping):
-        return []
-    if name == "stats":
-        out = []
-        for f, s in (result.get("by-f") or {}).items():
-            if isinstance(s, Mapping) and s.get("valid?") is not True:
-                ignored = " (ignored: never ok by design)" if f in STATS_IGNORED_FS else ""
-                out.append(
-                    f"no ok ops for {f}: {s.get('count')} completed, {s.get('fail-count')} fail, "
-                    f"{s.get('info-count')} info{ignored}"
-                )
-        return out
-    if name == "availability":
-        wanted = (test or {}).get("availability")
-        want = f" (required: {wanted})" if wanted not in (None, "") else ""
-        return [f"ok-fraction {result.get('ok-fraction')}{want}"]
-    if name == "workload":
-        return _workload_findings(result)
-    out = []
-    if "error" in result:
-        out.append(f"checker error: {_first_line(result['error'])}")
-    for sub, r in result.items():
-        if isinstance(r, Mapping) and r.get("valid?") is not True and "error" in r:
-            out.append(f"{sub}: {_first_line(r['error'])}")
-    if not out:  # a checker we know nothing about (e.g. the runner's node faults): show its data
-        out = [f"{k}: {_compact(v, 300)}" for k, v in result.items() if k != "valid?"][:5]
-    return out
-
-
-def _ordered_checkers(results: Mapping[str, Any]) -> list[str]:
-    names = [k for k in results if k != "valid?" and isinstance(results[k], Mapping)]
-    return sorted(names, key=lambda k: (CHECKER_ORDER.index(k) if k in CHECKER_ORDER else 99, names.index(k)))
+def summaries(
+    results: Mapping[str, Any], test: Mapping[str, Any], history: list[Op] | None
+) -> dict[str, Summary]:
+    """Every checker's summary, in display order; the workload's from its own ``summarize``."""
+    cls = REGISTRY.get(str(test.get("workload") or ""))
+    return summarize(results, cls.summarize if cls is not None else None, test, history)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,7 +143,7 @@ def _render(value: Any, depth: int = 0) -> str:
         if not value:
             return "<code>{}</code>"
         if depth >= 3 or value.keys() >= _OP_KEYS:  # an op reads best on one line
-            return f"<code>{escape(_compact(value))}</code>"
+            return f"<code>{escape(compact(value))}</code>"
         rows = "".join(
             f"<tr><th>{escape(str(k))}</th>"
             + (
@@ -316,7 +164,7 @@ def _render(value: Any, depth: int = 0) -> str:
         if not value:
             return "<code>[]</code>"
         if all(not isinstance(v, (Mapping, list)) for v in value):
-            shown = _compact(value[:50], MAX_TEXT)
+            shown = compact(value[:50], MAX_TEXT)
             extra = f" <span class=muted>({len(value)} items)</span>" if len(value) > 1 else ""
             return f"<code>{escape(shown)}</code>{extra}"
         items = "".join(f"<li>{_render(v, depth + 1)}</li>" for v in value[:MAX_LIST_ITEMS])
@@ -369,94 +217,17 @@ def _section_params(test: Mapping[str, Any]) -> str:
     return _render(shown)
 
 
-def _section_stats(stats: Mapping[str, Any]) -> str:
-    rows = [
-        [
-            f,
-            s.get("count"),
-            s.get("ok-count"),
-            s.get("fail-count"),
-            s.get("info-count"),
-            _valid_cell(s.get("valid?")),
+def _section_table(table: Table) -> str:
+    html = ""
+    if table.rows:
+        rows = [
+            [_valid_cell(v) if h == "valid?" else v for h, v in zip(table.headers, row, strict=False)]
+            for row in table.rows
         ]
-        for f, s in (stats.get("by-f") or {}).items()
-        if isinstance(s, Mapping)
-    ]
-    rows.append(
-        [
-            ("<b>all</b>", ""),
-            stats.get("count"),
-            stats.get("ok-count"),
-            stats.get("fail-count"),
-            stats.get("info-count"),
-            _valid_cell(stats.get("valid?")),
-        ]
-    )
-    return _table(["f", "count", "ok", "fail", "info", "valid?"], rows)
-
-
-def _section_net(net: Mapping[str, Any]) -> str:
-    cols = ("send-count", "recv-count", "msg-count", "msgs-per-op")
-    rows = [
-        [part] + [net[part].get(c, "—" if c == "msgs-per-op" else None) for c in cols]
-        for part in ("all", "clients", "servers")
-        if isinstance(net.get(part), Mapping)
-    ]
-    html = _table(["traffic", *cols], rows)
-    extra = {k: v for k, v in net.items() if k not in ("all", "clients", "servers", "valid?")}
-    if extra:
-        html += _render(extra)
-    return html + "<p class=muted>msgs-per-op = distinct messages / client invocations (init included).</p>"
-
-
-def _latency_rows_from_results(latencies: Any) -> list[list[Any]]:
-    """Rows (label, q0.5, q0.95, q0.99, q1) from results' perf latencies, whatever their nesting."""
-    rows: list[list[Any]] = []
-
-    def walk(label: list[str], v: Any) -> None:
-        if isinstance(v, Mapping):
-            numeric = {k: x for k, x in v.items() if isinstance(x, (int, float)) and not isinstance(x, bool)}
-            if numeric and len(numeric) == len(v):
-                q = {str(float(k)) if _is_number(k) else str(k): x for k, x in numeric.items()}
-                rows.append([" ".join(label) or "all", *(q.get(str(x)) for x in QUANTILES), q.get("count")])
-                return
-            for k, x in v.items():
-                walk([*label, str(k)], x)
-
-    walk([], latencies)
-    return rows
-
-
-def _is_number(k: Any) -> bool:
-    try:
-        float(k)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _section_latency(results: Mapping[str, Any] | None, history: list[Op] | None) -> str:
-    perf = (results or {}).get("perf")
-    if isinstance(perf, Mapping) and perf.get("latencies"):
-        rows = _latency_rows_from_results(perf["latencies"])
-        if rows:
-            headers = ["f", *(f"q{q:g} ms" for q in QUANTILES), "count"]
-            if all(r[-1] is None for r in rows):
-                headers, rows = headers[:-1], [r[:-1] for r in rows]
-            return _table(headers, rows) + "<p class=muted>Ok ops, from results (perf).</p>"
-    if history is None:
-        return "<p class=muted>No latencies in results and no history.edn.</p>"
-    rows = [
-        [r["f"], r["type"], r["count"], *(r[str(q)] for q in QUANTILES)] for r in compute_latencies(history)
-    ]
-    if not rows:
-        return "<p class=muted>No completed client ops.</p>"
-    headers = ["f", "outcome", "count", *(f"q{q:g} ms" for q in QUANTILES)]
-    return (
-        _table(headers, rows, numeric_from=2)
-        + "<p class=muted>Completion time minus invocation time, from history.edn "
-        "(quantile q = sorted[min(n-1, floor(n·q))]).</p>"
-    )
+        html = _table(list(table.headers), rows)
+    if table.note:
+        html += f"<p class=muted>{escape(table.note)}</p>"
+    return html
 
 
 def _section_partitions(history: list[Op] | None) -> str:
@@ -467,30 +238,19 @@ def _section_partitions(history: list[Op] | None) -> str:
         return "<p>No partitions.</p>"
     rows = []
     for iv in intervals:
-        end = iv["end"]
-        length = f"{end - iv['start']:.1f}" if end is not None else "until the end"
+        start = iv.start / 1e9
+        end = iv.end / 1e9 if iv.end is not None else None
+        length = f"{end - start:.1f}" if end is not None else "until the end"
         rows.append(
             [
-                f"{iv['start']:.2f}",
+                f"{start:.2f}",
                 f"{end:.2f}" if end is not None else "never healed",
                 length,
-                (escape(_compact(iv["mode"], 60).strip('"')), ""),
-                ("<code>" + escape(_compact(iv["grudge"], 300)) + "</code>", ""),
+                (escape(compact(iv.mode, 60).strip('"')), ""),
+                ("<code>" + escape(compact(iv.effect, 300)) + "</code>", ""),
             ]
         )
     return _table(["start s", "end s", "length s", "mode", "grudge (dest: cut-off sources)"], rows)
-
-
-def _section_exceptions(exc: Mapping[str, Any]) -> str:
-    items = exc.get("exceptions") or []
-    if not items:
-        return "<p>No unhandled exceptions.</p>"
-    rows = [
-        [e.get("class"), e.get("count"), ("<code>" + escape(_compact(e.get("example"), 500)) + "</code>", "")]
-        for e in items[:MAX_LIST_ITEMS]
-        if isinstance(e, Mapping)
-    ]
-    return _table(["class", "count", "example"], rows, numeric_from=1)
 
 
 def _files(out_dir: Path) -> list[Path]:
@@ -520,7 +280,7 @@ def _section_linear(out_dir: Path) -> list[str]:
     ]
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -551,6 +311,7 @@ def _render_page(
         f'<p><span class="verdict {css}" id=verdict>{label}</span></p>',
     ]
 
+    by_checker = summaries(results or {}, test, history)
     parts.append("<h2>Why</h2>")
     if results is None:
         parts.append(
@@ -558,13 +319,14 @@ def _render_page(
             "setup failed, or the runner was stopped). See node-logs/.</p>"
         )
     else:
+        checkers = [name for name in by_checker if name in results]
         reasons = []
-        for name in _ordered_checkers(results):
-            r = results[name]
-            v = _valid(r)
+        # the workload checker's reasons first: they are the ones about the system under test
+        for name in sorted(checkers, key=lambda name: name != WORKLOAD):
+            v = _valid(results[name])
             if v is True:
                 continue
-            lines = key_findings(name, r, test) or ["(no details)"]
+            lines = by_checker[name].findings or ("(no details)",)
             items = "".join(f"<li>{escape(line)}</li>" for line in lines)
             reasons.append(
                 f'<li><b>{escape(name)}</b>: <span class="{_cls(v)}">{_valid_cell(v)[0]}</span><ul>{items}</ul></li>'
@@ -573,36 +335,24 @@ def _render_page(
             parts.append("<ul class=why>" + "".join(reasons) + "</ul>")
         else:
             parts.append("<p class=ok>Every checker is valid.</p>")
-        if isinstance(results.get("workload"), Mapping) and valid is True:
-            findings = _workload_findings(results["workload"])
+        workload_summary = by_checker.get(WORKLOAD)
+        if workload_summary is not None and valid is True:
+            findings = workload_summary.findings or tuple(f.text() for f in workload_summary.figures)
             if findings:
                 parts.append("<p>Workload: " + escape("; ".join(findings)) + "</p>")
-        rows = [[name, _valid_cell(_valid(results[name]))] for name in _ordered_checkers(results)]
+        rows = [[name, _valid_cell(_valid(results[name]))] for name in checkers]
         parts.append(_table(["checker", "valid?"], rows))
 
     parts += ["<h2>Test parameters</h2>", _section_params(test)]
 
-    if results is not None:
-        if isinstance(results.get("stats"), Mapping):
-            parts += ["<h2>Operations by f</h2>", _section_stats(results["stats"])]
-        if isinstance(results.get("availability"), Mapping):
-            a = results["availability"]
-            parts += [
-                "<h2>Availability</h2>",
-                f"<p>ok-fraction <b>{_num(a.get('ok-fraction'))}</b> "
-                f'(<span class="{_cls(_valid(a))}">{_valid_cell(_valid(a))[0]}</span>'
-                + (f", required {escape(str(test['availability']))}" if test.get("availability") else "")
-                + ")</p>",
-            ]
-        if isinstance(results.get("net"), Mapping):
-            parts += ["<h2>Network</h2>", _section_net(results["net"])]
-        if isinstance(results.get("workload"), Mapping):
-            parts += ["<h2>Workload checker</h2>", _render(results["workload"])]
-        if isinstance(results.get("exceptions"), Mapping):
-            parts += ["<h2>Exceptions</h2>", _section_exceptions(results["exceptions"])]
+    for name, summary in by_checker.items():
+        for table in summary.tables:
+            parts += [f"<h2>{escape(table.title)}</h2>", _section_table(table)]
+        if name == WORKLOAD and results is not None:
+            parts += ["<h2>Workload checker</h2>", _render(results[WORKLOAD])]
 
-    parts += ["<h2>Latency</h2>", _section_latency(results, history)]
     parts += ["<h2>Partitions</h2>", _section_partitions(history)]
+    parts += _section_kills_pauses(history)
 
     plots = [p for p in PLOTS if (out_dir / p).is_file()]
     plots += sorted(p.name for p in out_dir.glob("*.png") if p.name not in PLOTS)
@@ -620,6 +370,7 @@ def _render_page(
 
     parts += _elle_links(out_dir)
     parts += _section_linear(out_dir)
+    parts += _run_links(out_dir)
 
     parts.append("<h2>Files</h2><ul>")
     for p in _files(out_dir):
@@ -629,6 +380,49 @@ def _render_page(
         )
     parts.append("</ul></body></html>\n")
     return "\n".join(parts)
+
+
+def _section_kills_pauses(history: list[Op] | None) -> list[str]:
+    """Kill and pause intervals (``nemesis.faults_by_kind``), when the run had any."""
+    by_kind = faults_by_kind(history or [])
+    intervals = sorted(
+        ((kind, iv) for kind in ("kill", "pause") for iv in by_kind.get(kind, [])), key=lambda p: p[1].start
+    )
+    if not intervals:
+        return []
+    rows = []
+    for kind, iv in intervals:
+        start = iv.start / 1e9
+        end = iv.end / 1e9 if iv.end is not None else None
+        swatch = f'<span style="background:{FAULT_COLORS[kind]}">&nbsp;{escape(kind)}&nbsp;</span>'
+        rows.append(
+            [
+                (swatch, ""),
+                f"{start:.2f}",
+                f"{end:.2f}" if end is not None else "never ended",
+                f"{end - start:.1f}" if end is not None else "until the end",
+                ("<code>" + escape(compact(iv.effect, 300)) + "</code>", ""),
+            ]
+        )
+    return ["<h2>Kills and pauses</h2>", _table(["fault", "start s", "end s", "length s", "nodes"], rows)]
+
+
+def _run_links(out_dir: Path) -> list[str]:
+    """The run's own records: timeline, log, node logs."""
+    links = []
+    if (out_dir / "timeline.html").is_file():
+        links.append('<a href="timeline.html">timeline.html</a> (every operation, per process)')
+    if (out_dir / "jepsen.log").is_file():
+        links.append('<a href="jepsen.log">jepsen.log</a> (the run\'s log, operations included)')
+    logs = sorted((out_dir / "node-logs").glob("*.log")) if (out_dir / "node-logs").is_dir() else []
+    if logs:
+        links.append(
+            "node logs (stderr): "
+            + " ".join(f'<a href="node-logs/{escape(p.name)}">{escape(p.stem)}</a>' for p in logs)
+        )
+    if not links:
+        return []
+    return ["<h2>Run records</h2><ul>", *(f"<li>{link}</li>" for link in links), "</ul>"]
 
 
 def _elle_links(out_dir: Path) -> list[str]:
@@ -665,8 +459,6 @@ def write_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     history = _load_history(run_dir)
     journal = run_dir / "net-journal.jsonl"
     if journal.is_file():
-        from harness.svg import write_messages_svg
-
         write_messages_svg(
             journal, out_dir / "messages.svg", title=f"{test.get('workload', '')} {run_dir.name}".strip()
         )

@@ -13,12 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness import edn
 from harness.history import UNKNOWN, Op
 from harness.options import TestOptions
 
 __all__ = [
     "EXIT_ABORTED",
     "EXIT_BAD_ARGS",
+    "EXIT_INVALID",
+    "EXIT_UNKNOWN",
+    "EXIT_VALID",
     "VERDICT_LINES",
     "exit_code",
     "make_run_dir",
@@ -28,6 +32,8 @@ __all__ = [
     "write_test_json",
 ]
 
+#: Jepsen's exit statuses: the verdict (see exit_code), bad arguments, a run that could not complete
+EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN = 0, 1, 2
 EXIT_BAD_ARGS = 254
 EXIT_ABORTED = 255
 
@@ -49,10 +55,10 @@ def verdict_line(valid: Any) -> str:
 def exit_code(valid: Any) -> int:
     """Jepsen's exit status for a run's top-level ``valid?``."""
     if valid is True:
-        return 0
+        return EXIT_VALID
     if valid is False:
-        return 1
-    return 2
+        return EXIT_INVALID
+    return EXIT_UNKNOWN
 
 
 def _timestamp() -> str:
@@ -96,13 +102,9 @@ def write_test_json(test: TestOptions, run_dir: Path, extra: dict[str, Any] | No
 
 
 def write_history(history: list[Op], run_dir: Path) -> None:
-    from harness.edn import write_history as write
-
-    write(history, run_dir)
+    edn.write_history(history, run_dir)
 
 
 def write_results(results: dict[str, Any], run_dir: Path) -> None:
-    from harness.edn import results_to_edn, results_to_json
-
-    (run_dir / "results.edn").write_text(results_to_edn(results), encoding="utf-8")
-    (run_dir / "results.json").write_text(results_to_json(results) + "\n", encoding="utf-8")
+    (run_dir / "results.edn").write_text(edn.results_to_edn(results), encoding="utf-8")
+    (run_dir / "results.json").write_text(edn.results_to_json(results) + "\n", encoding="utf-8")

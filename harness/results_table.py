@@ -3,7 +3,9 @@
     maelstrom results              # print the table (also: python -m harness results)
     maelstrom results --markdown   # also write RESULTS.md at the top level
 
-Reads only each challenge's committed ``results/results.json``. A challenge without one is "not run
+Reads only each challenge's committed ``results/results.json``, and only through the checkers'
+summaries (``harness.checkers.core.summarize`` with the workload's ``summarize``): targets name
+figures by key. A challenge without one is "not run
 yet", never a guessed verdict. The challenges and their targets come from ``harness.challenges``.
 Exit status: 0 when every challenge has results that are valid and meet its target and all
 results/ folders together stay under 10 MB, 1 otherwise (so run-all.sh can just call this).
@@ -14,14 +16,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.challenges import CHALLENGES, ROOT, Challenge, Target
+from harness.checkers.core import DISPLAY_ORDER, summarize
+from harness.summary import Figure
+from harness.workloads import REGISTRY
 
-__all__ = ["FIGURES", "RESULTS_SIZE_LIMIT", "Check", "Row", "evaluate", "main", "rows", "target_text"]
+__all__ = [
+    "COMMON_FIGURES",
+    "RESULTS_SIZE_LIMIT",
+    "Check",
+    "Row",
+    "evaluate",
+    "figure_labels",
+    "key_figures",
+    "main",
+    "rows",
+    "target_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,140 +49,30 @@ class Check:
     figure: str
 
 
-# -- Key figures: the one place that reads checker result keys out of results.json ---------------
-# (harness.summary's Workload.summarize is to take this over; targets name figures by key.)
+# -- Key figures: what the checkers' own summaries say (harness/summary.py); this module reads no
+# checker's result keys, so a new workload or figure needs no edit here.
 
 
-def _get(results: Mapping[str, Any], *path: str) -> Any:
-    value: Any = results
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+def key_figures(workload: str, results: Mapping[str, Any]) -> dict[str, Figure]:
+    """Every key figure of a run's results, by key: the core checkers' summaries and the workload's
+    (its class's ``summarize``)."""
+    cls = REGISTRY.get(workload)
+    out: dict[str, Figure] = {}
+    for summary in summarize(results, cls.summarize if cls is not None else None).values():
+        for f in summary.figures:
+            out.setdefault(f.key, f)
+    return out
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def figure_labels(challenge: Challenge) -> dict[str, Figure]:
+    """The challenge's figures without values: their labels and units word its targets."""
+    return key_figures(challenge.workload, {name: {} for name in DISPLAY_ORDER})
 
 
-def _quantile(results: Mapping[str, Any], *keys: str) -> Any:
-    q = _get(results, "workload", "stable-latencies")
-    if not isinstance(q, Mapping):
-        return None
-    return next((q[k] for k in keys if k in q), None)
+def _text(figs: Mapping[str, Figure], key: str) -> str:
+    f = figs.get(key)
+    return f.text() if f is not None else f"{key} ?"
 
-
-def _final_reads_exact(results: Mapping[str, Any]) -> tuple[bool, str]:
-    """Every final read agrees and equals the sum of acknowledged adds.
-
-    The counter checker's acceptable ranges start at that sum (ok adds); when indeterminate
-    (info) adds widen the range, a read inside it is as exact as the run allows.
-    """
-    reads = _get(results, "workload", "final-reads") or []
-    acceptable = _get(results, "workload", "acceptable") or []
-    ranges = [r for r in acceptable if isinstance(r, list) and len(r) == 2 and all(map(_is_num, r))]
-    acked = ranges[0][0] if ranges else None
-    inside = all(any(lo <= x <= hi for lo, hi in ranges) for x in reads if _is_num(x))
-    ok = bool(reads) and all(map(_is_num, reads)) and len(set(reads)) == 1 and inside
-    if ok and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-        ok = reads[0] == acked
-    shown = ", ".join(map(str, reads[:5])) + (" …" if len(reads) > 5 else "")
-    return ok, f"final reads [{shown}], acknowledged sum {acked}"
-
-
-def _count(*path: str, absent: int | None = None) -> Callable[[Mapping[str, Any]], Any]:
-    """The number at ``path`` (the length of a list there); ``absent`` when there is nothing."""
-
-    def read(results: Mapping[str, Any]) -> Any:
-        value = _get(results, *path)
-        return len(value) if isinstance(value, list) else absent if value is None else value
-
-    return read
-
-
-def _listing(what: str, *path: str) -> Callable[[Mapping[str, Any]], str]:
-    def show(results: Mapping[str, Any]) -> str:
-        items = _get(results, *path)
-        return f"{what} " + (", ".join(map(str, items)) if isinstance(items, list) and items else "none")
-
-    return show
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """How to read one key figure: ``value`` (what a target compares; None when absent) and
-    ``text`` (the figure as the table shows it); ``label`` and ``unit`` word its targets."""
-
-    label: str
-    value: Callable[[Mapping[str, Any]], Any]
-    text: Callable[[Mapping[str, Any]], str]
-    unit: str = ""
-
-
-def _num_text(fmt: str, missing: str, *path: str) -> Callable[[Mapping[str, Any]], str]:
-    def text(results: Mapping[str, Any]) -> str:
-        x = _get(results, *path)
-        return fmt.format(x) if _is_num(x) else missing
-
-    return text
-
-
-def _latency_text(label: str, *keys: str) -> Callable[[Mapping[str, Any]], str]:
-    def text(results: Mapping[str, Any]) -> str:
-        x = _quantile(results, *keys)
-        return f"{label} {x} ms" if _is_num(x) else f"{label} ?"
-
-    return text
-
-
-FIGURES: dict[str, Measure] = {
-    "ops": Measure("ops", _count("stats", "count"), lambda r: f"{_get(r, 'stats', 'count')} ops"),
-    "availability": Measure(
-        "availability",
-        lambda r: _get(r, "availability", "ok-fraction"),
-        _num_text("availability {:.4g}", "availability ?", "availability", "ok-fraction"),
-    ),
-    "server-msgs-per-op": Measure(
-        "server msgs/op",
-        lambda r: _get(r, "net", "servers", "msgs-per-op"),
-        _num_text("server msgs/op {:.2f}", "server msgs/op ?", "net", "servers", "msgs-per-op"),
-    ),
-    "stable-latency-median": Measure(
-        "median stable latency",
-        lambda r: _quantile(r, "0.5"),
-        _latency_text("stable latency median", "0.5"),
-        " ms",
-    ),
-    "stable-latency-max": Measure(
-        "max stable latency", lambda r: _quantile(r, "1", "1.0"), _latency_text("max", "1", "1.0"), " ms"
-    ),
-    "final-reads-exact": Measure(
-        "final reads = sum of acknowledged adds",
-        lambda r: _final_reads_exact(r)[0],
-        lambda r: _final_reads_exact(r)[1],
-    ),
-    "lost-count": Measure(
-        "lost messages",
-        _count("workload", "lost-count"),
-        lambda r: f"lost {_get(r, 'workload', 'lost-count')}",
-    ),
-    "duplicated-count": Measure(
-        "duplicate ids",
-        _count("workload", "duplicated-count"),
-        lambda r: f"duplicates {_get(r, 'workload', 'duplicated-count')}",
-    ),
-    "anomaly-count": Measure(
-        "anomalies",
-        _count("workload", "anomaly-types", absent=0),
-        _listing("anomalies", "workload", "anomaly-types"),
-    ),
-    "bad-error-count": Measure(
-        "bad error types",
-        _count("workload", "bad-error-types", absent=0),
-        _listing("bad error types", "workload", "bad-error-types"),
-    ),
-}
 
 #: shown for every challenge, before its own targets' figures
 COMMON_FIGURES = ("ops", "availability", "server-msgs-per-op")
@@ -175,8 +81,8 @@ COMMON_FIGURES = ("ops", "availability", "server-msgs-per-op")
 # -- Targets (data in harness.challenges) checked against those figures ---------------------------
 
 
-def _target_label(target: Target) -> str:
-    m = FIGURES[target.key]
+def _target_label(target: Target, labels: Mapping[str, Figure]) -> str:
+    m = labels.get(target.key) or Figure(target.key, target.key, None)
     if target.equals is True:
         return m.label
     if target.at_most == 0 and target.at_least is None:
@@ -193,17 +99,19 @@ def _target_label(target: Target) -> str:
 
 def target_text(challenge: Challenge) -> str:
     """The challenge's target in words, "valid" first."""
-    return "; ".join(["valid", *(_target_label(t) for t in challenge.targets)])
+    labels = figure_labels(challenge)
+    return "; ".join(["valid", *(_target_label(t, labels) for t in challenge.targets)])
 
 
-def valid(results: Mapping[str, Any]) -> Check:
-    return Check("valid", results.get("valid?") is True, FIGURES["ops"].text(results))
+def valid(results: Mapping[str, Any], figs: Mapping[str, Figure]) -> Check:
+    return Check("valid", results.get("valid?") is True, _text(figs, "ops"))
 
 
-def check_target(target: Target, results: Mapping[str, Any]) -> Check:
-    m = FIGURES[target.key]
-    value = m.value(results)
-    return Check(_target_label(target), target.met_by(value), m.text(results))
+def check_target(target: Target, figs: Mapping[str, Figure], labels: Mapping[str, Figure]) -> Check:
+    f = figs.get(target.key)
+    return Check(
+        _target_label(target, labels), target.met_by(None if f is None else f.value), _text(figs, target.key)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +141,11 @@ def evaluate(root: Path, challenge: Challenge) -> Row:
         return Row(challenge, "unreadable results", [str(e)[:80]], ["results.json"], has_report)
     v = results.get("valid?")
     verdict = "valid" if v is True else "INVALID" if v is False else "unknown"
-    checks = [valid(results), *(check_target(t, results) for t in challenge.targets)]
+    figs = key_figures(challenge.workload, results)
+    labels = figure_labels(challenge)
+    checks = [valid(results, figs), *(check_target(t, figs, labels) for t in challenge.targets)]
     # the same three figures for every challenge, then whatever its own targets measure
-    common = [FIGURES[key].text(results) for key in COMMON_FIGURES]
+    common = [_text(figs, key) for key in COMMON_FIGURES]
     figures = list(dict.fromkeys([*common, *(c.figure for c in checks)]))
     failed = [c.label for c in checks if not c.met]
     return Row(challenge, verdict, figures, failed, has_report)
@@ -309,9 +219,10 @@ def markdown(table: list[Row]) -> str:
         )
     lines += [
         "",
-        "Server msgs/op is Maelstrom's `:net :servers :msgs-per-op` (node-to-node and node-to-service",
-        "messages per client operation); stable latencies are the broadcast checker's",
-        "`:stable-latencies`; availability is `:availability :ok-fraction`.",
+        "The key figures are what each checker says about its own result (its summary): server",
+        "msgs/op counts node-to-node and node-to-service messages per client operation (Maelstrom's",
+        "net checker); stable latency is how long a broadcast value took to appear in every read;",
+        "availability is the fraction of operations that succeeded.",
         "",
     ]
     return "\n".join(lines)

@@ -33,13 +33,33 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic_ns
 from typing import Any
 
+from harness.checkers.core import check_all, check_safe
+from harness.client import ClientTimeout
+from harness.history import INVOKE, NEMESIS, Op
+from harness.interpreter import ClientIds, Interpreter, derive_rngs
+from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
+from harness.network import Network, latency_sampler, net_result
 from harness.options import TestOptions
-from harness.results import EXIT_ABORTED
+from harness.processes import NodeFault, NodeProcess, RunAborted
+from harness.progress import Progress
+from harness.report import write_report
+from harness.results import (
+    EXIT_ABORTED,
+    exit_code,
+    make_run_dir,
+    verdict_line,
+    write_history,
+    write_results,
+    write_test_json,
+)
+from harness.services import make_services
+from harness.timeline import write_timeline
+from harness.workloads import REGISTRY
 
 __all__ = ["RunConfig", "Terminated", "precise_event_loop", "run_once"]
 
@@ -57,13 +77,10 @@ class RunConfig:
     log_ops: bool = True
     #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
     run_dir_file: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
     """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
-    from harness.progress import Progress
-
     progress = Progress(config.progress_stream, live=config.live_progress, show_ops=config.log_ops)
     try:
         return await _run_once(test, config, progress)
@@ -71,23 +88,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         progress.close_log()
 
 
-async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
-    from harness.checkers.core import check_all, check_safe
-    from harness.history import INVOKE, NEMESIS
-    from harness.interpreter import ClientIds, Interpreter, derive_rngs
-    from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
-    from harness.network import Network, latency_sampler, net_result
-    from harness.processes import NodeFault, NodeProcess, RunAborted
-    from harness.results import (
-        exit_code,
-        make_run_dir,
-        verdict_line,
-        write_history,
-        write_results,
-        write_test_json,
-    )
-    from harness.workloads import REGISTRY
-
+async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) -> int:
     assert test.seed is not None
     say = progress.log
     rngs = derive_rngs(test.seed)
@@ -276,7 +277,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
     results = check_all(test, interp.history, workload_result, net_res, extra)
     write_results(results, run_dir)
     if config.plots:
-        _write_plots(interp, test, run_dir, nemesis, say)
+        _write_plots(interp.history, test, run_dir, say)
     _write_report(run_dir, say)
     _print_results(results, run_dir, say)
     say(
@@ -294,9 +295,6 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Any) -> int:
 
 
 async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[Any]) -> None:
-    from harness.client import ClientTimeout
-    from harness.processes import RunAborted
-
     node = client.node
     try:
         reply = await client.request({"type": "init", "node_id": node, "node_ids": list(node_ids)}, timeout)
@@ -316,12 +314,6 @@ async def _init(client: Any, node_ids: list[str], timeout: float, faults: list[A
 
 def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) -> None:
     """Run lin-kv, seq-kv, lww-kv and lin-tso as network endpoints (one request at a time)."""
-    try:
-        from harness.services import make_services
-    except ModuleNotFoundError as e:
-        if e.name != "harness.services":
-            raise
-        return
     for name, service in make_services(rng).items():
 
         def deliver(msg: Any, name: str = name, service: Any = service) -> None:
@@ -341,29 +333,16 @@ def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) ->
         net.register(name, deliver)
 
 
-def _write_plots(
-    interp: Any, test: TestOptions, run_dir: Path, nemesis: Any, say: Callable[[str], None]
-) -> None:
+def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+    from harness.plots import write_plots  # here: matplotlib takes a while to import
+
     try:
-        from harness.plots import write_plots
-    except ModuleNotFoundError as e:
-        if e.name != "harness.plots":
-            raise
-        return
-    try:
-        end = interp.history[-1].time if interp.history else 0
-        spans = [
-            (a / 1e9, (end if b is None else b) / 1e9)
-            for a, b in (nemesis.partition.intervals if nemesis and nemesis.partition else [])
-        ]
-        write_plots(interp.history, test, run_dir, spans)
+        write_plots(history, test, run_dir)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
 
 
-def _write_timeline(history: list[Any], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
-    from harness.timeline import write_timeline
-
+def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
     try:
         write_timeline(history, run_dir, f"{test.workload} {run_dir.name}")
     except Exception:
@@ -371,12 +350,6 @@ def _write_timeline(history: list[Any], test: TestOptions, run_dir: Path, say: C
 
 
 def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
-    try:
-        from harness.report import write_report
-    except ModuleNotFoundError as e:
-        if e.name != "harness.report":
-            raise
-        return
     try:
         write_report(run_dir)
     except Exception:

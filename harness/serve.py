@@ -69,18 +69,25 @@ def _load_json(path: Path) -> Any:
         return None
 
 
-def _figures(workload: str, results: dict[str, Any]) -> tuple[str, ...]:
+#: the runner-wide figures the index shows after the workload's own
+_COMMON_FIGURES = ("ops", "availability", "server-msgs-per-op")
+
+
+def _figures(workload: str, results: dict[str, Any], test: dict[str, Any]) -> tuple[str, ...]:
+    """The workload's key figures (``Workload.summarize``), then ops, availability, msgs/op."""
+    from harness.checkers.core import WORKLOAD, summarize
     from harness.workloads import REGISTRY
 
     cls = REGISTRY.get(workload)
-    result = results.get("workload")
-    if cls is None or not isinstance(result, dict):
-        return ()
     try:
-        summary = cls.summarize(result)
+        summaries = summarize(results, cls.summarize if cls is not None else None, test)
     except Exception as e:  # a summary that cannot read an old result costs its figures only
         return (f"(no summary: {type(e).__name__})",)
-    return tuple(f.text() for f in summary.figures)
+    figures = list(summaries[WORKLOAD].figures) if WORKLOAD in summaries else []
+    for name, summary in summaries.items():
+        if name != WORKLOAD:
+            figures += [f for f in summary.figures if f.key in _COMMON_FIGURES and f.value is not None]
+    return tuple(f.text() for f in figures)
 
 
 def _run_entry(store: Path, run: Path) -> RunEntry:
@@ -89,7 +96,7 @@ def _run_entry(store: Path, run: Path) -> RunEntry:
     results = _load_json(run / "results.json")
     if isinstance(results, dict):
         verdict = results.get("valid?", "unknown")
-        figures = _figures(run.parent.name, results)
+        figures = _figures(run.parent.name, results, test)
     else:
         verdict, figures = "incomplete", ()
     parameters = {k: test[k] for k in PARAMETERS if test.get(k) not in (None, [], "")}

@@ -102,7 +102,8 @@ def read_journal(journal: Path, max_messages: int = MAX_MESSAGES) -> MessageDiag
             if parsed is None:
                 continue
             kind, time, msg = parsed
-            body = msg.get("body") if isinstance(msg.get("body"), dict) else {}
+            raw_body = msg.get("body")
+            body = raw_body if isinstance(raw_body, dict) else {}
             body_type = str(body.get("type", "?"))
             if body_type in _SKIPPED_TYPES:
                 continue
@@ -228,7 +229,8 @@ def render_svg(diagram: MessageDiagram, title: str = "", max_bytes: int = MAX_BY
 
     size = sum(len(s) for s in head) + sum(len(s) for s in body) + 200
     for i, m in enumerate(msgs):
-        x1, x2 = x_of[m.src], x_of[m.dest]
+        x1 = x_of[m.src]
+        x2: float = x_of[m.dest]
         y1 = top + send_row[i] * step
         if m.recv_ns is None:
             # a stub a third of the way to the destination, a few rows down

@@ -4,10 +4,11 @@ One column per process (the nemesis leftmost, then clients by process number), 1
 106 px pitch. An op's vertical position is its place in the history (16 px per entry), not wall
 time. Each invocation and its completion make one box from the invocation's row to the
 completion's; an ``info`` box runs to the bottom of the page (the op may still be going on); an
-invocation that never completed is one row tall. Colour by completion type. The text is
-"process f value" (plus the completion's value when it differs; nemesis boxes show the
-invocation only); the tooltip gives the duration, the error and the op maps. Static HTML: no
-script.
+invocation that never completed is one row tall. Nemesis ops are ``info`` both ways, so each is
+its own one-row box, as Jepsen's pairing makes them ("unmatched info"), its value in the
+tooltip's ``Msg:``. Colour by completion type. The text is "process f value" (plus the
+completion's value when it differs); the tooltip gives the duration, the error and the op maps.
+Each box is ``id="i<index>"`` and links to itself. Static HTML: no script.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.edn import op_to_map, pr
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
@@ -28,32 +30,21 @@ MAX_PAIRS = 10_000
 
 
 def timeline_pairs(history: Iterable[Op]) -> list[tuple[Op, Op | None]]:
-    """Every invocation with its completion (None if it never completed), in invocation order.
-
-    Client ops pair by process (invoke, then that process's next completion). Nemesis ops are
-    ``info`` both ways and one at a time: they pair in turn, first the invocation.
+    """Jepsen's timeline pairing, in order: an invocation with its process's next completion; an
+    ``info`` with no invocation open (every nemesis op) alone; an invocation never completed alone.
     """
-    out: list[list[Op | None]] = []
-    open_: dict[object, list[Op | None]] = {}
+    out: list[list[Any]] = []
+    open_: dict[object, list[Any]] = {}
     for op in history:
-        key = op.process
-        if op.process == NEMESIS:
-            pair = open_.pop(key, None)
-            if pair is None:
-                pair = [op, None]
-                out.append(pair)
-                open_[key] = pair
-            else:
-                pair[1] = op
-        elif op.type == INVOKE:
-            pair = [op, None]
+        if op.type == INVOKE:
+            pair: list[Any] = [op, None]
             out.append(pair)
-            open_[key] = pair
-        else:
-            pair = open_.pop(key, None)
-            if pair is not None:
-                pair[1] = op
-    return [(inv, done) for inv, done in out if inv is not None]
+            open_[op.process] = pair
+        elif op.process in open_:
+            open_.pop(op.process)[1] = op
+        elif op.type == INFO:
+            out.append([op, None])  # unmatched info: the nemesis's ops
+    return [(inv, done) for inv, done in out]
 
 
 def _process_order(process: object) -> tuple[int, float | str]:
@@ -79,30 +70,29 @@ def timeline_html(history: Sequence[Op], title: str) -> str:
     for inv, done in shown:
         top = inv.index * ROW
         if done is None:
-            bottom, type_ = top + ROW, None
-        elif done.type == INFO and inv.process != NEMESIS:
+            bottom, type_ = top + ROW, (INFO if inv.type == INFO else None)
+        elif done.type == INFO:
             bottom, type_ = height, INFO
         else:
-            bottom, type_ = done.index * ROW + ROW, done.type
-        if inv.process == NEMESIS:
-            type_ = INFO if done is not None else None
-        process = f":{inv.process}" if inv.process == NEMESIS else str(inv.process)
-        text = f"{process} {inv.f} {pr(inv.value)}"
-        if done is not None and inv.process != NEMESIS and pr(done.value) != pr(inv.value):
+            bottom, type_ = done.index * ROW, done.type
+        nemesis = inv.process == NEMESIS
+        process = f":{inv.process}" if nemesis else str(inv.process)
+        text = f"{process} {inv.f}" + ("" if nemesis else f" {pr(inv.value)}")
+        if done is not None and pr(done.value) != pr(inv.value):
             text += f" {pr(done.value)}"
         tip = []
-        if inv.process == NEMESIS and done is not None:
-            tip.append(f"Msg: {pr(done.value)}")
+        if nemesis:
+            tip.append(f"Msg: {pr(inv.value)}")
         if done is not None:
             tip.append(f"Dur: {(done.time - inv.time) / 1e6:.0f} ms")
-            if done.error is not None:
-                tip.append(f"Err: {pr(done.error)}")
+        last = done if done is not None else inv
+        if last.error is not None:
+            tip.append(f"Err: {pr(last.error)}")
         tip.append(_clip(pr(op_to_map(inv)), 2000))
         if done is not None:
             tip.append(_clip(pr(op_to_map(done)), 2000))
-        anchor = done.index if done is not None else inv.index
         boxes.append(
-            f'<a href="#i{anchor}" class="op" title="{html.escape(chr(10).join(tip))}" '
+            f'<a href="#i{last.index}" id="i{last.index}" class="op" title="{html.escape(chr(10).join(tip))}" '
             f'style="left:{column[inv.process] * COL_PITCH}px;top:{top}px;'
             f'height:{max(bottom - top, ROW) - 2}px;background:{COLORS[type_]}">'
             f"{html.escape(_clip(text))}</a>"

@@ -1,74 +1,19 @@
-"""common.gossip on an in-process simulated network: delivery, partitions, message cost, silence."""
+"""common.gossip on an in-process simulated network: delivery, partitions, message cost, silence.
+
+Runs on virtual time (common.testing): every sleep and timer is exact and costs no wall time, so
+message counts do not depend on how busy the machine is.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from common.gossip import Gossip
-from common.protocol import Message
-
-
-class SimNet:
-    """Delivers bodies between fake nodes after ``latency`` seconds unless a partition cuts them."""
-
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
-        self.cut: set[tuple[str, str]] = set()
-        self.nodes: dict[str, FakeNode] = {}
-        self.sent = 0
-        self.dropped = 0
-
-    def send(self, src: str, dest: str, body: dict[str, Any]) -> None:
-        self.sent += 1
-        if (src, dest) in self.cut:
-            self.dropped += 1
-            return
-        asyncio.get_running_loop().call_later(self.latency, self.nodes[dest].deliver, src, body)
-
-    def isolate(self, node: str) -> None:
-        for other in self.nodes:
-            if other != node:
-                self.cut |= {(node, other), (other, node)}
-
-    def heal(self) -> None:
-        self.cut.clear()
-
-
-class FakeNode:
-    """The slice of ``common.Node`` that Gossip uses."""
-
-    def __init__(self, net: SimNet, node_id: str) -> None:
-        self.net = net
-        self.node_id = node_id
-        self.handlers: dict[str, Callable[[Message], Any]] = {}
-        self.tasks: list[asyncio.Task[Any]] = []
-        net.nodes[node_id] = self
-
-    def handler(self, kind: str):
-        def register(fn):
-            self.handlers[kind] = fn
-            return fn
-
-        return register
-
-    def every(self, interval: float, fn: Callable[[], Any]) -> None:
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                fn()
-
-        self.tasks.append(asyncio.get_running_loop().create_task(loop()))
-
-    def send(self, dest: str, body: dict[str, Any]) -> None:
-        self.net.send(self.node_id, dest, body)
-
-    def deliver(self, src: str, body: dict[str, Any]) -> None:
-        self.handlers[body["type"]](Message(src=src, dest=self.node_id, body=body))
+from common.testing import FakeNode, SimNet, run
 
 
 async def _cluster(n: int, latency: float, overlay: Callable[[str, list[str]], list[str]], **opts):
@@ -81,12 +26,6 @@ async def _cluster(n: int, latency: float, overlay: Callable[[str, list[str]], l
         g.set_peers(overlay(node_id, ids))
         gossips[node_id] = g
     return net, gossips
-
-
-def _stop(net: SimNet) -> None:
-    for node in net.nodes.values():
-        for task in node.tasks:
-            task.cancel()
 
 
 def line(me: str, ids: list[str]) -> list[str]:
@@ -114,10 +53,10 @@ def test_flooding_reaches_every_node_without_sending_back():
         for v in range(20):
             gs[f"n{v % 5}"].add(v)
         await asyncio.sleep(0.05)
-        _stop(net)
+        net.stop()
         return net, gs
 
-    net, gs = asyncio.run(main())
+    net, gs = run(main())
     for g in gs.values():
         assert sorted(g.values) == list(range(20))
     # each value crosses each of the grid's 5 edges at most twice (once per direction)
@@ -136,10 +75,10 @@ def test_values_cross_a_partition_only_with_acks_and_retries(reliable: bool):
         await asyncio.sleep(0.1)
         net.heal()
         await asyncio.sleep(0.2)
-        _stop(net)
+        net.stop()
         return net, gs
 
-    net, gs = asyncio.run(main())
+    net, gs = run(main())
     converged = all(sorted(g.values) == list(range(10)) for g in gs.values())
     assert converged is reliable
     assert net.dropped > 0
@@ -156,10 +95,10 @@ def test_star_batches_at_the_hub_and_falls_silent_when_idle():
         await asyncio.sleep(0.3)
         busy = net.sent
         await asyncio.sleep(0.5)
-        _stop(net)
+        net.stop()
         return net, gs, busy
 
-    net, gs, busy = asyncio.run(main())
+    net, gs, busy = run(main())
     for g in gs.values():
         assert sorted(g.values) == list(range(200))
     assert net.sent == busy, "an idle cluster must send nothing"
@@ -173,10 +112,10 @@ def test_acks_ride_on_data_and_retries_stop_once_acked():
         net, gs = await _cluster(2, 0.002, line, ack_delay=0.02, retry_after=0.06)
         gs["n0"].add("x")
         await asyncio.sleep(0.3)
-        _stop(net)
+        net.stop()
         return net
 
-    net = asyncio.run(main())
+    net = run(main())
     assert net.sent == 2  # one data message, one pure ack, no retry
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 
 import pytest
 
+from harness.client import MalformedResponse
 from harness.history import Op
 from harness.options import TestOptions as Options
-from harness.schema import Body
+from harness.testing import RecordingWorker, ScriptedClient
 from harness.workloads import REGISTRY
 from harness.workloads.broadcast import Broadcast, topology
 
@@ -86,67 +86,41 @@ def test_mix_is_about_half_broadcasts_with_one_global_sequence():
     assert [again.next_op(0, 0) for _ in range(2000)] == ops  # one seeded source
 
 
-class FakeClient:
-    def __init__(self, node: str, replies: dict[str, dict[str, Any]] | None = None) -> None:
-        self.node = node
-        self.sent: list[dict[str, Any]] = []
-        self.replies = replies or {}
-
-    async def rpc(self, body: dict[str, Any], response: Body, timeout: float | None = None) -> dict[str, Any]:
-        self.sent.append(body)
-        reply = {"type": response.type, "in_reply_to": 1, **self.replies.get(body["type"], {})}
-        if errors := response.errors(reply):
-            raise ValueError(errors)
-        return reply
-
-
 def test_setup_sends_the_whole_topology_once_to_every_node():
     w = Broadcast(Options(workload="broadcast", nodes=N5, topology="line"), random.Random(1))
-    clients = {n: FakeClient(n) for n in N5}
+    clients = {n: ScriptedClient(n) for n in N5}
     asyncio.run(w.setup(clients))
     for c in clients.values():
         assert c.sent == [{"type": "topology", "topology": topology("line", N5)}]
 
 
 def test_setup_failure_propagates():
-    class Broken(FakeClient):
+    class Broken(ScriptedClient):
         async def rpc(self, body, response, timeout=None):
             raise TimeoutError("no topology_ok")
 
     w = Broadcast(Options(workload="broadcast", nodes=N5), random.Random(1))
     with pytest.raises(TimeoutError):
-        asyncio.run(w.setup({"n0": FakeClient("n0"), "n1": Broken("n1")}))
+        asyncio.run(w.setup({"n0": ScriptedClient("n0"), "n1": Broken("n1")}))
 
 
 def test_invoke_records_maelstrom_values_and_rejects_extra_keys():
     w = Broadcast(Options(workload="broadcast", nodes=N5), random.Random(1))
-    c = FakeClient("n0", {"read": {"messages": [3, 1]}})
+    c = ScriptedClient("n0", {"read": {"messages": [3, 1]}})
     done = asyncio.run(w.invoke(c, Op("invoke", "broadcast", 0, 3, 10, 4)))
     assert (done.type, done.f, done.value) == ("ok", "broadcast", 3)
     assert c.sent[-1] == {"type": "broadcast", "message": 3}
     done = asyncio.run(w.invoke(c, Op("invoke", "read", 0, None, 10, 5, extra={"final?": True})))
     assert (done.type, done.value, done.final) == ("ok", [3, 1], True)
-    null = FakeClient("n0", {"read": {"messages": None}})
+    null = ScriptedClient("n0", {"read": {"messages": None}})
     assert asyncio.run(w.invoke(null, Op("invoke", "read", 0))).value is None
-    extra = FakeClient("n0", {"broadcast": {"debug": 1}})
-    with pytest.raises(ValueError):
+    extra = ScriptedClient("n0", {"broadcast": {"debug": 1}})
+    with pytest.raises(MalformedResponse):
         asyncio.run(w.invoke(extra, Op("invoke", "broadcast", 0, 1)))
 
 
 def test_final_phase_is_one_final_read_per_thread():
-    class Worker:
-        thread = 3
-
-        def __init__(self) -> None:
-            self.ops: list[dict[str, Any]] = []
-
-        async def invoke(self, op):
-            self.ops.append(op)
-
-        async def sleep(self, s):
-            raise AssertionError("no sleep expected")
-
     w = Broadcast(Options(workload="broadcast", nodes=N5), random.Random(1))
-    worker = Worker()
+    worker = RecordingWorker(thread=3)
     asyncio.run(w.final(worker))
     assert worker.ops == [{"f": "read", "value": None, "final?": True}]

@@ -77,7 +77,12 @@ def test_readme_shows_the_manifest_table() -> None:
 SHORT = ("--time-limit", "1.5", "--rate", "20", "--recovery-time", "1", "--no-plots", "--seed", "1")
 #: the counter converges in rounds: short ones, and room for them after the main phase
 ENV = {"grow-only-counter": {"COUNTER_SYNC_INTERVAL": "0.1", "COUNTER_SYNC_IDLE_MAX": "0.2"}}
-MORE = {"grow-only-counter": ("--recovery-time", "3")}
+MORE = {
+    "grow-only-counter": ("--recovery-time", "3"),
+    # Raft needs its first election (0.3-0.6 s) before anything succeeds, and a cas succeeds only
+    # when its random `from` is the value: 1.5 s leaves too few for one of each to be sure
+    "raft-lin-kv": ("--time-limit", "4"),
+}
 
 
 @pytest.mark.timeout(90)

@@ -22,6 +22,7 @@ from common import (
     is_definite,
 )
 from common.errors import error_from_body
+from common.testing import LinkedProtocols
 
 
 def line(src: str = "c1", dest: str = "n1", **body: Any) -> bytes:
@@ -230,6 +231,37 @@ def test_request_ids_count_from_one_and_replies_reach_their_callback():
     assert h.feed(line("n2", type="ping_ok", in_reply_to=2)) == []
     assert [m.body["in_reply_to"] for m in got] == [2]
     assert h.protocol.pending_count == 1
+
+
+def test_linked_nodes_request_reply_error_and_partition():
+    """Two protocols over a fake link (common.testing.LinkedProtocols), h11-style."""
+    link = LinkedProtocols(["n1", "n2"])
+    store = {"x": 1}
+
+    def read(msg: Message) -> dict[str, Any]:
+        if msg.body["key"] not in store:
+            raise KeyDoesNotExist(f"no {msg.body['key']}")
+        return {"type": "read_ok", "value": store[msg.body["key"]]}
+
+    link["n2"].add_handler("read", read)
+    got: list[Message] = []
+    link["n1"].request("n2", {"type": "read", "key": "x"}, got.append)
+    link["n1"].request("n2", {"type": "read", "key": "y"}, got.append)
+    assert link.pump() == []  # nothing for anyone outside the pair
+    assert [(m.src, m.body["type"], m.body.get("value"), m.body.get("code")) for m in got] == [
+        ("n2", "read_ok", 1, None),
+        ("n2", "error", None, ErrorCode.KEY_DOES_NOT_EXIST),
+    ]
+    # a partition loses the request: no reply, the request stays pending
+    link["n1"].request("n2", {"type": "read", "key": "x"}, got.append)
+    assert link.pump(drop=lambda msg: msg["src"] == "n1") == [] and len(got) == 2
+    assert link["n1"].pending_count == 1
+    # a client's request is answered to the client, outside the pair
+    link.client_send("c1", "n2", {"type": "read", "key": "x", "msg_id": 7})
+    assert link.pump() == [
+        {"src": "n2", "dest": "c1", "body": {"type": "read_ok", "value": 1, "in_reply_to": 7}}
+    ]
+    assert link.logs == []
 
 
 def test_cancelled_request_drops_late_reply_quietly():

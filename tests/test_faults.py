@@ -14,13 +14,16 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from harness.client import ClientTimeout, RPCClient
 from harness.edn import read_history
 from harness.history import NEMESIS, OK, kw
-from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes, fault_intervals
+from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes, faults_by_kind
 from harness.network import Network
 from harness.processes import NodeProcess
 
@@ -226,8 +229,12 @@ def test_durable_node_passes_kill_pause_partition_and_leaves_no_process(tmp_path
     # the final generator heals and brings everything back: resume :all, then start :all, last
     assert [op.f for op in nemesis[-6:]] == ["stop-partition"] * 2 + ["resume"] * 2 + ["start"] * 2
     assert _orphans(marker) == []
-    kinds = {i["kind"] for i in fault_intervals(history)}
-    assert kinds <= {"kill", "pause", "partition"} and "kill" in kinds
+    by_kind = faults_by_kind(history)
+    assert set(by_kind) == {"kill", "pause", "partition"}
+    killed = [
+        iv for iv in by_kind["kill"] if isinstance(iv.effect, dict) and kw("killed") in iv.effect.values()
+    ]
+    assert killed and all(iv.end is not None and iv.end > iv.start for iv in killed)
 
 
 def test_a_node_that_does_not_come_back_is_reported_and_the_run_invalid(tmp_path: Path) -> None:
@@ -240,3 +247,99 @@ def test_a_node_that_does_not_come_back_is_reported_and_the_run_invalid(tmp_path
     assert "did not come back after a kill" in faults[0]["message"] and "init" in faults[0]["message"]
     assert "did not come back" in out
     assert _orphans(str(data)) == []
+
+
+def test_sigterm_while_nodes_are_paused_leaves_no_process(tmp_path: Path) -> None:
+    marker = str(tmp_path / "marker")
+    store = tmp_path / "store"
+    command = [
+        sys.executable, "-m", "harness", "test", "-w", "g-set", "--bin", sys.executable, str(NODE), "memory",
+        marker, "--node-count", "3", "--rate", "20", "--time-limit", "60", "--nemesis", "pause",
+        "--nemesis-interval", "0.2", "--seed", "1", "--no-plots", "--quiet-ops", "--store", str(store),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # wait until some node is stopped (state T), then stop the runner
+        deadline = 600
+        while deadline and not any(_stopped(pid) for pid in _pids(marker)):
+            deadline -= 1
+            proc_done = proc.poll() is not None
+            assert not proc_done, proc.communicate()[0]
+            time.sleep(0.05)
+        assert deadline, "no node was ever paused"
+        proc.send_signal(15)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + 15, out
+    assert _pids(marker) == []
+    history = (next(p for p in (store / "g-set").iterdir() if not p.is_symlink()) / "history.txt").read_text()
+    assert ":pause" in history  # the history up to the signal is kept
+
+
+def _pids(marker: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and "harness" not in cmdline and _alive(int(pid)):
+                found.append(int(pid))
+    return found
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return _state(pid) == "T"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("fault_during_request", [False, True])
+def test_late_reply_is_a_node_fault_unless_a_fault_was_on(tmp_path: Path, fault_during_request: bool) -> None:
+    """A late reply to a client that gave up is a node fault, unless some node was paused or killed
+    during the request (then the node may have waited on it): excused and discarded."""
+    script = (
+        "import sys, json, time\n"
+        "for line in sys.stdin:\n"
+        "    m = json.loads(line); time.sleep(0.3)\n"
+        "    print(json.dumps({'src': 'n1', 'dest': m['src'], 'body': {'type': 'echo_ok', 'in_reply_to': m['body']['msg_id']}}), flush=True)\n"
+    )
+
+    async def main() -> tuple[list[Any], int]:
+        net = Network()
+        faults: list[Any] = []
+        node = NodeProcess(
+            "n1",
+            net,
+            tmp_path / "n1.log",
+            on_fault=faults.append,
+            on_crash=lambda n: None,
+            console=lambda s: None,
+        )
+        await node.start([sys.executable, "-c", script], str(tmp_path))
+        client = RPCClient(net, "c7", "n1", timeout=0.1)
+        request = asyncio.ensure_future(client.request({"type": "echo"}))
+        await asyncio.sleep(0)  # the request is sent
+        if fault_during_request:
+            net.mark_faulted("n2")  # another node, paused and resumed while c7 waited
+            net.mark_recovered("n2")
+        with pytest.raises(ClientTimeout):
+            await request
+        client.close()
+        for _ in range(50):
+            if faults or net.excused_replies:
+                break
+            await asyncio.sleep(0.02)
+        await node.stop()
+        return faults, net.excused_replies
+
+    faults, excused = asyncio.run(main())
+    if fault_during_request:
+        assert (faults, excused) == ([], 1)
+    else:
+        assert [f.kind for f in faults] == ["invalid-dest"] and excused == 0

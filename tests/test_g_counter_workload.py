@@ -5,33 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from harness import options
+from harness.client import MalformedResponse
 from harness.history import INVOKE, OK, Op
-from harness.schema import Body
+from harness.testing import RecordingWorker, ScriptedClient
 from harness.workloads import REGISTRY
 from harness.workloads.g_counter import GCounter
-
-
-class FakeClient:
-    node = "n0"
-
-    def __init__(self, replies: list[Any]) -> None:
-        self.replies = replies
-        self.sent: list[dict[str, Any]] = []
-
-    async def rpc(self, body: dict[str, Any], response: Body, timeout: float | None = None) -> dict[str, Any]:
-        self.sent.append(body)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        errors = response.errors({**reply, "in_reply_to": 1})
-        if errors:
-            raise ValueError(errors)  # stands in for MalformedResponse
-        return reply
 
 
 def test_registered_with_maelstrom_client_semantics() -> None:
@@ -67,7 +49,7 @@ def test_same_seed_same_ops() -> None:
 
 def test_invoke_add_and_read() -> None:
     workload = GCounter(options.TestOptions(), random.Random(0))
-    client = FakeClient([{"type": "add_ok"}, {"type": "read_ok", "value": 12}])
+    client = ScriptedClient("n0", [{"type": "add_ok"}, {"type": "read_ok", "value": 12}])
     add = asyncio.run(workload.invoke(client, Op(INVOKE, "add", 0, 3)))
     read = asyncio.run(workload.invoke(client, Op(INVOKE, "read", 0, None, extra={"final?": True})))
     assert client.sent == [{"type": "add", "delta": 3}, {"type": "read"}]
@@ -77,8 +59,8 @@ def test_invoke_add_and_read() -> None:
 
 def test_malformed_read_and_rpc_errors_propagate() -> None:
     workload = GCounter(options.TestOptions(), random.Random(0))
-    client = FakeClient([{"type": "read_ok", "value": 1.5}, RuntimeError("rpc error 11")])
-    with pytest.raises(ValueError):
+    client = ScriptedClient("n0", [{"type": "read_ok", "value": 1.5}, RuntimeError("rpc error 11")])
+    with pytest.raises(MalformedResponse):
         asyncio.run(workload.invoke(client, Op(INVOKE, "read", 0, None)))
     with pytest.raises(RuntimeError):
         asyncio.run(workload.invoke(client, Op(INVOKE, "add", 0, 1)))
@@ -86,17 +68,6 @@ def test_malformed_read_and_rpc_errors_propagate() -> None:
 
 def test_final_phase_is_one_final_read() -> None:
     workload = GCounter(options.TestOptions(), random.Random(0))
-    invoked: list[dict[str, Any]] = []
-
-    class Worker:
-        thread = 0
-
-        async def invoke(self, op: dict[str, Any]) -> Op:
-            invoked.append(op)
-            return Op(OK, op["f"], 0, 0)
-
-        async def sleep(self, seconds: float) -> None:
-            raise AssertionError("the counter final phase does not sleep")
-
-    asyncio.run(workload.final(Worker()))
-    assert invoked == [{"f": "read", "value": None, "final?": True}]
+    worker = RecordingWorker(complete=lambda op, _: Op(OK, op["f"], 0, 0))
+    asyncio.run(workload.final(worker))
+    assert worker.ops == [{"f": "read", "value": None, "final?": True}]

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from harness.client import MalformedResponse
 from harness.edn import read_history, read_results
 from harness.history import INFO, OK, Op, kw
 from harness.options import TestOptions as Options
-from harness.schema import Body
+from harness.testing import RecordingWorker, ScriptedClient
 from harness.workloads import REGISTRY
 from harness.workloads.elle import KeyPool
 from harness.workloads.kafka import Kafka
@@ -24,27 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SEND, POLL = kw("send"), kw("poll")
 
 
-class FakeClient:
-    node = "n0"
-
-    def __init__(self, replies: dict[str, dict[str, Any]]) -> None:
-        self.replies = replies
-        self.sent: list[dict[str, Any]] = []
-
-    async def rpc(self, body: dict[str, Any], response: Body, timeout: float | None = None) -> dict[str, Any]:
-        self.sent.append(body)
-        reply = {"type": response.type, "in_reply_to": 1, **self.replies.get(body["type"], {})}
-        if errs := response.errors(reply):
-            raise ValueError(errs)
-        return reply
-
-
 def workload(**kw_: Any) -> Kafka:
     opts = Options(workload="kafka", nodes=["n0"], concurrency=2, **kw_)
     return Kafka(opts, random.Random(7))
 
 
-def run(w: Kafka, client: FakeClient, f: str, value: Any, **extra: Any) -> Op:
+def run(w: Kafka, client: ScriptedClient, f: str, value: Any, **extra: Any) -> Op:
     return asyncio.run(w.invoke(client, Op("invoke", f, 0, value, extra=extra)))
 
 
@@ -103,11 +89,12 @@ def test_assign_of_unseen_keys() -> None:
 
 def test_client_offsets_assign_poll_commit() -> None:
     w = workload()
-    c = FakeClient(
+    c = ScriptedClient(
+        "n0",
         {
             "list_committed_offsets": {"offsets": {"a": 3}},
             "poll": {"msgs": {"a": [[3, 30], [4, 40]], "b": [], "z": [[7, 70]]}},
-        }
+        },
     )
     assert run(w, c, "assign", ["a", "b"]).type == OK
     assert c.sent[-1] == {"type": "list_committed_offsets", "keys": ["a", "b"]}
@@ -130,7 +117,7 @@ def test_client_offsets_assign_poll_commit() -> None:
 
 def test_send_and_crash() -> None:
     w = workload()
-    c = FakeClient({"send": {"offset": 9}})
+    c = ScriptedClient("n0", {"send": {"offset": 9}})
     done = run(w, c, "send", [[SEND, "4", 2]])
     assert c.sent[-1] == {"type": "send", "key": "4", "msg": 2}
     assert done.value == [[SEND, "4", [9, 2]]]
@@ -139,29 +126,19 @@ def test_send_and_crash() -> None:
 
 def test_malformed_poll_reply_raises() -> None:
     w = workload()
-    with pytest.raises(ValueError):
-        run(w, FakeClient({"poll": {"msgs": {"a": [[1, 2, 3]]}}}), "poll", [[POLL]])
+    with pytest.raises(MalformedResponse):
+        run(w, ScriptedClient("n0", {"poll": {"msgs": {"a": [[1, 2, 3]]}}}), "poll", [[POLL]])
 
 
 def test_final_phase_crash_assign_then_polls_until_caught_up() -> None:
     w = workload()
     w.on_complete(Op(OK, "send", 0, [[SEND, "1", [2, 5]]]))
 
-    class Worker:
-        thread = 0
+    def complete(op: dict[str, Any], worker: RecordingWorker) -> Op:
+        seen = {"1": [[len(worker.ops) - 3, 1]]} if op["f"] == "poll" else None
+        return Op(OK, op["f"], 0, [[POLL, seen]] if seen else op.get("value"))
 
-        def __init__(self) -> None:
-            self.ops: list[dict[str, Any]] = []
-
-        async def invoke(self, op: dict[str, Any]) -> Op:
-            self.ops.append(op)
-            seen = {"1": [[len(self.ops) - 3, 1]]} if op["f"] == "poll" else None
-            return Op(OK, op["f"], 0, [[POLL, seen]] if seen else op.get("value"))
-
-        async def sleep(self, s: float) -> None:
-            assert 0 <= s < 0.4
-
-    worker = Worker()
+    worker = RecordingWorker(complete=complete, max_sleep=0.4)
     asyncio.run(w.final(worker))
     assert [op["f"] for op in worker.ops] == ["crash", "assign", "poll", "poll", "poll"]
     assert worker.ops[1] == {"f": "assign", "value": ["1"], "seek-to-beginning?": True}

@@ -1,4 +1,8 @@
-"""The simulated network and the partition nemesis, without processes."""
+"""The simulated network and the partition nemesis, without processes.
+
+The network runs on virtual time (common.testing.VirtualTimeLoop): delivery times are exact, so
+the tests assert them exactly, and sleeping costs no wall time.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,32 @@ import asyncio
 import io
 import json
 import random
-import time
 
 import pytest
 
-from harness.history import kw
-from harness.nemesis import PartitionNemesis, grudge_for
+from common.testing import run as virtual_run
+from harness.history import NEMESIS, Op, kw
+from harness.nemesis import PartitionNemesis, grudge_for, partition_intervals
 from harness.network import Network, latency_sampler, net_counts_from_journal, net_result
 
 pytestmark = pytest.mark.timeout(20)
 
 
 class Recorder:
-    """Delivery callback that keeps (ms since creation, src, body) per recipient."""
+    """Delivery callback that keeps (virtual ms since creation, src, body) per recipient."""
 
     def __init__(self) -> None:
-        self.t0 = time.monotonic()
+        self.loop = asyncio.get_running_loop()
+        self.t0 = self.loop.time()
         self.got: list[tuple[float, str, dict]] = []
 
     def __call__(self, msg) -> None:
-        self.got.append(((time.monotonic() - self.t0) * 1000, msg.src, msg.body))
+        self.got.append((round((self.loop.time() - self.t0) * 1000, 6), msg.src, msg.body))
+
+
+def virtual_network(*args, **kwargs) -> Network:
+    """A Network on the running VirtualTimeLoop's clock."""
+    return Network(*args, clock=asyncio.get_running_loop().time_ns, **kwargs)
 
 
 def latencies(*values: int):
@@ -34,12 +44,12 @@ def latencies(*values: int):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    return virtual_run(coro)
 
 
 def test_head_of_line_blocking_like_maelstrom() -> None:
     async def main() -> Recorder:
-        net = Network(latencies(60, 0))
+        net = virtual_network(latencies(60, 0))
         rec = Recorder()
         net.register("n2", rec)
         for n in ("n1", "n3", "c1"):
@@ -54,12 +64,13 @@ def test_head_of_line_blocking_like_maelstrom() -> None:
 
     rec = run(main())
     assert [b["type"] for _, _, b in rec.got] == ["slow", "fast", "client"]
-    assert all(t >= 55 for t, _, _ in rec.got), rec.got
+    # all three at the head's due time: the fast and the client message waited behind it
+    assert [t for t, _, _ in rec.got] == [60, 60, 60], rec.got
 
 
 def test_earlier_deadline_overtakes_queued_later_one() -> None:
     async def main() -> Recorder:
-        net = Network(latencies(40, 100, 10))
+        net = virtual_network(latencies(40, 100, 10))
         rec = Recorder()
         net.register("n2", rec)
         net.register("n1", lambda m: None)
@@ -73,11 +84,12 @@ def test_earlier_deadline_overtakes_queued_later_one() -> None:
 
     rec = run(main())
     assert [b["k"] for _, _, b in rec.got] == ["a", "c", "b"]
+    assert [t for t, _, _ in rec.got] == [40, 40, 105]  # c waited behind the head; b is due at 5+100
 
 
 def test_partitions_drop_at_dequeue() -> None:
     async def main() -> tuple[Recorder, Network]:
-        net = Network(latencies(50, 50, 0, 0, 0))
+        net = virtual_network(latencies(50, 50, 0, 0, 0))
         rec = Recorder()
         net.register("n2", rec)
         for n in ("n1", "n3", "c1"):
@@ -103,7 +115,7 @@ def test_partitions_drop_at_dequeue() -> None:
 
 def test_latency_only_between_non_clients() -> None:
     async def main() -> dict[str, Recorder]:
-        net = Network(lambda: 40)
+        net = virtual_network(lambda: 40)
         recs = {n: Recorder() for n in ("n1", "n2", "c1", "lin-kv")}
         for n, r in recs.items():
             net.register(n, r, direct=n.startswith("c"))
@@ -116,10 +128,10 @@ def test_latency_only_between_non_clients() -> None:
         return recs
 
     recs = run(main())
-    assert recs["n1"].got[0][0] < 20
-    assert recs["c1"].got[0][0] < 20
-    assert recs["n2"].got[0][0] >= 38
-    assert recs["lin-kv"].got[0][0] >= 38
+    assert recs["n1"].got[0][0] == 0
+    assert recs["c1"].got[0][0] == 0
+    assert recs["n2"].got[0][0] == 40
+    assert recs["lin-kv"].got[0][0] == 40
 
 
 def test_ids_journal_and_net_counts(tmp_path) -> None:
@@ -127,7 +139,7 @@ def test_ids_journal_and_net_counts(tmp_path) -> None:
 
     async def main() -> Network:
         with open(journal_path, "wb") as journal:
-            net = Network(None, journal)
+            net = virtual_network(None, journal)
             rec = Recorder()
             net.register("n1", rec)
             net.register("n2", lambda m: None)
@@ -209,7 +221,7 @@ def test_other_shapes() -> None:
 
 def test_nemesis_alternates_and_records_intervals() -> None:
     async def main() -> tuple[list, PartitionNemesis]:
-        net = Network()
+        net = virtual_network()
         nem = PartitionNemesis(["n0", "n1", "n2"], net, random.Random(2), interval=1.0)
         ops = []
         for t in range(6):
@@ -221,7 +233,11 @@ def test_nemesis_alternates_and_records_intervals() -> None:
     assert [f for f, _, _ in ops] == ["start-partition", "stop-partition"] * 3
     assert all(v is None and r == kw("network-healed") for f, v, r in ops if f == "stop-partition")
     assert all(r[0] == kw("isolated") for f, _, r in ops if f == "start-partition")
-    assert all(end is not None for _, end in nem.intervals)
+    # as the interpreter records them: an info invocation and an info completion per op
+    history = [Op("info", f, NEMESIS, x, t) for t, (f, v, r) in enumerate(ops) for x in (v, r)]
+    intervals = partition_intervals(history)
+    assert [(iv.start, iv.end) for iv in intervals] == [(0, 1), (2, 3), (4, 5)]
+    assert [iv.effect for iv in intervals] == [r for f, _, r in ops if f == "start-partition"]
     delays = [nem.next_delay() for _ in range(500)]
     assert min(delays) >= 0 and max(delays) < 2.0
 
@@ -230,7 +246,7 @@ def test_journal_writes_are_lines(tmp_path) -> None:
     buf = io.BytesIO()
 
     async def main() -> None:
-        net = Network(None, buf)
+        net = virtual_network(None, buf)
         net.register("n1", lambda m: None)
         net.send("n1", "n1", {"type": "x", "s": "a\nb"})
         await net.close()

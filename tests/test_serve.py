@@ -67,6 +67,10 @@ def test_every_run_has_timeline_log_and_node_logs(store: Path) -> None:
     assert sorted(p.name for p in (run / "node-logs").iterdir()) == ["n0.log", "n1.log"]
     timeline = (run / "timeline.html").read_text()
     assert timeline.count('class="op"') > 10 and ":nemesis" in timeline
+    report = (run / "index.html").read_text()
+    for link in ("timeline.html", "jepsen.log", "node-logs/n0.log", "node-logs/n1.log"):
+        assert f'href="{link}"' in report
+    assert "<h2>Kills and pauses</h2>" in report and "#E9A4A0" in report  # kill intervals, kill's colour
 
 
 def test_timeline_pairs_invocations_with_completions() -> None:
@@ -81,7 +85,8 @@ def test_timeline_pairs_invocations_with_completions() -> None:
         Op(INVOKE, "add", 0, 2, index=5),
     ]
     pairs = [(a.index, None if b is None else b.index) for a, b in timeline_pairs(history)]
-    assert pairs == [(0, 4), (1, 3), (2, None), (5, None)]
+    # nemesis ops are info both ways: each stands alone, as in Jepsen's timeline
+    assert pairs == [(0, 4), (1, None), (2, None), (3, None), (5, None)]
 
 
 def test_index_lists_runs_newest_first_with_verdict_and_figures(store: Path) -> None:
@@ -155,3 +160,56 @@ def test_served_index_and_a_report_load_in_chromium(server: str) -> None:
     assert timeline
     tl_dom, tl_console = _render(server + timeline.group(1))
     assert tl_console == [] and 'class="op"' in tl_dom
+
+
+def test_ops_go_to_the_log_always_and_to_the_console_unless_quiet(tmp_path: Path) -> None:
+    import io
+
+    from harness.cli import parse_test_args
+    from harness.progress import Progress
+
+    for show in (True, False):
+        console = io.StringIO()
+        progress = Progress(console, live=False, show_ops=show)
+        progress.open_log(tmp_path / f"{show}.log")
+        progress.log("Running echo")
+        progress.op(2, '2\t:invoke\t:echo\t"hi"')
+        progress.op("nemesis", ":nemesis\t:info\t:kill\t:one")
+        progress.close_log()
+        log = (tmp_path / f"{show}.log").read_text().splitlines()
+        assert [line.split("\t", 2)[2] for line in log] == [
+            "[jepsen test runner] jepsen.core: Running echo",
+            '[jepsen worker 2] jepsen.util: 2\t:invoke\t:echo\t"hi"',
+            "[jepsen nemesis] jepsen.util: :nemesis\t:info\t:kill\t:one",
+        ]
+        shown = console.getvalue().splitlines()
+        assert shown == (
+            ["Running echo", 'INFO\t[jepsen worker 2] jepsen.util: 2\t:invoke\t:echo\t"hi"',
+             "INFO\t[jepsen nemesis] jepsen.util: :nemesis\t:info\t:kill\t:one"]
+            if show
+            else ["Running echo"]
+        )  # fmt: skip
+    assert parse_test_args(["-w", "echo", "--bin", "x", "--quiet-ops"])[1].log_ops is False
+    assert parse_test_args(["-w", "echo", "--bin", "x"])[1].log_ops is True
+
+
+def test_live_status_line_stays_below_the_operations() -> None:
+    import asyncio
+    import io
+
+    from harness.progress import Progress
+
+    async def main() -> str:
+        console = io.StringIO()
+        progress = Progress(console, live=True, show_ops=True)
+        progress.start(10, lambda: 0)
+        await asyncio.sleep(0.6)  # one status redraw (every 0.5 s on a terminal)
+        progress.op(0, "0\t:invoke\t:echo\tnil")
+        text = console.getvalue()
+        progress.stop()
+        return text
+
+    text = asyncio.run(main())
+    before, after = text.split("jepsen.util: 0\t:invoke\t:echo\tnil\n")
+    assert "[main]" in before or "[starting]" in before
+    assert after.startswith("[") and "ok 0" in after  # the status line, drawn again under the op

@@ -11,10 +11,12 @@ from typing import Any
 import fidelity
 import pytest
 
-from common.protocol import Message
+from common.testing import FakeNode, SimNet
 from common.txn import TxnStore
+from harness.client import MalformedResponse
 from harness.history import INVOKE, Op, kw
 from harness.options import TestOptions as Options
+from harness.testing import ScriptedClient
 from harness.workloads import REGISTRY
 from harness.workloads.txn_rw_register import TxnRwRegister
 
@@ -66,36 +68,24 @@ def test_same_seed_same_sequence() -> None:
     assert [a.next_txn() for _ in range(200)] == [b.next_txn() for _ in range(200)]
 
 
-class FakeClient:
-    node = "n0"
-
-    def __init__(self, reply_txn: Any) -> None:
-        self.reply_txn = reply_txn
-        self.sent: list[dict[str, Any]] = []
-
-    async def rpc(self, body: dict[str, Any], response: Any, timeout: float | None = None) -> dict[str, Any]:
-        self.sent.append(body)
-        reply = {"type": "txn_ok", "in_reply_to": 1, "txn": self.reply_txn}
-        errors = response.errors(reply)
-        if errors:
-            raise ValueError(errors)
-        return reply
+def txn_client(reply_txn: Any) -> ScriptedClient:
+    return ScriptedClient("n0", {"txn": {"txn": reply_txn}})
 
 
 def test_invoke_sends_string_fs_and_records_keyword_fs() -> None:
     w = workload()
     op = Op(INVOKE, "txn", 0, [[kw("r"), 1, None], [kw("w"), 2, 3]])
-    client = FakeClient([["r", 1, 7], ["w", 2, 3]])
+    client = txn_client([["r", 1, 7], ["w", 2, 3]])
     done = asyncio.run(w.invoke(client, op))
     assert client.sent == [{"type": "txn", "txn": [["r", 1, None], ["w", 2, 3]]}]
     assert done.type == "ok" and done.value == [[kw("r"), 1, 7], [kw("w"), 2, 3]]
-    assert asyncio.run(w.invoke(FakeClient(None), op)).value == []  # [Any] accepts null
+    assert asyncio.run(w.invoke(txn_client(None), op)).value == []  # [Any] accepts null
 
 
 @pytest.mark.parametrize("bad", [[["x", 1, 2]], [["r", 1]], [["r", 1, 2, 3]], "nope"])
 def test_invoke_rejects_malformed_replies(bad: Any) -> None:
-    with pytest.raises(ValueError):
-        asyncio.run(workload().invoke(FakeClient(bad), Op(INVOKE, "txn", 0, [[kw("r"), 1, None]])))
+    with pytest.raises(MalformedResponse):
+        asyncio.run(workload().invoke(txn_client(bad), Op(INVOKE, "txn", 0, [[kw("r"), 1, None]])))
 
 
 @pytest.mark.parametrize("run_dir", fidelity.runs("txn-rw-register"), ids=fidelity.run_id)
@@ -115,41 +105,29 @@ def test_comparison_catches_a_wrong_txn_verdict(run_dir: Path, tmp_path: Path) -
 # ---- common.txn: the store behind 6a-6c, driven without processes
 
 
-class FakeNode:
-    def __init__(self, node_id: str, ids: list[str]) -> None:
-        self.node_id, self.node_ids = node_id, ids
-        self.outbox: list[tuple[str, dict[str, Any]]] = []
-
-    def send(self, dest: str, body: dict[str, Any]) -> None:
-        self.outbox.append((dest, body))
-
-    def every(self, interval: float, fn: Any) -> None:
-        pass
-
-
 def cluster(n: int = 2) -> dict[str, TxnStore]:
+    """Stores on fake nodes whose messages wait in the net until delivered by hand."""
     ids = [f"n{i}" for i in range(n)]
-    stores = {i: TxnStore(FakeNode(i, ids), retry_after=0.0, durable=False) for i in ids}  # type: ignore[arg-type]
-    for s in stores.values():
-        s.start()
+    net = SimNet(latency=None)
+    stores = {}
+    for i in ids:
+        node = FakeNode(net, i, ids)
+        store = stores[i] = TxnStore(node, retry_after=0.0, durable=False)  # type: ignore[arg-type]
+        node.handler("txn_sync")(store.on_sync)
+        node.handler("txn_sync_ack")(store.on_ack)
+        store.start()
     return stores
+
+
+def net_of(stores: dict[str, TxnStore]) -> SimNet:
+    return next(iter(stores.values())).node.net  # type: ignore[attr-defined,no-any-return]
 
 
 def deliver(stores: dict[str, TxnStore], cut: bool = False) -> int:
     """Run one sync round and deliver every message (drop them all when ``cut``)."""
     for s in stores.values():
         s.sync()
-    moved = 0
-    while any(s.node.outbox for s in stores.values()):
-        for src, s in stores.items():
-            out, s.node.outbox = s.node.outbox, []
-            for dest, body in out:
-                moved += 1
-                if cut:
-                    continue
-                msg = Message(src=src, dest=dest, body=body)
-                (stores[dest].on_sync if body["type"] == "txn_sync" else stores[dest].on_ack)(msg)
-    return moved
+    return net_of(stores).deliver_all(drop=cut)
 
 
 def test_txn_reads_own_writes_and_replicates_only_final_writes() -> None:
@@ -158,9 +136,10 @@ def test_txn_reads_own_writes_and_replicates_only_final_writes() -> None:
     out = a.execute([["w", 1, 1], ["r", 1, None], ["w", 1, 2], ["r", 2, None]])
     assert out == [["w", 1, 1], ["r", 1, 1], ["w", 1, 2], ["r", 2, None]]
     a.sync()
-    ((dest, body),) = a.node.outbox
+    in_flight = net_of(stores).in_flight
+    ((_, dest, body),) = in_flight
     assert dest == "n1" and body["type"] == "txn_sync" and [w[:2] for w in body["writes"]] == [[1, 2]]
-    a.node.outbox.clear()
+    in_flight.clear()
     assert b.execute([["r", 1, None]]) == [["r", 1, None]]  # not yet delivered: nil, never 1
 
 

@@ -16,10 +16,13 @@ were indeterminate. These extra keys never change ``valid?``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from harness.checkers.core import with_invocations
 from harness.history import INFO, INVOKE, OK, Op
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 __all__ = ["acceptable_ranges", "check"]
 
@@ -61,19 +64,15 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     final_reads: list[Op] = []
     # A final read is final if its invocation says so; Maelstrom's completions copy the flag, but
     # we also accept a completion whose invocation alone carried it.
-    final_invoked: dict[int | str, bool] = {}
-    for op in history:
-        if not op.is_client:
-            continue
+    for op, invocation in with_invocations(history):
         if op.type == INVOKE:
-            final_invoked[op.process] = op.final
             continue
         if op.f == "add":
             if op.type == OK:
                 definite += op.value
             elif op.type == INFO:
                 indeterminate.append(op.value)
-        elif op.f == "read" and op.type == OK and (op.final or final_invoked.get(op.process, False)):
+        elif op.f == "read" and op.type == OK and (op.final or (invocation is not None and invocation.final)):
             final_reads.append(op)
 
     acceptable = acceptable_ranges(definite, indeterminate)
@@ -97,3 +96,75 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
         "indeterminate-adds": len(indeterminate),
         "final-reads-exact?": bool(values) and all(_is_int(v) and v == definite for v in values),
     }
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    """Final reads against the acceptable ranges; ``final-reads-exact``: every final read equals
+    the sum of acknowledged adds (or lies in the one range indeterminate adds leave)."""
+    reads = result.get("final-reads") or []
+    acceptable = result.get("acceptable") or []
+    errors = result.get("errors") or []
+    shown = ", ".join(map(str, reads[:5])) + (" …" if len(reads) > 5 else "")
+    return Summary(
+        figures=(
+            Figure(
+                "final-reads-exact", "final reads = sum of acknowledged adds", _reads_exact(reads, acceptable)
+            ),
+            Figure("error-count", "final reads out of range", len(errors)),
+            Figure("final-read-count", "final reads", len(reads)),
+            Figure("final-reads", "final reads", f"[{shown}]"),
+            Figure(
+                "acknowledged-sum", "acknowledged sum", result.get("acknowledged-sum", _acked(acceptable))
+            ),
+            Figure("indeterminate-adds", "indeterminate adds", result.get("indeterminate-adds")),
+        ),
+        findings=tuple(_counter_findings(result, reads, acceptable, errors)),
+    )
+
+
+def _counter_findings(
+    result: Mapping[str, Any], reads: list[Any], acceptable: list[Any], errors: list[Any]
+) -> list[str]:
+    ranges = " ".join(f"[{r[0]} {r[1]}]" for r in _ranges(acceptable)) or "none"
+    if errors:
+        # an error is an Op in a fresh result and an op map in results.json
+        values = [
+            op.value if isinstance(op, Op) else op.get("value")
+            for op in errors
+            if isinstance(op, (Op, Mapping))
+        ]
+        findings = [f"{len(errors)} final read(s) outside the acceptable sums {ranges}: {_distinct(values)}"]
+    elif not reads:
+        findings = ["no ok final read: nothing to compare with the adds"]
+    else:
+        findings = [f"every final read ({_distinct(reads)}) lies in the acceptable sums {ranges}"]
+    if result.get("final-reads-exact?") is False and not errors and reads:
+        findings.append("not every final read equals the sum of acknowledged adds")
+    return findings
+
+
+def _distinct(values: list[Any]) -> str:
+    """The distinct values, as text (a node may answer anything, hashable or not)."""
+    return ", ".join(sorted({compact(v, 40) for v in values}))
+
+
+def _acked(acceptable: list[Any]) -> Any:
+    """The sum of ok adds: where the first acceptable range starts (a Maelstrom result lacks it)."""
+    ranges = _ranges(acceptable)
+    return ranges[0][0] if ranges else None
+
+
+def _ranges(acceptable: list[Any]) -> list[list[int]]:
+    return [r for r in acceptable if isinstance(r, list) and len(r) == 2 and all(map(_is_int, r))]
+
+
+def _reads_exact(reads: list[Any], acceptable: list[Any]) -> bool:
+    """Every final read agrees, lies in an acceptable range, and equals the acknowledged sum when
+    the range is a single value. When indeterminate (info) adds widen the range, a read inside it
+    is as exact as the run allows."""
+    ranges = _ranges(acceptable)
+    inside = all(any(lo <= x <= hi for lo, hi in ranges) for x in reads if _is_int(x))
+    ok = bool(reads) and all(map(_is_int, reads)) and len(set(reads)) == 1 and inside
+    if ok and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        ok = reads[0] == ranges[0][0]
+    return ok

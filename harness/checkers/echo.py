@@ -7,11 +7,13 @@ malformed replies) are ignored. A ``:fail`` keeps the request string as its valu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from harness.checkers.core import pairs
 from harness.history import FAIL, OK, Keyword, Op, ckey
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 _ECHO = Keyword("echo")
 
@@ -33,3 +35,12 @@ def check(test: TestOptions, history: list[Op]) -> dict[str, Any]:
         if ckey(_echoed(comp.value)) != ckey(inv.value):
             errors.append(["Expected a message with :echo", inv.value, "But received", comp.value])
     return {"valid?": not errors, "errors": errors}
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    errors = result.get("errors") or []
+    first = f", first: {compact(errors[0], 250)}" if errors else ""
+    return Summary(
+        figures=(Figure("error-count", "errors", len(errors)),),
+        findings=(f"{len(errors)} errors{first}",),
+    )

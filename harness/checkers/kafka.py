@@ -39,9 +39,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from harness.checkers.core import with_invocations
 from harness.checkers.elle.cycles import classify
 from harness.checkers.elle.graph import REALTIME, WR, sccs
 from harness.history import FAIL, INFO, INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
@@ -279,7 +280,9 @@ class _Analysis:
             must_read = [v for i in range(bound + 1) for v in order.last_index_values[i]]
             # Jepsen: (first (nth last-index->values bound)), nil when that index holds no last appearance
             at_bound = order.last_index_values[bound]
-            readers = (self.readers_of[k].get(at_bound[0]) if at_bound else None) or [None]
+            readers: Sequence[_Op | None] = (self.readers_of[k].get(at_bound[0]) if at_bound else None) or [
+                None
+            ]
             for v in must_read:
                 if v in vs:
                     continue
@@ -355,6 +358,7 @@ class _Analysis:
                     order = self.order(k)
                     delta, i1, i2 = order.delta(v1, v2)
                     if delta > 1:
+                        assert i1 is not None  # delta > 1 only between two known values
                         skipped = order.by_index[i1 + 1 : i2]
                         found["poll-skip"].append(
                             {"key": k, "delta": delta, "skipped": skipped, "ops": [prev.op, op]}
@@ -482,12 +486,8 @@ def _worst_realtime_lag(ops: list[Op], data_of: dict[int, _Op], orig: dict[Any, 
                 times[i] = op.time
                 i -= 1
     offsets_of: dict[Any, dict[Any, int]] = {}
-    invoked_at: dict[Any, int] = {}
     worst: dict[str, Any] | None = None
-    for op in ops:
-        if op.type == INVOKE:
-            invoked_at[op.process] = op.time
-            continue
+    for op, invocation in with_invocations(ops):
         if op.type != OK:
             continue
         if op.f == "assign":
@@ -499,12 +499,12 @@ def _worst_realtime_lag(ops: list[Op], data_of: dict[int, _Op], orig: dict[Any, 
             offsets_of[op.process] = {}
         elif op.f in ("poll", "txn"):
             d = data_of[id(op)]
-            start = invoked_at.get(op.process, op.time)
+            start = op.time if invocation is None else invocation.time
             offsets = dict(offsets_of.get(op.process, {}))
             for k, o in _max_offsets(d).items():
                 offsets[k] = max(offsets.get(k, o), o)
             for k, o in offsets.items():
-                times = expired.get(k, ())
+                times = expired.get(k, [])
                 at = times[o + 1] if o + 1 < len(times) else math.inf
                 lag = max(0, start - at)
                 if worst is None or lag > worst["lag"]:
@@ -544,19 +544,15 @@ def _cycles(
                     any_edge = True
 
     # pair invocations with completions, per process, in history order
-    pending: dict[Any, int] = {}
+    position = {id(op): pos for pos, op in enumerate(ops)}
     invocations: list[tuple[int, int]] = []  # (history position of invoke, completion node)
     completion_pos: dict[int, int] = {}
-    for pos, op in enumerate(ops):
-        if op.f not in ("send", "poll", "txn"):
-            continue
-        if op.type == INVOKE:
-            pending[op.process] = pos
-        elif id(op) in node_of:
+    for op, inv in with_invocations(op for op in ops if op.f in ("send", "poll", "txn")):
+        if id(op) in node_of:
             node = node_of[id(op)]
-            completion_pos[node] = pos
-            if op.process in pending:
-                invocations.append((pending.pop(op.process), node))
+            completion_pos[node] = position[id(op)]
+            if inv is not None:
+                invocations.append((position[id(inv)], node))
     invocations.sort()
     invoke_positions = [p for p, _ in invocations]
     chain0 = n

@@ -196,8 +196,7 @@ class _Analysis:
                     )
                     break
             longest = by_length[-1]
-            seen: set[Any] = set()
-            orders[k] = [e for e in longest if not (e in seen or seen.add(e))]
+            orders[k] = list(dict.fromkeys(longest))  # first appearances, in order
         self._put("incompatible-order", incompatible)
         # a key never read non-empty but appended exactly once has that one element as its order
         appends: dict[Any, list[Any]] = defaultdict(list)
@@ -238,7 +237,7 @@ class _Analysis:
             longest = sorted(distinct, key=len)[-1]
             order = list(dict.fromkeys(longest))
             t1: Op | None = None  # None: the initial state, which is committed
-            vs: list[Any] = []
+            values: list[Any] = []
             for e in order:
                 t2 = writer_type.get((k, e))
                 if t2 is None:
@@ -246,13 +245,13 @@ class _Analysis:
                         f"key {self.raw.get(k, k)!r} was read with element {raw.get(e, e)!r}, "
                         "which no transaction appended"
                     )
-                vs.append(raw[e])
+                values.append(raw[e])
                 t1_type = OK if t1 is None else t1.type
                 if t2.type == INFO or (t1_type == FAIL and t2.type == FAIL):
                     continue  # we can't say yet; keep the range growing
                 if t1_type == FAIL and t2.type == OK:
-                    cases.append({"key": self.raw.get(k, k), "values": vs, "txns": [t1, ELLIPSIS, t2]})
-                t1, vs = t2, [raw[e]]
+                    cases.append({"key": self.raw.get(k, k), "values": values, "txns": [t1, ELLIPSIS, t2]})
+                t1, values = t2, [raw[e]]
         self._put("dirty-update", cases)
 
     # ---- the dependency graph

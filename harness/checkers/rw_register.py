@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from harness.checkers.core import with_invocations
 from harness.checkers.elle.cycles import (
     PROCESS_TYPES,
     REALTIME_TYPES,
@@ -357,20 +358,13 @@ def extra_findings(history: list[Op], anomalies: dict[str, Any], reported: set[s
     if unreported:
         extra["unreported-anomaly-types"] = [kw(t) for t in unreported]
     written: set[tuple[Any, Any]] = set()
-    invocations: dict[Any, Op] = {}
     mismatched, garbage = [], []
-    for op in history:
-        if not op.is_client:
-            continue
+    for op, inv in with_invocations(history):
         for mop in _txn(op):
             if _f(mop) == "w":
                 written.add((ckey(mop[1]), ckey(mop[2])))
-        if op.type == INVOKE:
-            invocations[op.process] = op
-        elif op.type == OK:
-            inv = invocations.get(op.process)
-            if inv is not None and not _same_shape(_txn(inv), _txn(op)):
-                mismatched.append({"invoke": inv, "ok": op})
+        if op.type == OK and inv is not None and not _same_shape(_txn(inv), _txn(op)):
+            mismatched.append({"invoke": inv, "ok": op})
     for op in history:
         if op.is_client and op.type == OK:
             for mop in _txn(op):

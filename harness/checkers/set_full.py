@@ -21,16 +21,21 @@ touching ``valid?``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from harness.checkers.core import quantile, quantile_at, with_invocations
 from harness.history import INVOKE, OK, UNKNOWN, Keyword, Op, ckey, kw
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 QUANTILES = (0, 0.5, 0.95, 0.99, 1)
 WORST_STALE = 8
 #: at most this many values are listed under ``read-duplicates`` (all are counted)
 MAX_DUPLICATES_LISTED = 32
+#: a summary's finding lists at most this many values (all are counted)
+MAX_LISTED = 16
 
 STABLE, LOST, NEVER_READ = kw("stable"), kw("lost"), kw("never-read")
 
@@ -55,8 +60,7 @@ def _ms(nanos: int) -> int:
 def quantiles(values: list[int]) -> dict[float, int]:
     """Jepsen's ``frequency-distribution``: the sorted value at index min(n-1, floor(n*q))."""
     ordered = sorted(values)
-    n = len(ordered)
-    return {q: ordered[min(n - 1, int(n * q))] for q in QUANTILES}
+    return {q: quantile(ordered, q) for q in QUANTILES}
 
 
 def _outcome(e: _Element) -> dict[str, Any]:
@@ -95,20 +99,15 @@ def _as_add(op: Op) -> Op:
 def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     """Check a broadcast (or g-set) history; ``test`` is unused but part of the checker contract."""
     elements: dict[Any, _Element] = {}  # ckey(value) -> element, in add-invocation order
-    pending: dict[Any, Op] = {}  # process -> its open invocation
     duplicates: dict[Any, tuple[Any, int]] = {}  # ckey -> (value, highest multiplicity in one read)
 
-    for raw in history:
-        if not raw.is_client:
-            continue
+    for raw, invocation in with_invocations(history):
         op = _as_add(raw)
         if op.type == INVOKE:
-            pending[op.process] = op
             if op.f == "add":
                 # A second add of the same value starts over, as Clojure's assoc does.
                 elements[ckey(op.value)] = _Element(op.value)
             continue
-        invocation = pending.pop(op.process, None)
         if op.f == "add":
             e = elements.get(ckey(op.value))
             if e is not None and op.type == OK and e.known is None:
@@ -172,3 +171,56 @@ def check(test: TestOptions | None, history: list[Op]) -> dict[str, Any]:
     out["read-duplicates-count"] = len(dup_list)
     out["read-duplicates"] = [[v, c] for v, c in dup_list[:MAX_DUPLICATES_LISTED]]
     return out
+
+
+def _listed(values: list[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:MAX_LISTED])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else "")
+
+
+def summarize(result: Mapping[str, Any], items: str = "elements") -> Summary:
+    """The key figures of a set-full result: lost, stable, never read, stale, stable latency.
+
+    ``items`` names what was added (broadcast's "messages")."""
+    latencies = result.get("stable-latencies")
+    p50 = quantile_at(latencies, 0.5) if isinstance(latencies, Mapping) else None
+    top = quantile_at(latencies, 1.0) if isinstance(latencies, Mapping) else None
+    counts = (
+        f"lost {result.get('lost-count')} of {result.get('attempt-count')} attempted, "
+        f"stable {result.get('stable-count')}, never read {result.get('never-read-count')}, "
+        f"stale {result.get('stale-count')}"
+    )
+    lost = list(result.get("lost") or [])
+    if lost:
+        findings = [
+            f"{len(lost)} acknowledged or read {items} later missing from reads: {_listed(lost)}",
+            counts,
+        ]
+    elif not result.get("stable-count"):
+        findings = [f"no {items[:-1]} was ever read stably: nothing to judge", counts]
+    else:
+        findings = [counts]
+    never = list(result.get("never-read") or [])
+    if never:
+        findings.append(f"never read: {_listed(never)}")
+    if result.get("duplicated-count"):
+        findings.append(f"duplicated: {result.get('duplicated-count')}")
+    if result.get("read-duplicates-count"):
+        findings.append(
+            f"{result['read-duplicates-count']} values returned twice by one read (not a Maelstrom failure), "
+            f"e.g. {compact(result.get('read-duplicates', [])[:5], 150)}"
+        )
+    return Summary(
+        figures=(
+            Figure("lost-count", f"lost {items}", result.get("lost-count")),
+            Figure("attempt-count", "attempted", result.get("attempt-count")),
+            Figure("stable-count", "stable", result.get("stable-count")),
+            Figure("never-read-count", "never read", result.get("never-read-count")),
+            Figure("stale-count", "stale", result.get("stale-count")),
+            Figure("stable-latency-median", "median stable latency", p50, " ms"),
+            Figure("stable-latency-max", "max stable latency", top, " ms"),
+            Figure("duplicated-count", "duplicated", result.get("duplicated-count")),
+            Figure("read-duplicates-count", "read duplicates", result.get("read-duplicates-count")),
+        ),
+        findings=tuple(findings),
+    )

@@ -11,12 +11,13 @@ duplicate. ``duplicated`` holds the 48 most frequent duplicates as a map sorted 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.edn import StrKeys
 from harness.history import INVOKE, OK, Keyword, Op, ckey
 from harness.options import TestOptions
+from harness.summary import Figure, Summary, compact
 
 #: How many duplicated ids Jepsen reports.
 MAX_DUPLICATES = 48
@@ -39,9 +40,10 @@ def clojure_compare(a: Any, b: Any) -> int:
         return (a > b) - (a < b)
     elif isinstance(a, str) and isinstance(b, str):
         x, y = _utf16(a), _utf16(b)
-        if type(x) is not type(y):
-            x, y = a.encode("utf-16-be"), b.encode("utf-16-be")
-        return (x > y) - (x < y)
+        if isinstance(x, str) and isinstance(y, str):
+            return (x > y) - (x < y)
+        xb, yb = a.encode("utf-16-be"), b.encode("utf-16-be")  # past U+FFFF on either side
+        return (xb > yb) - (xb < yb)
     elif isinstance(a, Keyword) and isinstance(b, Keyword):
         return clojure_compare(a.name, b.name)
     elif isinstance(a, list) and isinstance(b, list):
@@ -104,3 +106,16 @@ def check(test: TestOptions, history: list[Op]) -> dict[str, Any]:
         "duplicated": duplicated,
         "range": _range(acked),
     }
+
+
+def summarize(result: Mapping[str, Any]) -> Summary:
+    dup = result.get("duplicated-count")
+    example = f", e.g. {compact(result.get('duplicated'), 150)}" if result.get("duplicated") else ""
+    return Summary(
+        figures=(
+            Figure("duplicated-count", "duplicate ids", dup),
+            Figure("acknowledged-count", "acknowledged", result.get("acknowledged-count")),
+            Figure("attempted-count", "attempted", result.get("attempted-count")),
+        ),
+        findings=(f"{dup} duplicated ids among {result.get('acknowledged-count')} acknowledged{example}",),
+    )

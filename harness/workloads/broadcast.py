@@ -19,6 +19,7 @@ from harness.checkers import set_full
 from harness.history import OK, Op
 from harness.options import TestOptions
 from harness.schema import ANY, body, list_of
+from harness.summary import Summary
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
 
 TOPOLOGY_OK = body("topology_ok")
@@ -142,3 +143,7 @@ class Broadcast(Workload):
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return set_full.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        return set_full.summarize(result, items="messages")

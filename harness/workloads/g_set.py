@@ -21,14 +21,11 @@ from harness.checkers import set_full
 from harness.history import OK, Op
 from harness.options import TestOptions
 from harness.schema import ANY, body, list_of
-from harness.summary import Figure, Summary
+from harness.summary import Summary
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
 
 ADD_OK = body("add_ok")
 READ_OK = body("read_ok", value=list_of(ANY))
-
-#: listed in a finding at most this many (all are counted)
-MAX_LISTED = 16
 
 
 @register
@@ -67,37 +64,4 @@ class GSet(Workload):
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
-        return set_summary(result)
-
-
-def _listed(values: list[Any]) -> str:
-    shown = ", ".join(repr(v) for v in values[:MAX_LISTED])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else "")
-
-
-def set_summary(result: Mapping[str, Any]) -> Summary:
-    """Figures and findings of a set-full result."""
-    keys = ("attempt-count", "stable-count", "lost-count", "never-read-count", "stale-count")
-    labels = ("added", "stable", "lost", "never read", "stale")
-    figures = [Figure(k, label, result.get(k, 0)) for k, label in zip(keys, labels, strict=True)]
-    latencies = result.get("stable-latencies") or {}
-    if latencies:
-        figures.append(Figure("stable-latency-max-ms", "worst stable latency (ms)", latencies.get(1)))
-    if result.get("read-duplicates-count"):
-        figures.append(
-            Figure("read-duplicates-count", "values repeated in a read", result["read-duplicates-count"])
-        )
-    findings = []
-    lost = list(result.get("lost") or [])
-    if lost:
-        findings.append(
-            f"{len(lost)} acknowledged or read element(s) later missing from reads: {_listed(lost)}"
-        )
-    elif not result.get("stable-count"):
-        findings.append("no element was ever read stably: nothing to judge")
-    else:
-        findings.append(f"all {result.get('stable-count')} read elements stayed in every later read")
-    never = list(result.get("never-read") or [])
-    if never:
-        findings.append(f"never read: {_listed(never)}")
-    return Summary(tuple(figures), tuple(findings))
+        return set_full.summarize(result, items="elements")

@@ -28,13 +28,15 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from harness.checkers import kafka as kafka_checker
-from harness.history import INFO, OK, Op, kw
+from harness.history import INFO, OK, Keyword, Op, kw
 from harness.options import TestOptions
 from harness.schema import ANY, INT, STR, body, list_of, map_of, tuple_of
+from harness.summary import Figure, Summary
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
 from harness.workloads.elle import KeyPool
 
@@ -224,3 +226,38 @@ class Kafka(Workload):
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return kafka_checker.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        """Bad error types (each with its count) are what fails a kafka run; the others are
+        what Maelstrom tolerates."""
+        bad = [_name(t) for t in result.get("bad-error-types") or []]
+        tolerated = [t for t in (_name(t) for t in result.get("error-types") or []) if t not in bad]
+        counts = []
+        for t in bad:
+            entry = result.get(t)
+            counts.append(
+                f"{t} ({entry.get('count')})" if isinstance(entry, Mapping) and "count" in entry else t
+            )
+        lag = result.get("worst-realtime-lag")
+        findings = ["bad error types: " + (", ".join(counts) if counts else "none")]
+        if tolerated:
+            findings.append("tolerated error types: " + ", ".join(tolerated))
+        return Summary(
+            figures=(
+                Figure("bad-error-count", "bad error types", len(bad)),
+                Figure("bad-error-types", "bad error types:", ", ".join(bad) or "none"),
+                Figure(
+                    "worst-realtime-lag",
+                    "worst realtime lag",
+                    lag.get("lag") if isinstance(lag, Mapping) else None,
+                    " s",
+                ),
+            ),
+            findings=tuple(findings),
+        )
+
+
+def _name(value: Any) -> str:
+    """An error type's name, whether a keyword (a fresh result) or a string (results.json)."""
+    return value.name if isinstance(value, Keyword) else str(value).removeprefix(":")

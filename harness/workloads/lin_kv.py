@@ -132,7 +132,9 @@ class LinKV(Workload):
             figures.append(Figure("unknown-key-count", "unknown keys", len(unknown)))
         findings = []
         for k in failures:
-            lin = results[k].get("linearizable") or {}
+            # results.json has the per-key map's keys as strings, failures as the keys themselves
+            per_key = results.get(k, results.get(str(k))) or {}
+            lin = per_key.get("linearizable") or {}
             findings.append(f"key {k} is not linearizable: {describe_failure(lin)}")
         for k in unknown:
             lin = results[k].get("linearizable") or {}

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from harness.checkers import counter
 from harness.history import OK, Op
 from harness.schema import INT, body
-from harness.summary import Figure, Summary
+from harness.summary import Summary
 from harness.workloads.base import FinalWorker, RPCClient, Workload, register
 
 ADD_OK = body("add_ok")
@@ -58,30 +58,4 @@ class PNCounter(Workload):
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
-        return counter_summary(result)
-
-
-def counter_summary(result: Mapping[str, Any]) -> Summary:
-    """Figures and findings of a counter checker result (pn-counter and g-counter)."""
-    errors = result.get("errors") or []
-    reads = list(result.get("final-reads") or [])
-    acceptable = [list(r) for r in result.get("acceptable") or []]
-    figures = [
-        Figure("error-count", "final reads out of range", len(errors)),
-        Figure("final-read-count", "final reads", len(reads)),
-    ]
-    if "acknowledged-sum" in result:
-        figures.append(Figure("acknowledged-sum", "sum of acknowledged adds", result["acknowledged-sum"]))
-    if "indeterminate-adds" in result:
-        figures.append(Figure("indeterminate-adds", "indeterminate adds", result["indeterminate-adds"]))
-    ranges = " ".join(f"[{lo} {hi}]" for lo, hi in acceptable) or "none"
-    if errors:
-        bad = sorted({op.value for op in errors if hasattr(op, "value")}, key=repr)
-        findings = [f"{len(errors)} final read(s) outside the acceptable sums {ranges}: {bad}"]
-    elif not reads:
-        findings = ["no ok final read: nothing to compare with the adds"]
-    else:
-        findings = [f"every final read ({sorted(set(reads), key=repr)}) lies in the acceptable sums {ranges}"]
-    if result.get("final-reads-exact?") is False and not errors:
-        findings.append("not every final read equals the sum of acknowledged adds")
-    return Summary(tuple(figures), tuple(findings))
+        return counter.summarize(result)

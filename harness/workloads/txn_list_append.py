@@ -16,18 +16,17 @@ sequence shared by all threads. The checker forbids the anomalies of ``--consist
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.checkers import list_append
 from harness.checkers.elle.explain import write_case_files, write_cycle_files
-from harness.history import OK, Op, kw
-from harness.schema import ANY, body, list_of
+from harness.history import Op
+from harness.schema import ANY, Body, body, list_of
 from harness.summary import Figure, Summary
-from harness.workloads.base import RPCClient, Workload, register
-from harness.workloads.elle import KeyPool
+from harness.workloads.base import register
+from harness.workloads.elle import ElleTxnWorkload
 
 
 def _mop(value: Any) -> str | None:
@@ -45,31 +44,10 @@ TXN_OK = body("txn_ok", txn=list_of(_mop))
 
 
 @register
-class TxnListAppend(Workload):
+class TxnListAppend(ElleTxnWorkload):
     name: ClassVar[str] = "txn-list-append"
-    idempotent: ClassVar[frozenset[str]] = frozenset()
-    reusable_client: ClassVar[bool] = True
-    has_final: ClassVar[bool] = False
-
-    def __init__(self, test: Any, rng: Any) -> None:
-        super().__init__(test, rng)
-        self.keys = KeyPool(rng, test.key_count or 10, test.max_writes_per_key)
-
-    def next_txn(self) -> list[list[Any]]:
-        txn: list[list[Any]] = []
-        for _ in range(self.rng.randint(1, self.test.max_txn_length)):
-            f, k, v = self.keys.next()
-            txn.append([kw("r" if f == "r" else "append"), k, v])
-        return txn
-
-    def next_op(self, thread: int, now_ns: int) -> dict[str, Any] | None:
-        return {"f": "txn", "value": self.next_txn()}
-
-    async def invoke(self, client: RPCClient, op: Op) -> Op:
-        request = [[mop[0].name, mop[1], mop[2]] for mop in op.value]
-        reply = await client.rpc({"type": "txn", "txn": request}, TXN_OK)
-        value = [[kw(f), k, v] for f, k, v in reply["txn"] or []]
-        return dataclasses.replace(op, type=OK, value=value, extra=dict(op.extra))
+    write_f: ClassVar[str] = "append"
+    txn_ok: ClassVar[Body] = TXN_OK
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return list_append.check(self.test, history)
@@ -98,5 +76,8 @@ class TxnListAppend(Workload):
                 findings.append(f"not {', '.join(not_)} (see elle/*.txt for each anomaly in words)")
         extra = (result.get("extra") or {}).get("unreported-anomaly-types")
         if extra:
-            findings.append("allowed by the models, not reported: " + ", ".join(t.name for t in extra))
+            findings.append(
+                "allowed by the models, not reported: "
+                + ", ".join(t.name if hasattr(t, "name") else str(t) for t in extra)
+            )
         return Summary(tuple(figures), tuple(findings))

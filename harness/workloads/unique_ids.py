@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from harness.checkers import unique_ids as checker
 from harness.history import OK, Op
 from harness.schema import ANY, body
+from harness.summary import Summary
 from harness.workloads.base import RPCClient, Workload, register
 
 GENERATE_OK = body("generate_ok", id=ANY)
@@ -27,3 +29,7 @@ class UniqueIds(Workload):
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return checker.check(self.test, history)
+
+    @classmethod
+    def summarize(cls, result: Mapping[str, Any]) -> Summary:
+        return checker.summarize(result)

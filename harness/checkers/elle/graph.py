@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from harness.checkers.core import with_invocations
 from harness.history import INVOKE, OK, Op
 
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
@@ -103,15 +104,10 @@ def extension(a: dict[int, list[int]], b: dict[int, list[int]]) -> dict[int, lis
 
 
 def completions(ops: Sequence[Op]) -> dict[int, int]:
-    """Position of each invocation in ``ops`` -> position of its completion (same process, next)."""
-    pending: dict[Any, int] = {}
-    completion: dict[int, int] = {}
-    for i, op in enumerate(ops):
-        if op.type == INVOKE:
-            pending[op.process] = i
-        elif op.process in pending:
-            completion[pending.pop(op.process)] = i
-    return completion
+    """Position of each invocation in ``ops`` (client ops) -> position of its completion, paired by
+    ``checkers.core.with_invocations``."""
+    position = {id(op): i for i, op in enumerate(ops)}
+    return {position[id(inv)]: position[id(op)] for op, inv in with_invocations(ops) if inv is not None}
 
 
 def link_realtime(g: Graph, ops: Sequence[Op], vertex: Any = None) -> None:

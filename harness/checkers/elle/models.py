@@ -157,8 +157,8 @@ MODELS: dict[str, set[str]] = defaultdict(set)
 for _m, _weaker in _MODELS_FRIENDLY.items():
     MODELS[canonical(_m)].update(canonical(w) for w in _weaker)
 MODELS_IN: dict[str, set[str]] = defaultdict(set)
-for _m, _weaker in list(MODELS.items()):
-    for _w in _weaker:
+for _m, _weaker_set in list(MODELS.items()):
+    for _w in _weaker_set:
         MODELS_IN[_w].add(_m)
 
 #: model -> anomalies it directly proscribes (friendly or canonical names, as Elle lists them)
@@ -301,8 +301,8 @@ def _topo_depths() -> dict[str, int]:
             edges[a].update(bs)
     vertices = set(edges) | {b for bs in edges.values() for b in bs}
     indegree = {v: 0 for v in vertices}
-    for bs in edges.values():
-        for b in bs:
+    for targets in edges.values():
+        for b in targets:
             indegree[b] += 1
     depths: dict[str, int] = {}
     layer = [v for v in vertices if indegree[v] == 0]

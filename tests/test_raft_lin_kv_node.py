@@ -1,0 +1,67 @@
+"""raft-lin-kv/main.py in-process (tests/inprocess.py): request validation and error codes.
+
+A node whose peers never answer has no leader: every whole request gets 11 at once (nothing
+was appended), every malformed one 12, and nothing reaches Raft. A one-node cluster elects
+itself (within its election timeout, 0.3-0.6 s of real time) and then serves the key-value
+semantics: 20 for a missing key, 22 for a cas whose ``from`` is not the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from inprocess import Program
+
+MALFORMED = [
+    {"type": "read"},
+    {"type": "write", "key": 1},
+    {"type": "cas", "key": 1, "from": 2},
+    {"type": "cas", "key": 1, "to": 2},
+]
+
+
+def code(reply: dict[str, Any]) -> int | None:
+    return reply.get("code") if reply.get("type") == "error" else None
+
+
+def test_without_a_leader_whole_requests_get_11_and_malformed_ones_12() -> None:
+    asyncio.run(asyncio.wait_for(_without_a_leader(), 30))
+
+
+async def _without_a_leader() -> None:
+    async with Program("raft-lin-kv", node_ids=["n1", "n2", "n3"]) as node:
+        for body in ({"type": "read", "key": 0}, {"type": "write", "key": 0, "value": 1}):
+            assert code(await node.call(body)) == 11
+        for body in MALFORMED:
+            assert code(await node.call(body)) == 12, body
+        # Raft messages from a client, and garbage from a peer, change nothing and crash nothing
+        node.send({"type": "request_vote", "term": 9, "last_log_index": 0, "last_log_term": 0}, src="c1")
+        node.send({"type": "append_entries", "term": "x"}, src="n2")
+        node.send({"type": "relay", "dest": "n1", "origin": "n2", "body": [1]}, src="n3")
+        node.send({"type": "forward", "id": 1, "request": {"type": "cas", "key": 1}}, src="n2")
+        await asyncio.sleep(0.05)
+        answers = [m["body"] for m in node.peer_messages if m["body"]["type"] == "forward_res"]
+        assert [code(a["reply"]) for a in answers] == [12]
+        assert not any("Traceback" in line for line in node.logs), node.logs
+
+
+def test_a_one_node_cluster_serves_reads_writes_and_cas() -> None:
+    asyncio.run(asyncio.wait_for(_one_node(), 30))
+
+
+async def _one_node() -> None:
+    async with Program("raft-lin-kv", node_ids=["n1"]) as node:
+        for _ in range(100):  # until it has elected itself
+            reply = await node.call({"type": "read", "key": 7})
+            if code(reply) != 11:
+                break
+            await asyncio.sleep(0.02)
+        assert code(reply) == 20  # a missing key, from the state machine
+        assert (await node.call({"type": "write", "key": 7, "value": 1}))["type"] == "write_ok"
+        assert code(await node.call({"type": "cas", "key": 7, "from": 2, "to": 3})) == 22
+        assert code(await node.call({"type": "cas", "key": 8, "from": 2, "to": 3})) == 20
+        assert (await node.call({"type": "cas", "key": 7, "from": 1, "to": 3}))["type"] == "cas_ok"
+        assert (await node.call({"type": "read", "key": 7}))["value"] == 3
+        # 1 and 1.0 are different values (Clojure equality on the JSON)
+        assert code(await node.call({"type": "cas", "key": 7, "from": 3.0, "to": 4})) == 22
