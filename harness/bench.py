@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=concurrency, time_limit=args.time_limit, rate=args.rate, seed=1,
             store=str(workdir / "store"),
         )  # fmt: skip
-        config = RunConfig(plots=False, progress_stream=open(os.devnull, "w"))  # noqa: SIM115
+        config = RunConfig(plots=False, progress_stream=open(os.devnull, "w"), log_ops=False)  # noqa: SIM115
         t = time.monotonic()
         with asyncio.Runner(loop_factory=precise_event_loop) as runner:
             code = runner.run(run_once(test, config))

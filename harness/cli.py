@@ -61,7 +61,7 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --rate OPS               total requests per second (default 5; 0 = no client ops)
       --latency MS             mean inter-node latency (default 0)
       --latency-dist DIST      constant | uniform | exponential (default constant)
-      --nemesis partition      partition nemesis
+      --nemesis FAULTS         comma-separated faults: partition, kill, pause
       --nemesis-interval S     mean seconds between nemesis ops (default 10)
       --availability total|X   required ok fraction
       --consistency-models M   models, separated by ' , '
@@ -77,6 +77,7 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
       --init-timeout S         init reply deadline (default 10, as Maelstrom)
       --no-plots               skip the PNG plots (they take seconds to draw)
+      --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
 """
 )
@@ -133,10 +134,10 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
 
 def _nemesis(text: str) -> frozenset[str]:
     faults = frozenset(x.removeprefix(":") for x in re.split(r"\s*,\s*", text.strip()) if x)
-    bad = faults - {"partition"}
+    bad = faults - {"partition", "kill", "pause"}
     if bad:
         raise BadArgs(
-            f'Failed to validate "--nemesis {text}": faults must be one of partition, not {sorted(bad)}'
+            f'Failed to validate "--nemesis {text}": faults must be among partition, kill, pause, not {sorted(bad)}'
         )
     return faults
 
@@ -198,6 +199,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--recovery-time": ("recovery_time", _number("--recovery-time", positive=False)),
     "--init-timeout": ("init_timeout", _number("--init-timeout", positive=True)),
     "--no-plots": ("no_plots", None),
+    "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
@@ -317,6 +319,7 @@ def parse_test_args(
         recovery_seconds=values.get("recovery_time", 10.0),
         init_timeout=values.get("init_timeout", 10.0),
         plots=not values.get("no_plots"),
+        log_ops=not values.get("quiet_ops"),
         run_dir_file=values.get("run_dir_file"),
     )
     return test, config
@@ -347,6 +350,7 @@ Commands:
   challenges      list the challenge folders (--commands: their test commands)
   results         the results table of every challenge (--markdown: also RESULTS.md)
   bench           the harness throughput benchmark
+  serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
   --version       the version
 """
 
@@ -370,6 +374,7 @@ SUBCOMMANDS = {
     "challenges": "harness.challenges",
     "results": "harness.results_table",
     "bench": "harness.bench",
+    "serve": "harness.serve",
 }
 
 

@@ -83,7 +83,7 @@ class MalformedResponse(Exception):
 class RPCClient:
     """A Maelstrom client bound to one node. Create with :meth:`open`, end with :meth:`close`."""
 
-    __slots__ = ("_expect", "_net", "_reply", "_timer", "closed", "id", "msg_id", "node", "timeout")
+    __slots__ = ("_epoch", "_expect", "_net", "_reply", "_timer", "closed", "id", "msg_id", "node", "timeout")
 
     def __init__(self, net: Network, id: str, node: str, timeout: float = 5.0) -> None:
         self._net = net
@@ -95,6 +95,7 @@ class RPCClient:
         self._reply: asyncio.Future[dict[str, Any]] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.closed = False
+        self._epoch = net.fault_epoch
         net.register(id, self._on_message, direct=True)
 
     def _on_message(self, msg: Message) -> None:
@@ -118,6 +119,7 @@ class RPCClient:
             raise ClientTimeout(f"node {self.node} is not reachable")
         self.msg_id += 1
         mid = self.msg_id
+        self._epoch = self._net.fault_epoch
         body = {**body, "msg_id": mid}
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -153,7 +155,10 @@ class RPCClient:
         """Unregister: a later message to this id is a node fault (unknown destination)."""
         if not self.closed:
             self.closed = True
-            self._net.unregister(self.id)
+            net = self._net
+            if net.faulted or net.fault_epoch != self._epoch:
+                net.excused.add(self.id)
+            net.unregister(self.id)
             if self._reply is not None and not self._reply.done():
                 self._reply.set_exception(ClientTimeout("client closed"))
 

@@ -40,6 +40,7 @@ from harness.history import UNKNOWN, Op
 __all__ = [
     "EDNDecodeError",
     "StrKeys",
+    "history_txt_line",
     "loads",
     "loads_all",
     "normalize",
@@ -418,6 +419,11 @@ def op_to_map(op: Op) -> dict[Keyword, Any]:
     if op.error is not None:
         m[_keyword(":error")] = op.error
     return m
+
+
+def history_txt_line(op: Op) -> str:
+    """One op as history.txt and Jepsen's op log print it: process, type, f, value[, error]."""
+    return _history_txt_line(op)
 
 
 def _history_txt_line(op: Op) -> str:

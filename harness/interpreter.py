@@ -27,8 +27,9 @@ from typing import Any
 from edn_format import Symbol
 
 from harness.client import ClientTimeout, MalformedResponse, RPCClient, RPCErrorReply
+from harness.edn import history_txt_line
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Keyword, Op, kw
-from harness.nemesis import PartitionNemesis
+from harness.nemesis import Nemesis
 from harness.network import Network
 from harness.options import TestOptions
 from harness.progress import Progress
@@ -165,7 +166,7 @@ class Interpreter:
         client_ids: ClientIds,
         schedule_rng: random.Random,
         *,
-        nemesis: PartitionNemesis | None = None,
+        nemesis: Nemesis | None = None,
         progress: Progress | None = None,
         recovery_seconds: float = 10.0,
         t0_ns: int | None = None,
@@ -196,7 +197,13 @@ class Interpreter:
     def record(self, op: Op) -> Op:
         op.index = len(self.history)
         self.history.append(op)
+        self.progress.op(
+            "nemesis" if op.process == NEMESIS else self._thread_of(op.process), history_txt_line(op)
+        )
         return op
+
+    def _thread_of(self, process: Any) -> Any:
+        return process % self.concurrency if isinstance(process, int) and self.concurrency else process
 
     # -- running one op -------------------------------------------------------------------------
 
@@ -351,27 +358,53 @@ class Interpreter:
 
     async def _nemesis_loop(self, start: int, cutoff: int) -> None:
         assert self.nemesis is not None
+        await asyncio.gather(*(self._nemesis_stream(s, start, cutoff) for s in self.nemesis.streams))
+
+    async def _nemesis_stream(self, stream: Any, start: int, cutoff: int) -> None:
         t = start
         while t < cutoff:
             delay = t - self.now()
             if delay > 0:
                 await asyncio.sleep(delay / 1e9)
-            f, value = self.nemesis.next_op()
-            self.nemesis_op(f, value, t)
-            t += int(self.nemesis.next_delay() * 1e9)
+            f, value = stream.next_op()
+            await self.nemesis_op(f, value, t)
+            t = max(t, self.now()) + int(stream.next_delay() * 1e9)
 
-    def nemesis_op(self, f: str, value: Keyword | None, time_ns: int | None = None) -> None:
-        assert self.nemesis is not None
-        self.record(Op(INFO, f, NEMESIS, value, self.now() if time_ns is None else time_ns))
-        result = self.nemesis.invoke(f, value, self.now())
-        self.record(Op(INFO, f, NEMESIS, result, self.now()))
+    async def nemesis_op(self, f: str, value: Keyword | None, time_ns: int | None = None) -> Op:
+        """One nemesis op through the single nemesis thread: invocation and completion, both :info."""
+        nemesis = self.nemesis
+        assert nemesis is not None
+        waited = nemesis.lock.locked()  # behind another nemesis op (a restart's init, say)
+        async with nemesis.lock:
+            invoked = self.now() if time_ns is None or waited else time_ns
+            self.record(Op(INFO, f, NEMESIS, value, invoked))
+            try:
+                result = await nemesis.invoke(f, value, self.now())
+                done = Op(INFO, f, NEMESIS, result, self.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                # Jepsen: a nemesis op that throws completes :info with the error; the test goes on
+                self.log(f"WARN nemesis {f} failed:\n{traceback.format_exc()}")
+                exception, message = datafy_exception(e)
+                done = Op(
+                    INFO,
+                    f,
+                    NEMESIS,
+                    value,
+                    self.now(),
+                    error=f"indeterminate: {message}",
+                    extra={"exception": exception},
+                )
+            return self.record(done)
 
     async def final_phase(self) -> None:
         """Heal, wait for recovery, then the workload's final ops on every thread."""
         if not self.workload.has_final:
             return
         if self.nemesis is not None:
-            self.nemesis_op("stop-partition", None)
+            for f, value in self.nemesis.final_ops():
+                await self.nemesis_op(f, value)
         self.log("Waiting for recovery...")
         await asyncio.sleep(self.recovery_seconds)
         await asyncio.gather(*(self.workload.final(FinalWorkerImpl(self, w)) for w in self.workers))

@@ -1,30 +1,60 @@
-"""Maelstrom's partition nemesis (maelstrom-runner.md §4.4; J:nemesis.clj, nemesis/combined.clj).
+"""Maelstrom's nemeses: partition, kill and pause (maelstrom-runner.md §4.4, maelstrom-more.md §5;
+J:nemesis.clj, nemesis/combined.clj).
 
-``start-partition`` and ``stop-partition`` alternate, spaced U[0, 2·interval) apart, the first
-start at t≈0. Each start picks a shape uniformly from one / minority-third / majority /
+Partition: ``start-partition`` and ``stop-partition`` alternate, spaced U[0, 2·interval) apart,
+the first start at t≈0. Each start picks a shape uniformly from one / minority-third / majority /
 majorities-ring and turns it into a *grudge* ``{node: nodes it drops messages from}``. Grudges
 only name nodes, so clients and services are never cut off.
+
+Kill and pause (Jepsen's db package): ``kill``/``start`` and ``pause``/``resume`` flip-flop; with
+both faults each op picks one of the two flip-flops at random (``gen/mix``), so kills and pauses
+overlap. ``kill`` and ``pause`` target a node spec drawn from nil (a random non-empty subset),
+one, minority-third, minority, majority, all; ``start`` and ``resume`` always name ``:all``. The
+db stream is staggered on its own (U[0, 2·interval)), independent of the partition stream; both
+go through the one nemesis thread, so one op waits while another (a restart's init) runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.history import NEMESIS, Keyword, Op, kw
 from harness.network import Network
 
+if TYPE_CHECKING:
+    from harness.processes import NodeProcess
+
 __all__ = [
+    "DB_TARGETS",
+    "FAULT_COLORS",
+    "FAULT_KINDS",
     "SHAPES",
+    "DbNemesis",
     "FaultInterval",
+    "Nemesis",
     "PartitionNemesis",
     "complete_grudge",
+    "db_nodes",
     "fault_intervals",
+    "faults_by_kind",
     "grudge_for",
     "partition_intervals",
 ]
+
+#: Jepsen's node specs for kill and pause (combined.clj ``node-specs``; no ``:primaries`` here)
+DB_TARGETS: tuple[str | None, ...] = (None, "one", "minority-third", "minority", "majority", "all")
+#: Jepsen perf's colour per fault kind (combined.clj ``:perf``)
+FAULT_COLORS = {"partition": "#E9DCA0", "kill": "#E9A4A0", "pause": "#A0B1E9"}
+#: the ops that start and stop each kind of fault (combined.clj ``:perf`` ``:start``/``:stop``)
+FAULT_KINDS = {
+    "partition": ("start-partition", "stop-partition"),
+    "kill": ("kill", "start"),
+    "pause": ("pause", "resume"),
+}
 
 SHAPES = ("one", "minority-third", "majority", "majorities-ring")
 Grudge = dict[str, frozenset[str]]
@@ -187,3 +217,160 @@ class PartitionNemesis:
             assert value is not None
             return self.start(value.name, now_ns)
         return self.heal(now_ns)
+
+
+def db_nodes(spec: str | None, nodes: Sequence[str], rng: random.Random) -> list[str]:
+    """The nodes a kill or pause with node spec ``spec`` acts on (Jepsen's ``db-nodes``)."""
+    nodes = list(nodes)
+    n = len(nodes)
+    shuffled = nodes[:]
+    rng.shuffle(shuffled)
+    if spec is None:
+        return shuffled[: rng.randint(1, n)] if n else []
+    if spec == "one":
+        return [rng.choice(nodes)] if n else []
+    if spec == "minority":
+        return shuffled[: _majority(n) - 1]
+    if spec == "majority":
+        return shuffled[: _majority(n)]
+    if spec == "minority-third":
+        return shuffled[: (n - 1) // 3] if n else []
+    if spec == "all":
+        return nodes
+    raise ValueError(f"unknown node spec {spec!r}")
+
+
+class _Stream(Protocol):
+    def next_delay(self) -> float: ...
+    def next_op(self) -> tuple[str, Keyword | None]: ...
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object: ...
+
+
+class DbNemesis:
+    """Kills and restarts, pauses and resumes node processes (Jepsen's db nemesis and generators).
+
+    ``restart_init(node)`` sends a restarted node ``init`` and raises if it does not answer;
+    ``on_failed_start(node, why)`` hears of a node that could not be brought back.
+    """
+
+    def __init__(
+        self,
+        faults: Iterable[str],
+        nodes: Sequence[NodeProcess],
+        rng: random.Random,
+        interval: float,
+        restart_init: Callable[[NodeProcess], Awaitable[None]],
+        on_failed_start: Callable[[NodeProcess, str], None],
+    ) -> None:
+        self.nodes = {node.id: node for node in nodes}
+        self.rng = rng
+        self.interval = interval
+        self.restart_init = restart_init
+        self.on_failed_start = on_failed_start
+        #: one flip-flop per fault: [fault op, recovery op, whether the fault op is next]
+        self.modes: list[list[Any]] = []
+        faults = set(faults)
+        if "pause" in faults:
+            self.modes.append(["pause", "resume", True])
+        if "kill" in faults:
+            self.modes.append(["kill", "start", True])
+
+    def next_delay(self) -> float:
+        return self.rng.uniform(0, 2 * self.interval)
+
+    def next_op(self) -> tuple[str, Keyword | None]:
+        mode = self.rng.choice(self.modes)
+        fault_next = mode[2]
+        mode[2] = not fault_next
+        if fault_next:
+            spec = self.rng.choice(DB_TARGETS)
+            return mode[0], None if spec is None else kw(spec)
+        return mode[1], kw("all")
+
+    def final_ops(self) -> list[tuple[str, Keyword]]:
+        """Jepsen's final generator: resume everything (if pause), then start everything (if kill)."""
+        return [(mode[1], kw("all")) for mode in self.modes]
+
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> dict[str, Keyword]:
+        spec = None if value is None else value.name
+        targets = db_nodes(spec, list(self.nodes), self.rng)
+        nodes = [self.nodes[n] for n in targets]
+        if f == "kill":
+            results = await asyncio.gather(*(node.crash() for node in nodes))
+        elif f == "start":
+            results = await asyncio.gather(*(self._start(node) for node in nodes))
+        elif f == "pause":
+            results = [node.pause() for node in nodes]
+        elif f == "resume":
+            results = [node.resume() for node in nodes]
+        else:
+            raise ValueError(f"unknown db nemesis op {f!r}")
+        return {node.id: result for node, result in zip(nodes, results, strict=True)}
+
+    async def _start(self, node: NodeProcess) -> Keyword:
+        from harness.processes import RunAborted
+
+        try:
+            return await node.restart(self.restart_init)
+        except RunAborted as e:
+            # it stays down (killed again); a later start :all tries once more
+            self.on_failed_start(node, str(e))
+            return kw("failed-to-start")
+
+
+class _PartitionStream:
+    def __init__(self, nemesis: PartitionNemesis) -> None:
+        self.nemesis = nemesis
+
+    def next_delay(self) -> float:
+        return self.nemesis.next_delay()
+
+    def next_op(self) -> tuple[str, Keyword | None]:
+        return self.nemesis.next_op()
+
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
+        return self.nemesis.invoke(f, value, now_ns)
+
+
+class Nemesis:
+    """The combined nemesis: a partition stream and a db (kill/pause) stream, each staggered on
+    its own, through one nemesis thread (Jepsen's ``compose-packages`` with ``gen/any``)."""
+
+    def __init__(self, partition: PartitionNemesis | None = None, db: DbNemesis | None = None) -> None:
+        self.partition = partition
+        self.db = db
+        self.streams: list[_Stream] = []
+        if partition is not None:
+            self.streams.append(_PartitionStream(partition))
+        if db is not None and db.modes:
+            self.streams.append(db)
+        self.lock = asyncio.Lock()
+
+    def final_ops(self) -> list[tuple[str, Keyword | None]]:
+        """stop-partition, then resume :all, then start :all (combined.clj's final generators)."""
+        ops: list[tuple[str, Keyword | None]] = []
+        if self.partition is not None:
+            ops.append(("stop-partition", None))
+        if self.db is not None:
+            ops.extend(self.db.final_ops())
+        return ops
+
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
+        if f in ("start-partition", "stop-partition"):
+            assert self.partition is not None
+            return self.partition.invoke(f, value, now_ns)
+        assert self.db is not None
+        return await self.db.invoke(f, value, now_ns)
+
+    def heal(self, now_ns: int) -> None:
+        if self.partition is not None:
+            self.partition.heal(now_ns)
+
+
+def faults_by_kind(history: Iterable[Op]) -> dict[str, list[FaultInterval]]:
+    """Every kind of fault the history's nemesis ops show (partition, kill, pause), each kind's
+    intervals by :func:`fault_intervals`: from its first start op to the last stop op after it.
+    For kill and pause, ``effect`` is the first completion's ``{node: result}``."""
+    history = list(history)
+    found = {kind: fault_intervals(history, start, stop) for kind, (start, stop) in FAULT_KINDS.items()}
+    return {kind: intervals for kind, intervals in found.items() if intervals}

@@ -61,7 +61,7 @@ class Endpoint:
     taken head's due time.
     """
 
-    __slots__ = ("deliver", "direct", "heap", "id", "idle", "timer")
+    __slots__ = ("admit", "deliver", "direct", "heap", "held", "id", "idle", "timer")
 
     def __init__(self, id: str, deliver: Deliver, direct: bool) -> None:
         self.id = id
@@ -71,6 +71,10 @@ class Endpoint:
         self.heap: list[tuple[int, int, Message]] = []
         self.idle = True
         self.timer: asyncio.TimerHandle | None = None
+        #: a killed node's endpoint: messages to it wait in its queue until ``release``
+        self.held = False
+        #: while held, messages from this id (the restarted node's init client) still go through
+        self.admit: str | None = None
 
 
 def latency_sampler(mean_ms: int, dist: str, rng: random.Random) -> Callable[[], int]:
@@ -129,6 +133,14 @@ class Network:
         self._log_send = log_send and log is not None
         self._log_recv = log_recv and log is not None
         self._closed = False
+        #: nodes paused or killed right now, and how many pauses and kills there have been
+        self.faulted: set[str] = set()
+        self.fault_epoch = 0
+        #: closed clients during whose last request some node was paused or killed: a late reply
+        #: to one can be the fault's doing (the node waited on a peer that was down), not the
+        #: node's, so it is discarded instead of being a node fault
+        self.excused: set[str] = set()
+        self.excused_replies = 0
 
     # -- registration -------------------------------------------------------------------------
 
@@ -157,6 +169,50 @@ class Network:
 
     def heal(self) -> None:
         self.partitions.clear()
+
+    # -- killed nodes -------------------------------------------------------------------------
+
+    def mark_faulted(self, node: str) -> None:
+        self.faulted.add(node)
+        self.fault_epoch += 1
+
+    def mark_recovered(self, node: str) -> None:
+        self.faulted.discard(node)
+
+    def hold(self, id: str) -> None:
+        """Stop delivering to ``id`` (its process was killed): messages to it wait, undelivered.
+
+        The id stays registered, so peers may go on sending to it (Maelstrom PR #102 keeps a
+        killed node in the network too); a head already taken goes back into the queue.
+        """
+        self.endpoints[id].held = True
+
+    def admit(self, id: str, src: str) -> None:
+        """While ``id`` is held, deliver messages from ``src`` anyway: the restarted process gets
+        its ``init`` first, and everything that waited only after it answered."""
+        ep = self.endpoints[id]
+        ep.admit = src
+        if ep.idle:
+            self._take(ep)
+
+    def release(self, id: str) -> None:
+        """Deliver to ``id`` again (a fresh process runs under it). Messages from clients that
+        are gone by now are dropped: their replies would go to an id nobody holds any more."""
+        ep = self.endpoints[id]
+        ep.held = False
+        ep.admit = None
+        now = self._clock()
+        # what waited is due now, not late: the wait is the fault's, not the runner's lateness
+        kept = [
+            (max(deadline, now), seq, msg)
+            for deadline, seq, msg in ep.heap
+            if not (msg.src[0] == "c" and msg.src not in self.endpoints)
+        ]
+        self.dropped_count += len(ep.heap) - len(kept)
+        heapq.heapify(kept)
+        ep.heap = kept
+        if ep.idle:
+            self._take(ep)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -208,6 +264,15 @@ class Network:
         same moment (a node's batch to 24 peers) then cost no task switches, which keeps
         deliveries close to their due time.
         """
+        if ep.held:
+            ep.idle = True
+            if ep.admit is not None and any(e[2].src == ep.admit for e in ep.heap):
+                admitted = sorted(e for e in ep.heap if e[2].src == ep.admit)
+                ep.heap = [e for e in ep.heap if e[2].src != ep.admit]
+                heapq.heapify(ep.heap)
+                for _, _, msg in admitted:  # from a client: no latency, due at once
+                    self._deliver(ep, msg, True)
+            return
         heap = ep.heap
         partitioned = self.partitions.get(ep.id, ())
         while heap:
@@ -232,6 +297,12 @@ class Network:
     def _due(self, ep: Endpoint, deadline: int, msg: Message) -> None:
         ep.timer = None
         if self._closed or self.endpoints.get(ep.id) is not ep:
+            return
+        if ep.held:
+            # killed while this head was waiting for its due time: it waits with the rest
+            self._seq += 1
+            heapq.heappush(ep.heap, (deadline, -self._seq, msg))
+            ep.idle = True
             return
         self.lateness_us.append((self._clock() - deadline) // 1000)
         self._deliver(ep, msg, msg.src[0] == "c" or msg.dest[0] == "c")

@@ -4,7 +4,9 @@
   log scale; colour by completion type, marker by f.
 - latency-quantiles.png: per 30 s bucket of invocation time, quantiles 0.5 0.95 0.99 1 per f.
 - rate.png: completions per second in 10 s buckets, per f and type.
-Nemesis partition intervals (``harness.nemesis.partition_intervals``) are shaded.
+Fault intervals (``harness.nemesis.faults_by_kind``) are shaded as Jepsen's perf plots do: one
+band per kind present (partition, kill, pause, in that order), 1/12 of the plot's height each,
+stacked from the top, in Jepsen's colours, translucent, with a legend entry.
 """
 
 from __future__ import annotations
@@ -18,29 +20,48 @@ import matplotlib.pyplot as plt
 
 from harness.checkers.core import QUANTILES, pairs, quantile
 from harness.history import FAIL, INFO, OK, Op
-from harness.nemesis import partition_intervals
+from harness.nemesis import FAULT_COLORS, faults_by_kind
 from harness.options import TestOptions
 
 __all__ = ["write_plots"]
 
 TYPE_COLORS = {OK: "#81BFFC", INFO: "#FFA400", FAIL: "#FF1E90"}
-PARTITION_COLOR = "#E9DCA0"
+#: height of one fault kind's band, as a fraction of the plot (Jepsen perf: 1/12)
+BAND = 1 / 12
 MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*"]
 QUANTILE_BUCKET_S = 30.0
 RATE_BUCKET_S = 10.0
 
 
-def _partition_spans(history: list[Op]) -> list[tuple[float, float]]:
-    """(start, end) seconds of each partition; one never healed lasts until the last op."""
+Spans = list[tuple[str, float, float]]
+
+
+def _fault_spans(history: list[Op]) -> Spans:
+    """(kind, start s, end s) of every fault; one never stopped lasts until the last op."""
     last = max((op.time for op in history), default=0)
     return [
-        (iv.start / 1e9, (last if iv.end is None else iv.end) / 1e9) for iv in partition_intervals(history)
+        (kind, iv.start / 1e9, (last if iv.end is None else iv.end) / 1e9)
+        for kind, intervals in faults_by_kind(history).items()
+        for iv in intervals
     ]
 
 
-def _shade(ax: plt.Axes, partitions: list[tuple[float, float]]) -> None:
-    for i, (a, b) in enumerate(partitions):
-        ax.axvspan(a, b, color=PARTITION_COLOR, alpha=0.6, lw=0, label="partition" if i == 0 else None)
+def _shade(ax: plt.Axes, spans: Spans) -> None:
+    kinds = [k for k in FAULT_COLORS if any(kind == k for kind, _, _ in spans)]
+    labelled: set[str] = set()
+    for kind, a, b in spans:
+        band = kinds.index(kind)
+        ax.axvspan(
+            a,
+            b,
+            ymin=1 - (band + 1) * BAND,
+            ymax=1 - band * BAND,
+            color=FAULT_COLORS[kind],
+            alpha=0.6,
+            lw=0,
+            label=None if kind in labelled else kind,
+        )
+        labelled.add(kind)
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str, path: Path) -> None:
@@ -59,9 +80,9 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str, path: Path) 
 def write_plots(history: list[Op], test: TestOptions, out_dir: str | Path) -> list[Path]:
     """Write latency-raw.png, latency-quantiles.png and rate.png into ``out_dir``; return the paths.
 
-    Partitions (from the history's nemesis ops) are shaded."""
+    Faults (from the history's nemesis ops) are shaded."""
     out_dir = Path(out_dir)
-    partitions = _partition_spans(history)
+    partitions = _fault_spans(history)
     name = test.workload
     # (f, type) -> ([invocation time s], [latency ms])
     points: dict[tuple[str, str], tuple[list[float], list[float]]] = {}

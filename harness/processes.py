@@ -20,13 +20,14 @@ import errno
 import os
 import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
+from harness.history import Keyword, kw
 from harness.network import Network
 
 __all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
@@ -116,6 +117,8 @@ class _Protocol(asyncio.SubprocessProtocol):
         self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if self is not self.node._protocol:
+            return  # a killed incarnation's last bytes arriving after the restart
         if fd == 1:
             self.node._on_stdout(data)
         else:
@@ -124,7 +127,7 @@ class _Protocol(asyncio.SubprocessProtocol):
     def process_exited(self) -> None:
         if not self.exited.done():
             self.exited.set_result(None)
-        self.node._on_exit()
+        self.node._on_exit(self)
 
 
 class NodeProcess:
@@ -140,6 +143,7 @@ class NodeProcess:
         on_crash: Callable[[NodeProcess], None],
         console: Callable[[str], None],
         log_stderr: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.id = node_id
         self.net = net
@@ -148,6 +152,8 @@ class NodeProcess:
         self._on_crash_cb = on_crash
         self._console = console
         self._log_stderr = log_stderr
+        #: the process environment (None: the runner's own)
+        self._env = env
         self._log: IO[bytes] | None = None
         self._stdout_buf = b""
         self._stderr_buf = b""
@@ -160,6 +166,14 @@ class NodeProcess:
         self._protocol: _Protocol | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self.pid: int | None = None
+        #: every pid this node id has run under (a kill and restart adds one)
+        self.pids: list[int] = []
+        #: killed by the nemesis and not started again
+        self.down = False
+        #: stopped with SIGSTOP by the nemesis
+        self.paused = False
+        self._argv: list[str] = []
+        self._cwd = "."
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -168,6 +182,11 @@ class NodeProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.net.register(self.id, self._deliver)
+        self._argv, self._cwd = argv, cwd
+        await self._spawn()
+
+    async def _spawn(self) -> None:
+        argv = self._argv
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await loop.subprocess_exec(
@@ -176,7 +195,8 @@ class NodeProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                cwd=cwd,
+                cwd=self._cwd,
+                env=self._env,
                 start_new_session=True,  # own process group, so we can kill its children too
             )
         except OSError as e:
@@ -186,8 +206,74 @@ class NodeProcess:
         self._transport = transport
         self._protocol = protocol
         self.pid = transport.get_pid()
+        self.pids.append(self.pid)
         LIVE_PROCESS_GROUPS.add(self.pid)
         self._stdin = transport.get_pipe_transport(0)  # type: ignore[assignment]
+
+    # -- nemesis faults -------------------------------------------------------------------------
+    # Each returns the keyword the history records for this node (Jepsen's {node -> result}).
+
+    async def crash(self) -> Keyword:
+        """Kill: SIGKILL the process group and wait for the exit; messages to the node now wait."""
+        if self.down:
+            return kw("not-running")
+        self.down = True
+        self.paused = False
+        self.net.mark_faulted(self.id)
+        self.net.hold(self.id)
+        self.stopping = True
+        self.kill()
+        await self._reap()
+        self._flush_stderr_tail()
+        self._stdout_buf = b""
+        return kw("killed")
+
+    async def restart(self, init: Callable[[NodeProcess], Awaitable[None]]) -> Keyword:
+        """Start: a fresh process under the same node id; ``init`` sends it init (admitted through
+        the hold) and raises if it gets no init_ok; only then do the messages that waited flow."""
+        if not self.down:
+            return kw("already-running")
+        self.stopping = False
+        self.reading = True
+        self.returncode = None
+        self._stdout_buf = b""
+        await self._spawn()
+        if self._log is not None:
+            self._log.write(f"--- {self.id} restarted by the nemesis (pid {self.pid}) ---\n".encode())
+        try:
+            await init(self)
+        except BaseException:
+            self.stopping = True  # it stays down
+            self.kill()
+            await self._reap()
+            raise
+        self.down = False
+        self.net.release(self.id)
+        self.net.mark_recovered(self.id)
+        return kw("started")
+
+    def pause(self) -> Keyword:
+        if self.down:
+            return kw("not-running")
+        if self.paused:
+            return kw("already-paused")
+        self.net.mark_faulted(self.id)
+        self._signal(signal.SIGSTOP)
+        self.paused = True
+        return kw("paused")
+
+    def resume(self) -> Keyword:
+        if not self.paused:
+            return kw("not-paused")
+        self._signal(signal.SIGCONT)
+        self.paused = False
+        self.net.mark_recovered(self.id)
+        return kw("resumed")
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.pid is not None and self.pid in LIVE_PROCESS_GROUPS:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
 
     def _deliver(self, msg: Any) -> None:
         stdin = self._stdin
@@ -195,21 +281,30 @@ class NodeProcess:
             stdin.write(msg.line + b"\n")
 
     def kill(self) -> None:
-        """SIGKILL the node's whole process group (Maelstrom: destroyForcibly, no grace)."""
+        """SIGKILL the node's whole process group (Maelstrom: destroyForcibly, no grace).
+
+        SIGKILL ends a stopped (paused) process too; SIGCONT after it wakes any member of the
+        group that might have missed it, so nothing stays behind stopped.
+        """
         self.stopping = True
         if self.pid is not None and self.pid in LIVE_PROCESS_GROUPS:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
+            for sig in (signal.SIGKILL, signal.SIGCONT):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, sig)
             LIVE_PROCESS_GROUPS.discard(self.pid)
 
-    async def stop(self) -> None:
-        """Kill the node and wait (up to ``STOP_TIMEOUT`` s) until its exit is seen."""
-        self.kill()
+    async def _reap(self) -> None:
+        """Wait (up to ``STOP_TIMEOUT`` s) until the killed process's exit is seen."""
         if self._transport is not None:
             assert self._protocol is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._protocol.exited), STOP_TIMEOUT)
             self._transport.close()
+
+    async def stop(self) -> None:
+        """Kill the node and wait until its exit is seen."""
+        self.kill()
+        await self._reap()
         self.net.unregister(self.id)
         if self._log is not None:
             self._flush_stderr_tail()
@@ -227,7 +322,9 @@ class NodeProcess:
 
     # -- protocol callbacks -------------------------------------------------------------------
 
-    def _on_exit(self) -> None:
+    def _on_exit(self, protocol: _Protocol) -> None:
+        if protocol is not self._protocol:
+            return  # an earlier incarnation, killed by the nemesis
         assert self._transport is not None
         self.returncode = self._transport.get_returncode()
         if self.pid is not None:
@@ -309,6 +406,10 @@ class NodeProcess:
             return self._fault(
                 "invalid-src", f"Invalid source for message: node {self.id} sent from unknown id {src!r}", raw
             )
+        if dest not in net.endpoints and dest in net.excused:
+            # a late reply to a client that gave up while this node was paused or killed
+            net.excused_replies += 1
+            return None
         if dest not in net.endpoints:
             hint = (
                 " (a client that is gone: a late reply after its request timed out or the client was closed?)"

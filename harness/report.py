@@ -32,7 +32,7 @@ from typing import Any
 from harness.checkers.core import WORKLOAD, summarize
 from harness.edn import read_history, read_results, results_to_json, stored
 from harness.history import UNKNOWN, Op
-from harness.nemesis import partition_intervals
+from harness.nemesis import FAULT_COLORS, faults_by_kind, partition_intervals
 from harness.summary import MAX_TEXT, Summary, Table, compact
 from harness.svg import write_messages_svg
 from harness.workloads import REGISTRY
@@ -352,6 +352,7 @@ def _render_page(
             parts += ["<h2>Workload checker</h2>", _render(results[WORKLOAD])]
 
     parts += ["<h2>Partitions</h2>", _section_partitions(history)]
+    parts += _section_kills_pauses(history)
 
     plots = [p for p in PLOTS if (out_dir / p).is_file()]
     plots += sorted(p.name for p in out_dir.glob("*.png") if p.name not in PLOTS)
@@ -369,6 +370,7 @@ def _render_page(
 
     parts += _elle_links(out_dir)
     parts += _section_linear(out_dir)
+    parts += _run_links(out_dir)
 
     parts.append("<h2>Files</h2><ul>")
     for p in _files(out_dir):
@@ -378,6 +380,49 @@ def _render_page(
         )
     parts.append("</ul></body></html>\n")
     return "\n".join(parts)
+
+
+def _section_kills_pauses(history: list[Op] | None) -> list[str]:
+    """Kill and pause intervals (``nemesis.faults_by_kind``), when the run had any."""
+    by_kind = faults_by_kind(history or [])
+    intervals = sorted(
+        ((kind, iv) for kind in ("kill", "pause") for iv in by_kind.get(kind, [])), key=lambda p: p[1].start
+    )
+    if not intervals:
+        return []
+    rows = []
+    for kind, iv in intervals:
+        start = iv.start / 1e9
+        end = iv.end / 1e9 if iv.end is not None else None
+        swatch = f'<span style="background:{FAULT_COLORS[kind]}">&nbsp;{escape(kind)}&nbsp;</span>'
+        rows.append(
+            [
+                (swatch, ""),
+                f"{start:.2f}",
+                f"{end:.2f}" if end is not None else "never ended",
+                f"{end - start:.1f}" if end is not None else "until the end",
+                ("<code>" + escape(compact(iv.effect, 300)) + "</code>", ""),
+            ]
+        )
+    return ["<h2>Kills and pauses</h2>", _table(["fault", "start s", "end s", "length s", "nodes"], rows)]
+
+
+def _run_links(out_dir: Path) -> list[str]:
+    """The run's own records: timeline, log, node logs."""
+    links = []
+    if (out_dir / "timeline.html").is_file():
+        links.append('<a href="timeline.html">timeline.html</a> (every operation, per process)')
+    if (out_dir / "jepsen.log").is_file():
+        links.append('<a href="jepsen.log">jepsen.log</a> (the run\'s log, operations included)')
+    logs = sorted((out_dir / "node-logs").glob("*.log")) if (out_dir / "node-logs").is_dir() else []
+    if logs:
+        links.append(
+            "node logs (stderr): "
+            + " ".join(f'<a href="node-logs/{escape(p.name)}">{escape(p.stem)}</a>' for p in logs)
+        )
+    if not links:
+        return []
+    return ["<h2>Run records</h2><ul>", *(f"<li>{link}</li>" for link in links), "</ul>"]
 
 
 def _elle_links(out_dir: Path) -> list[str]:

@@ -24,6 +24,7 @@ drives ``run_once`` on ``precise_event_loop`` under ``cancel_on_signals``.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import selectors
@@ -41,7 +42,7 @@ from harness.checkers.core import check_all, check_safe
 from harness.client import ClientTimeout
 from harness.history import INVOKE, NEMESIS, Op
 from harness.interpreter import ClientIds, Interpreter, derive_rngs
-from harness.nemesis import PartitionNemesis
+from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
 from harness.network import Network, latency_sampler, net_result
 from harness.options import TestOptions
 from harness.processes import NodeFault, NodeProcess, RunAborted
@@ -57,6 +58,7 @@ from harness.results import (
     write_test_json,
 )
 from harness.services import make_services
+from harness.timeline import write_timeline
 from harness.workloads import REGISTRY
 
 __all__ = ["RunConfig", "Terminated", "precise_event_loop", "run_once"]
@@ -71,18 +73,29 @@ class RunConfig:
     plots: bool = True
     progress_stream: Any = None
     live_progress: bool | None = None
+    #: print every operation on the console as Jepsen does (jepsen.log has them regardless)
+    log_ops: bool = True
     #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
     run_dir_file: str | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
     """Run one test end to end and return its exit code. Needs ``test.seed`` set."""
+    progress = Progress(config.progress_stream, live=config.live_progress, show_ops=config.log_ops)
+    try:
+        return await _run_once(test, config, progress)
+    finally:
+        progress.close_log()
+
+
+async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) -> int:
     assert test.seed is not None
-    progress = Progress(config.progress_stream, live=config.live_progress)
     say = progress.log
     rngs = derive_rngs(test.seed)
     run_dir = make_run_dir(test.store, test.workload)
+    progress.open_log(run_dir / "jepsen.log")
     write_test_json(test, run_dir)
+    progress.log_file_only(f"Test options: {json.dumps(test.to_json(), sort_keys=True)}")
     if config.run_dir_file:
         Path(config.run_dir_file).write_text(str(run_dir.resolve()) + "\n")
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
@@ -124,6 +137,11 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
             "line finds its interpreter (as every <challenge>/main.py does) runs the same under both."
         )
     argv = [bin_path, *test.args]
+    # where a node may keep what must survive a kill: per run, so a restarted node finds its files
+    # and the next run starts clean (real Maelstrom has no such directory; common/durable.py copes)
+    node_data = (run_dir / "node-data").resolve()
+    node_data.mkdir(exist_ok=True)
+    node_env = {**os.environ, "MAELSTROM_DATA_DIR": str(node_data)}
     nodes = [
         NodeProcess(
             n,
@@ -133,15 +151,42 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
             on_crash=on_crash,
             console=say,
             log_stderr=test.log_stderr,
+            env=node_env,
         )
         for n in test.nodes
     ]
     client_ids = ClientIds(net)
-    nemesis = (
-        PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
-        if "partition" in test.nemesis
-        else None
-    )
+    nemesis = None
+    if test.nemesis:
+
+        async def restart_init(node: NodeProcess) -> None:
+            # a fresh client, as at startup; its init passes the hold the killed node is under
+            client = client_ids.open(node.id)
+            net.admit(node.id, client.id)
+            await _init(client, test.nodes, config.init_timeout, faults)
+
+        def on_failed_start(node: NodeProcess, why: str) -> None:
+            fault = NodeFault(
+                node.id, "failed-restart", f"Node {node.id} did not come back after a kill: {why}", ""
+            )
+            faults.append(fault)
+            say(f"NODE FAULT ({fault.kind}): {fault.message} (the verdict will be invalid)")
+
+        nemesis = Nemesis(
+            PartitionNemesis(test.nodes, net, rngs["nemesis"], test.nemesis_interval)
+            if "partition" in test.nemesis
+            else None,
+            DbNemesis(
+                test.nemesis,
+                nodes,
+                rngs["nemesis"],
+                test.nemesis_interval,
+                restart_init,
+                on_failed_start,
+            )
+            if test.nemesis & {"kill", "pause"}
+            else None,
+        )
     interp = Interpreter(
         test,
         workload,
@@ -210,6 +255,7 @@ async def run_once(test: TestOptions, config: RunConfig) -> int:
         await net.close()
         journal.close()
         write_history(interp.history, run_dir)
+        _write_timeline(interp.history, test, run_dir, say)
 
     if aborted is not None:
         _write_report(run_dir, say)
@@ -294,6 +340,13 @@ def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Calla
         write_plots(history, test, run_dir)
     except Exception:
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
+
+
+def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+    try:
+        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}")
+    except Exception:
+        say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 
 
 def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:

@@ -53,6 +53,8 @@ def test_value_parsing() -> None:
     assert test.consistency_models == ["read-committed", "serializable"]
     assert (test.latency_mean, test.latency_dist, test.topology) == (100, "exponential", "tree4")
     assert test.log_stderr and test.seed == 7 and test.test_count == 2
+    test, _ = parse("-w", "echo", "--bin", "x", "--nemesis", "kill, pause,:partition")
+    assert test.nemesis == frozenset({"kill", "pause", "partition"})
     # the split needs whitespace on both sides, as in Maelstrom
     test, _ = parse("-w", "echo", "--bin", "x", "--consistency-models", "a,b", "--availability", "0.9")
     assert test.consistency_models == ["a,b"] and test.availability == 0.9
@@ -63,7 +65,7 @@ def test_value_parsing() -> None:
     [
         (["-w", "echo"], "Expected a --bin PATH_TO_BINARY to test"),
         (["-w", "echo", "--bin", "x", "--frobnicate"], "Unknown option"),
-        (["-w", "echo", "--bin", "x", "--nemesis", "kill"], "partition"),
+        (["-w", "echo", "--bin", "x", "--nemesis", "kill,crash"], "partition, kill, pause"),
         (["-w", "echo", "--bin", "x", "--concurrency", "n2"], "--concurrency"),
         (["-w", "echo", "--bin", "x", "--node-count", "0"], "--node-count"),
         (["-w", "echo", "--bin", "x", "--time-limit", "soon"], "--time-limit"),
