@@ -8,7 +8,8 @@ restarted with the same node id replays its journal in ``init`` before it answer
 So whatever a node said, to a client or a peer, it still knows after a crash.
 
 Record format (``encode_record`` / ``decode_records``, sans-I/O): a 4-byte little-endian payload
-length, the payload's 4-byte CRC-32, then the payload, a msgpack value (msgspec). Replay stops at
+length, the payload's 4-byte CRC-32, then the payload, a JSON value (msgspec): JSON, not msgpack,
+because a record holds what clients sent, and JSON integers may exceed msgpack's 64 bits. Replay stops at
 the first record that is incomplete or fails its CRC (a torn last write) and the file is cut
 back there, so the next append follows a whole record.
 
@@ -51,8 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["Journal", "decode_records", "encode_record", "node_dir"]
 
 _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
-_encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 def encode_record(record: Any) -> bytes:

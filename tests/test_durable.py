@@ -291,3 +291,9 @@ def test_runner_kill_and_partition_leave_3c_valid_with_journals_in_the_run_dir(t
     assert results["workload"]["lost-count"] == 0
     assert ":killed" in (run / "history.txt").read_text()
     assert sorted(p.parent.name for p in (run / "node-data").glob("*/gossip.journal")) == ["n0", "n1", "n2"]
+
+
+def test_records_keep_integers_beyond_64_bits() -> None:
+    big = [-(2**63) - 1, 2**64, "x"]
+    data = encode_record(big)
+    assert decode_records(data) == ([big], len(data))
