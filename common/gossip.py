@@ -18,6 +18,13 @@ cluster is silent.
 Wire format (server to server, no ``msg_id``, never answered):
 ``{"type": "gossip", "values": [...], "acks": [...]}``, ``acks`` present only when non-empty.
 
+Durability: every value a node adds, from a client or a peer, and the overlay Maelstrom's
+``topology`` gives are journaled (``common.durable``) before anything is said about them, so a
+``broadcast_ok`` or an ack is only sent once the value is on disk. A node restarted after a kill
+replays the journal in ``init`` and queues every value it knows for every peer again (one batch
+each; with acks on, peers ack what they had), because what it had sent but not yet had acked was
+in memory only. ``durable=False`` keeps everything in memory.
+
 Values are integers or strings (Maelstrom broadcasts integers): JSON scalars that Python's set
 would not confuse, as it would 1, 1.0 and true. Every message, from a client or a peer, is
 validated whole before any of it is applied (``common.requests``).
@@ -31,6 +38,7 @@ from typing import Any
 
 import msgspec
 
+from common.durable import Journal
 from common.node import Node
 from common.protocol import Message
 from common.requests import Request, parse
@@ -78,6 +86,7 @@ class Gossip:
         ack_delay: float | None = None,
         retry_after: float | None = None,
         kind: str = "gossip",
+        durable: bool = True,
     ) -> None:
         if (ack_delay is None) != (retry_after is None):
             raise ValueError("ack_delay and retry_after go together (reliable) or not at all")
@@ -93,6 +102,9 @@ class Gossip:
         self._peers: list[str] = []  # the overlay: where new values go
         self._links: dict[str, _Link] = {}  # every peer we exchange values or acks with
         node.handler(kind)(self._on_gossip)
+        self.journal = Journal(node, kind, self._replay) if durable else None
+        if durable:
+            node.on_init(self._after_replay)
         if retry_after is not None:
             node.every(retry_after / 4, self._retry_expired)
 
@@ -113,10 +125,30 @@ class Gossip:
     def peers(self) -> list[str]:
         return list(self._peers)
 
-    def set_peers(self, peers: Iterable[str]) -> None:
-        """Choose the overlay neighbours; values already known are queued for new ones."""
+    def _replay(self, record: Any) -> None:
+        if isinstance(record, dict):  # {"peers": [...]}: the overlay as topology gave it
+            self._peers = list(record["peers"])
+        elif record not in self._seen:
+            self._seen.add(record)
+            self._values.append(record)
+
+    def _after_replay(self) -> None:
+        """After a restart, offer every known value to every peer once more."""
+        if self._values:
+            for peer in self._peers:
+                link = self._link(peer)
+                link.unsent.update(dict.fromkeys(self._values))
+                self._schedule_flush(peer, link)
+
+    def set_peers(self, peers: Iterable[str], *, persist: bool = False) -> None:
+        """Choose the overlay neighbours; values already known are queued for new ones.
+
+        ``persist`` journals the choice, for an overlay a restarted node cannot choose again
+        (Maelstrom sends ``topology`` once, not after a restart)."""
         old = set(self._peers)
         self._peers = [p for p in dict.fromkeys(peers) if p != self.node.node_id]
+        if persist and self.journal is not None:
+            self.journal.append({"peers": self._peers})
         for peer in self._peers:
             if peer not in old and self._values:
                 link = self._link(peer)
@@ -135,6 +167,8 @@ class Gossip:
             return False
         self._seen.add(value)
         self._values.append(value)
+        if self.journal is not None:
+            self.journal.append(value)
         for peer in self._peers:
             if peer != src:
                 link = self._link(peer)
@@ -232,5 +266,5 @@ def serve_broadcast(node: Node, gossip: Gossip, *, use_topology: bool = True) ->
     def topology(msg: Message) -> dict[str, Any]:
         topology = parse(msg, Topology).topology
         if use_topology:
-            gossip.set_peers(topology.get(node.node_id, []))
+            gossip.set_peers(topology.get(node.node_id, []), persist=True)
         return {"type": "topology_ok"}

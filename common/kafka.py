@@ -1,8 +1,11 @@
 """Pieces the Kafka-style log programs share: request shapes, slicing a log for ``poll_ok`` and
 raising offsets.
 
-``LocalLogs`` is the whole in-memory state of a node that keeps its logs itself: offsets are list
-indices, so a poll is a slice, and committed offsets only ever rise (a running max).
+``LocalLogs`` is the whole state of a node that keeps its logs itself: offsets are list indices,
+so a poll is a slice, and committed offsets only ever rise (a running max). Given the node, it
+journals every change (``common.durable``: ``["s", key, msg]``, ``["x", key, start, msgs]``,
+``["c", offsets]``) and replays the journal at ``init``, so an acknowledged send or commit survives
+a kill: the node writes no reply before the records are on disk.
 
 The shapes (``Send``, ``Poll``, ``CommitOffsets``, ``ListCommittedOffsets``) are what every kafka
 program checks a client's request against with ``common.requests.parse`` before it acts on any
@@ -12,9 +15,13 @@ of it, so a bad offset in a commit gets error 12 and commits nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from common.durable import Journal
 from common.requests import NonNegativeInt, Request
+
+if TYPE_CHECKING:
+    from common.node import Node
 
 __all__ = [
     "CommitOffsets",
@@ -64,18 +71,45 @@ def raise_offsets(committed: dict[str, int], offsets: Mapping[str, int]) -> list
 
 
 class LocalLogs:
-    """Every key's log and committed offset, in memory."""
+    """Every key's log and committed offset, in memory and, given ``node``, journaled."""
 
-    def __init__(self, max_poll: int) -> None:
+    def __init__(self, max_poll: int, node: Node | None = None) -> None:
         self.max_poll = max_poll  # messages per key per poll: bounds reply size; clients poll again
         self.logs: dict[str, list[Any]] = {}
         self.committed: dict[str, int] = {}
+        self.journal = Journal(node, "kafka", self._replay) if node is not None else None
+
+    def _replay(self, record: list[Any]) -> None:
+        kind, *args = record
+        if kind == "s":
+            self.logs.setdefault(args[0], []).append(args[1])
+        elif kind == "x":
+            self._extend(*args)
+        else:
+            raise_offsets(self.committed, args[0])
 
     def append(self, key: str, message: Any) -> int:
         """Append ``message`` to ``key``'s log; its offset."""
         log = self.logs.setdefault(key, [])
         log.append(message)
+        if self.journal is not None:
+            self.journal.append(["s", key, message])
         return len(log) - 1
+
+    def extend(self, key: str, start: int, messages: Sequence[Any]) -> int:
+        """Copy an owner's ``messages`` from offset ``start`` into ``key``'s log if they continue
+        it (a replica stays a prefix of the owner's log); the log's length."""
+        before = len(self.logs.get(key, ()))
+        after = self._extend(key, start, messages)
+        if after > before and self.journal is not None:
+            self.journal.append(["x", key, before, list(messages[before - start :])])
+        return after
+
+    def _extend(self, key: str, start: int, messages: Sequence[Any]) -> int:
+        log = self.logs.setdefault(key, [])
+        if start <= len(log) < start + len(messages):
+            log.extend(messages[len(log) - start :])
+        return len(log)
 
     def poll(self, offsets: Mapping[str, int]) -> dict[str, list[list[Any]]]:
         """The ``msgs`` of a ``poll_ok``. Keys with nothing at or after the requested offset are
@@ -88,7 +122,10 @@ class LocalLogs:
 
     def commit(self, offsets: Mapping[str, int]) -> list[str]:
         """Raise the committed offsets; the keys that rose."""
-        return raise_offsets(self.committed, offsets)
+        raised = raise_offsets(self.committed, offsets)
+        if raised and self.journal is not None:
+            self.journal.append(["c", {k: self.committed[k] for k in raised}])
+        return raised
 
     def committed_offsets(self, keys: Iterable[str]) -> dict[str, int]:
         """The ``offsets`` of a ``list_committed_offsets_ok``: keys never committed are left out."""

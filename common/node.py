@@ -7,6 +7,8 @@ be polled, so it is read chunk by chunk in the default executor instead.
 Output: every line the protocol produces while a chunk is processed is written with one
 ``os.write`` at the end of that chunk; lines produced elsewhere (task completions, timers) are
 written together at the next turn of the loop. Only whole lines are written, from one thread.
+Before each write the commit hooks run (``common.durable.Journal``): records appended meanwhile
+reach the disk first, so a reply never promises what a crash could still lose (group commit).
 
 Handlers: sync handlers run inline. A coroutine result becomes a task; its outcome (value,
 exception or cancellation) is always collected and answered.
@@ -52,6 +54,9 @@ class Node:
         self._flush_scheduled = False
         self._in_chunk = False
         self._stdout_closed = False
+        #: where ``common.durable`` keeps this node's files (None: $MAELSTROM_DATA_DIR or a default)
+        self.data_dir: str | os.PathLike[str] | None = None
+        self._commit_hooks: list[Callable[[], None]] = []
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -85,6 +90,11 @@ class Node:
         """``@node.on_init``: run ``fn()`` (sync or async) once ids are known, before init_ok."""
         self.protocol.add_init_hook(fn)
         return fn
+
+    def add_commit_hook(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` before every write to stdout: a journal makes its records durable there,
+        so no reply (or peer message) ever promises what a crash could still lose."""
+        self._commit_hooks.append(fn)
 
     # -- messaging ---------------------------------------------------------------------------
 
@@ -287,6 +297,12 @@ class Node:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        for commit in self._commit_hooks:
+            try:
+                commit()
+            except OSError as exc:  # nothing may go out that the disk does not hold: stop here
+                self._log_line(f"durable commit failed ({exc!r}); exiting without replying")
+                os._exit(70)
         data = self.protocol.data_to_send()
         if data and not self._stdout_closed:
             self._write_all(data)

@@ -21,6 +21,12 @@ once they heal. Messages (server to server, no ``msg_id``):
 ``{"type": "txn_sync", "writes": [[k, v, counter, node], ...]}`` and
 ``{"type": "txn_sync_ack", "acks": [[k, counter, node], ...]}``.
 
+Durability: every write a node applies, its own transactions' and its peers', is journaled
+(``common.durable``) as ``[key, value, counter, node]`` before the ``txn_ok`` or the
+``txn_sync_ack`` that promises it goes out. A node restarted after a kill replays the journal in
+``init`` (which restores the Lamport counter too) and queues the registers whose newest version is
+its own for every peer again: what it had sent and not had acked was in memory only.
+
 Every message is validated whole before any of it is applied (``common.requests``): a ``txn``
 with one bad micro-op gets error 12 and writes nothing, as error 12 promises.
 """
@@ -31,6 +37,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from common.durable import Journal
 from common.node import Node
 from common.protocol import Message
 from common.requests import Request, parse
@@ -63,7 +70,9 @@ class TxnSyncAck(Request):
 class TxnStore:
     """The replicated registers of one node. Use from the node's event loop only."""
 
-    def __init__(self, node: Node, *, sync_interval: float = 0.1, retry_after: float = 0.5) -> None:
+    def __init__(
+        self, node: Node, *, sync_interval: float = 0.1, retry_after: float = 0.5, durable: bool = True
+    ) -> None:
         self.node = node
         self.sync_interval = sync_interval
         self.retry_after = retry_after
@@ -71,9 +80,19 @@ class TxnStore:
         self.counter = 0
         # peer -> key -> (value, version, when last sent; 0 = never)
         self.unacked: dict[str, dict[Any, list[Any]]] = {}
+        self.journal = Journal(node, "txn", self._replay) if durable else None
+
+    def _replay(self, writes: list[list[Any]]) -> None:
+        for k, v, counter, origin in writes:
+            self.apply(k, v, (counter, origin))
 
     def start(self) -> None:
-        self.unacked = {p: {} for p in self.node.node_ids if p != self.node.node_id}
+        me = self.node.node_id
+        self.unacked = {p: {} for p in self.node.node_ids if p != me}
+        for pending in self.unacked.values():  # after a restart: our newest writes, once more
+            for k, (v, version) in self.registers.items():
+                if version[1] == me:
+                    pending[k] = [v, version, 0.0]
         if self.unacked:
             self.node.every(self.sync_interval, self.sync)
 
@@ -94,6 +113,8 @@ class TxnStore:
                 result.append(["w", k, v])
         if written:
             self.counter += 1
+            if self.journal is not None:
+                self.journal.append([[k, v, *version] for k, v in written.items()])
             for pending in self.unacked.values():
                 for k, v in written.items():
                     pending[k] = [v, version, 0.0]
@@ -118,9 +139,12 @@ class TxnStore:
 
     def on_sync(self, msg: Message) -> None:
         acks = []
-        for k, v, counter, origin in parse(msg, TxnSync).writes:
+        writes = parse(msg, TxnSync).writes
+        for k, v, counter, origin in writes:
             self.apply(k, v, (counter, origin))
             acks.append([k, counter, origin])
+        if writes and self.journal is not None:
+            self.journal.append(writes)
         self.node.send(msg.src, {"type": "txn_sync_ack", "acks": acks})
 
     def on_ack(self, msg: Message) -> None:

@@ -12,6 +12,12 @@
 * Committed offsets are kept (as a running max) on the node that received the commit and pushed
   to the peers with the entries; ``list_committed_offsets`` answers locally.
 
+Durability: every node journals its logs (owned appends and replicated extensions) and commits
+(``LocalLogs`` with the node), and writes no reply, ``owner_send_ok`` or ``replicate`` before they
+are on disk; a restarted node replays them in ``init``. Its push state is memory only, so after a
+restart it pushes its logs from offset 0 once (replicas keep what they had and answer their
+lengths) and its commits to every peer again.
+
 Cost per op: a forwarded send (about a quarter of all ops with two nodes) is 2 messages, batches
 add a few per push interval, so about 0.5-0.6 server messages per op, and no CAS at all.
 """
@@ -28,7 +34,7 @@ MAX_POLL = 100  # messages per key per poll
 MAX_BATCH = 1000  # messages per key per replication batch
 
 node = Node()
-local = LocalLogs(MAX_POLL)
+local = LocalLogs(MAX_POLL, node)
 acked: dict[str, dict[str, int]] = {}  # peer -> key -> length of our log the peer holds
 dirty_commits: dict[str, set[str]] = {}  # peer -> keys whose commit it has not been sent
 pushing: set[str] = set()  # peers with a batch in flight
@@ -84,10 +90,7 @@ def replicate(msg):
     request = parse(msg, Replicate)
     lengths = {}
     for key, (start, values) in request.entries.items():
-        log = local.logs.setdefault(key, [])
-        if start <= len(log) < start + len(values):
-            log.extend(values[len(log) - start :])
-        lengths[key] = len(log)
+        lengths[key] = local.extend(key, start, values)
     local.commit(request.committed)
     return {"type": "replicate_ok", "lengths": lengths}
 
@@ -128,7 +131,7 @@ def tick() -> None:
 def init() -> None:
     for peer in node.node_ids:
         if peer != node.node_id:
-            dirty_commits[peer] = set()
+            dirty_commits[peer] = set(local.committed)  # after a restart: all of them, once
     node.every(PUSH_INTERVAL, tick)
 
 

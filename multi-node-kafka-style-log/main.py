@@ -3,28 +3,42 @@
 
 * Offsets: each key's next offset lives in one of 64 lin-kv *buckets* (``bucket/<crc32(key) % 64>``,
   a map ``{"next": {key: n}, "committed": {key: offset}}``) and is taken with read + CAS, retried on
-  conflict. Buckets rather than one lin-kv key per log because lin-kv's ``create_if_not_exists``
-  always succeeds on a missing key: two nodes could both create a counter and hand out offset 0
-  twice. Only n0 creates buckets, so creation never races.
-* Messages: written once each, to ``msg/<key>/<offset>``. A poll returns, per key, the messages from
-  the requested offset up to the first slot not written yet, so a slow writer can delay a later
-  message but never make a poll skip it. Written messages never change, so every node caches them.
+  conflict. A missing bucket is created by whichever node needs it with a create-only CAS (from
+  ``NEVER``, a value no key holds: on a missing key lin-kv creates it, on a present one the CAS
+  fails), so two creators never both win, and no node waits for another (which a killed n0
+  would make it do).
+* Messages: written once each, to ``msg/<key>/<offset>`` as ``[msg]``, with a CAS that only
+  creates (``from`` a value no slot holds), so a slot is decided once. A poll returns, per key, the
+  messages from the requested offset up to the first slot not written yet, so a slow writer can
+  delay a later message but never make a poll skip it. Decided slots never change, so every node
+  caches them.
+* Holes: a node killed between taking an offset and writing its slot leaves the slot empty for
+  good, which would stall that key's polls. A slot seen empty for ``HOLE_AFTER`` while the bucket
+  says its offset was taken is closed with a tombstone (``"hole"``, by the same create-only CAS);
+  polls skip it. A writer that was only slow loses that CAS and takes a new offset, so no message
+  is acknowledged at a slot polls skipped. Nothing else lives in a node: a restarted node re-reads
+  lin-kv.
 * Committed offsets: raised (never lowered) in the bucket with the same read + CAS loop.
 """
 
 import asyncio
 import contextlib
+import time
 import zlib
 
 from common import KeyDoesNotExist, LinKV, Node, PreconditionFailed
-from common.kafka import CommitOffsets, ListCommittedOffsets, Poll, Send, entries_from, raise_offsets
+from common.kafka import CommitOffsets, ListCommittedOffsets, Poll, Send, raise_offsets
 from common.requests import parse, taking_effect
 
 BUCKETS = 64
 MAX_POLL = 32  # messages per key per poll
+HOLE_AFTER = 1.0  # s a taken offset's slot may stay empty before it is closed as a hole
+HOLE = "hole"  # a closed slot; a message slot holds [msg]
+NEVER = {"no slot": "holds this"}  # CAS from this: only creates
 node = Node()
 kv = LinKV(node)
-cache: dict[str, list] = {}  # key -> contiguous messages from offset 0 known to be written
+cache: dict[str, list] = {}  # key -> contiguous decided slots from offset 0 ([msg] or HOLE)
+empty_since: dict[str, tuple[int, float]] = {}  # key -> (first empty slot, when first seen empty)
 
 
 def bucket_of(key: str) -> str:
@@ -37,11 +51,8 @@ async def update_bucket(name: str, change) -> tuple[dict, dict]:
         try:
             current = await kv.read(name)
         except KeyDoesNotExist:
-            if node.node_id == node.node_ids[0]:
-                with contextlib.suppress(PreconditionFailed):
-                    await kv.cas(name, None, {"next": {}, "committed": {}}, create_if_not_exists=True)
-            else:
-                await asyncio.sleep(0.01)  # n0 creates it
+            with contextlib.suppress(PreconditionFailed):  # another node created it first
+                await kv.cas(name, NEVER, {"next": {}, "committed": {}}, create_if_not_exists=True)
             continue
         new = change(current)
         if new == current:
@@ -64,10 +75,35 @@ async def send(msg):
         return {**bucket, "next": nxt}
 
     with taking_effect("send"):  # once the offset is taken, no error is definite
-        old, _ = await update_bucket(bucket_of(key), take)
-        offset = old["next"].get(key, 0)
-        await kv.write(f"msg/{key}/{offset}", request.msg)
+        while True:
+            old, _ = await update_bucket(bucket_of(key), take)
+            offset = old["next"].get(key, 0)
+            try:
+                await kv.cas(f"msg/{key}/{offset}", NEVER, [request.msg], create_if_not_exists=True)
+                break
+            except PreconditionFailed:  # a poller closed our slot as a hole: take another
+                continue
     return {"type": "send_ok", "offset": offset}
+
+
+async def close_if_hole(key: str, i: int) -> bool:
+    """Slot ``i`` of ``key`` is empty: close it if it stayed so for HOLE_AFTER and its offset is
+    taken. True if the slot is decided now (either way), so the caller reads it again."""
+    now = time.monotonic()
+    seen = empty_since.get(key)
+    if seen is None or seen[0] != i:
+        empty_since[key] = (i, now)
+        return False
+    if now - seen[1] < HOLE_AFTER:
+        return False
+    bucket = await kv.read(bucket_of(key), default=None)
+    if not bucket or bucket["next"].get(key, 0) <= i:  # the end of the log, not a hole
+        empty_since[key] = (i, now)
+        return False
+    with contextlib.suppress(PreconditionFailed):  # a slow writer may just have written it
+        await kv.cas(f"msg/{key}/{i}", NEVER, HOLE, create_if_not_exists=True)
+    empty_since.pop(key, None)
+    return True
 
 
 async def read_from(key: str, start: int) -> list:
@@ -79,11 +115,19 @@ async def read_from(key: str, start: int) -> list:
         try:
             value = await kv.read(f"msg/{key}/{i}")
         except KeyDoesNotExist:
+            if await close_if_hole(key, i):
+                continue
             break
-        # a concurrent poll may have filled slot i meanwhile (with the same, immutable message)
+        # a concurrent poll may have filled slot i meanwhile (with the same, immutable slot)
         if len(log) == i:
             log.append(value)
-    return entries_from(log, start, MAX_POLL)
+    entries = []
+    for offset in range(start, len(log)):
+        if log[offset] != HOLE:
+            entries.append([offset, log[offset][0]])
+            if len(entries) == MAX_POLL:
+                break
+    return entries
 
 
 @node.handler("poll")

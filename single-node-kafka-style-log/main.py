@@ -1,8 +1,9 @@
 #!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
-"""Challenge 5a, single-node Kafka-style log: every log and committed offset lives in memory.
+"""Challenge 5a, single-node Kafka-style log: every log and committed offset, in memory and on disk.
 
 All of it is ``common.kafka.LocalLogs``: offsets are list indices, a poll is a slice, and keys with
-nothing at or after the requested offset are left out of ``poll_ok``.
+nothing at or after the requested offset are left out of ``poll_ok``. Every send and commit is
+journaled before its reply, so a killed and restarted node still has them.
 """
 
 from common import Node
@@ -12,7 +13,7 @@ from common.requests import parse
 MAX_POLL = 100  # messages per key per poll: bounds reply size; clients simply poll again
 
 node = Node()
-local = LocalLogs(MAX_POLL)
+local = LocalLogs(MAX_POLL, node)
 
 
 @node.handler("send")

@@ -5,6 +5,10 @@ on os.pipe pairs, then serves it in the running event loop: no subprocess, no sl
 node writes is routed as Maelstrom would: requests to a service (``seq-kv``, ``lin-kv``, ...)
 are answered by ``harness.services``, replies to a client resolve that client's ``call``, and
 anything else (messages to peers that do not run here) is kept in ``peer_messages``.
+
+``kill()`` stops the node as SIGKILL would (no EOF, nothing more written, journal records not yet
+committed dropped) and ``restarted()`` builds a fresh instance of the program on the same data dir
+and services, which gets ``init`` again as Maelstrom's kill nemesis does.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ import json
 import os
 import random
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import common
 from common import Node
+from common.durable import Journal
 from harness.services import Service, make_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,15 +44,32 @@ def _pipe() -> tuple[int, int]:
     return r, w
 
 
+def _fresh_data_dir() -> str:
+    base = os.environ.get("MAELSTROM_DATA_DIR")  # per test (tests/conftest.py)
+    if base:
+        os.makedirs(base, exist_ok=True)
+    return tempfile.mkdtemp(prefix="inprocess-", dir=base)
+
+
 class Program:
     """One node of ``challenge`` (a folder name) with ids ``node_ids``; this is ``node_ids[0]``."""
 
     def __init__(
-        self, challenge: str, argv: list[str] | None = None, node_ids: list[str] | None = None, seed: int = 0
+        self,
+        challenge: str,
+        argv: list[str] | None = None,
+        node_ids: list[str] | None = None,
+        seed: int = 0,
+        *,
+        data_dir: str | None = None,
+        services: dict[str, Service] | None = None,
     ) -> None:
+        self.challenge, self.argv = challenge, argv
         self.node_ids = node_ids or ["n1"]
         self.node_id = self.node_ids[0]
-        self.services: dict[str, Service] = make_services(random.Random(seed))
+        self.data_dir = data_dir or _fresh_data_dir()
+        self.services: dict[str, Service] = services or make_services(random.Random(seed))
+        self.killed = False
         self.peer_messages: list[dict[str, Any]] = []
         self.logs: list[str] = []
         self._to_node_r, self._to_node_w = _pipe()
@@ -58,6 +81,7 @@ class Program:
         self.node = self._load(challenge, argv or [])
         # keep stderr quiet: what the node logs is kept for the test to look at
         self.node._log_line = self.node.protocol.log = self.logs.append  # type: ignore[method-assign]
+        self.node.data_dir = self.data_dir
         self._serving: asyncio.Task[None] | None = None
 
     def _load(self, challenge: str, argv: list[str]) -> Node:
@@ -98,13 +122,43 @@ class Program:
         assert await self.call(init, src="c0") == {"type": "init_ok", "in_reply_to": 1}
         return self
 
+    async def kill(self) -> None:
+        """Stop the node as SIGKILL would: nothing more is read, written or committed."""
+        node = self.node
+        for hook in node._commit_hooks:
+            journal = getattr(hook, "__self__", None)
+            if isinstance(journal, Journal) and journal._fd >= 0:
+                journal._buffer.clear()  # in the process's memory only: gone with it
+                os.close(journal._fd)
+                journal._fd = -1
+        node._commit_hooks.clear()
+        node._stdout_closed = True
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._to_node_r)
+        tasks = [*node._handler_tasks, *node._background_tasks]
+        if self._serving is not None:
+            tasks.append(self._serving)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for future in self._waiting.values():
+            future.cancel()
+        self.killed = True
+
+    def restarted(self) -> Program:
+        """A fresh instance of the program with the same node id, data dir and services."""
+        return Program(
+            self.challenge, self.argv, self.node_ids, data_dir=self.data_dir, services=self.services
+        )
+
     async def __aexit__(self, *exc_info: object) -> None:
         loop = asyncio.get_running_loop()
         try:
-            os.close(self._to_node_w)  # EOF: the node finishes its handlers and returns
-            self._to_node_w = -1
-            assert self._serving is not None
-            await asyncio.wait_for(self._serving, 5)
+            if not self.killed:
+                os.close(self._to_node_w)  # EOF: the node finishes its handlers and returns
+                self._to_node_w = -1
+                assert self._serving is not None
+                await asyncio.wait_for(self._serving, 5)
         finally:
             loop.remove_reader(self._from_node_r)
             for fd in (self._to_node_r, self._to_node_w, self._from_node_r, self._from_node_w):

@@ -22,7 +22,7 @@ async def _cluster(n: int, latency: float, overlay: Callable[[str, list[str]], l
     gossips = {}
     for node_id in ids:
         node = FakeNode(net, node_id)
-        g = Gossip(node, **opts)
+        g = Gossip(node, durable=False, **opts)
         g.set_peers(overlay(node_id, ids))
         gossips[node_id] = g
     return net, gossips

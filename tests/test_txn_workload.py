@@ -112,7 +112,7 @@ def cluster(n: int = 2) -> dict[str, TxnStore]:
     stores = {}
     for i in ids:
         node = FakeNode(net, i, ids)
-        store = stores[i] = TxnStore(node, retry_after=0.0)  # type: ignore[arg-type]
+        store = stores[i] = TxnStore(node, retry_after=0.0, durable=False)  # type: ignore[arg-type]
         node.handler("txn_sync")(store.on_sync)
         node.handler("txn_sync_ack")(store.on_ack)
         store.start()
