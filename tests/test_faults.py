@@ -45,6 +45,17 @@ def _state(pid: int) -> str:
         return f.read().split(") ")[1][0]
 
 
+async def _state_once_settled(pid: int, wanted: str, within: float = 10.0) -> str:
+    """The process state, read until it is ``wanted`` or ``within`` seconds pass: a signal takes
+    effect only when the process is next scheduled, which on a loaded machine can take a while."""
+    deadline = asyncio.get_running_loop().time() + within
+    state = _state(pid)
+    while state != wanted and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+        state = _state(pid)
+    return state
+
+
 def test_kill_restart_pause_resume_on_a_real_process(tmp_path: Path) -> None:
     async def main() -> dict[str, Any]:
         net = Network()
@@ -100,7 +111,7 @@ def test_kill_restart_pause_resume_on_a_real_process(tmp_path: Path) -> None:
             seen["read_while_paused"] = "answered"
         except ClientTimeout:
             seen["read_while_paused"] = "timeout"
-        seen["state_paused"] = _state(node.pid)  # after the wait: SIGSTOP lands asynchronously
+        seen["state_paused"] = await _state_once_settled(node.pid, "T")
         seen["resumed"] = node.resume()
         seen["read_after_resume"] = (await call({"type": "read"}))["value"]
         node.pause()  # teardown must end a paused process too
