@@ -7,18 +7,15 @@ against the real Maelstrom runs in tests/data/maelstrom-runs, whose verdicts the
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import fidelity
 import pytest
+from browser import needs_chromium, render
 
 from harness.checkers.core import latencies_by_outcome, quantile
 from harness.history import NEMESIS, UNKNOWN, Op, kw
@@ -343,35 +340,12 @@ def test_svg_is_bounded(tmp_path: Path) -> None:
 # Headless Chromium
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 def _render_in_chromium(page: Path) -> tuple[str, list[str]]:
-    """(DOM after load, console messages) from a headless Chromium that we start and stop."""
-    exe = _chromium()
-    assert exe is not None
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.Popen(
-            [exe, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={profile}",
-             "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
-        try:
-            dom, err = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-            proc.communicate()
-            raise
-    return dom, [line for line in err.splitlines() if ":CONSOLE" in line]
+    return render(page.resolve().as_uri())
 
 
 @pytest.mark.timeout(240)
-# In CI (CI=true) scripts/setup.sh installs chromium, so a missing browser fails instead of skipping.
-@pytest.mark.skipif(
-    _chromium() is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install -y chromium)",
-)
+@needs_chromium
 def test_report_loads_in_chromium(tmp_path: Path) -> None:
     index = write_report(make_run(tmp_path, valid=False))
     dom, console = _render_in_chromium(index)

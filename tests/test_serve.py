@@ -7,13 +7,9 @@ loads the timeline, with no console errors.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -21,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import needs_chromium, render
 
 from harness.serve import make_server, runs
 from harness.timeline import timeline_pairs
@@ -120,45 +117,19 @@ def test_serve_refuses_paths_outside_the_store(server: str) -> None:
         assert r.status == 200 and b"g-set" in r.read()
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-def _render(url: str) -> tuple[str, list[str]]:
-    """(DOM after load, console messages) from a headless Chromium that we start and stop."""
-    exe = _chromium()
-    assert exe is not None
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.Popen(
-            [exe, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={profile}",
-             "--enable-logging=stderr", "--v=0", "--dump-dom", url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
-        try:
-            dom, err = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-            proc.communicate()
-            raise
-    return dom, [line for line in err.splitlines() if ":CONSOLE" in line]
-
-
 @pytest.mark.timeout(240)
-@pytest.mark.skipif(
-    _chromium() is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install -y chromium)",
-)
+@needs_chromium
 def test_served_index_and_a_report_load_in_chromium(server: str) -> None:
-    dom, console = _render(server)
+    dom, console = render(server)
     assert console == []
     assert "g-set" in dom and "echo" in dom and "incomplete" in dom
     report = re.search(r'href="(g-set/[^"]+/index\.html)"', dom)
     assert report, dom
-    page, page_console = _render(server + report.group(1))
+    page, page_console = render(server + report.group(1))
     assert page_console == [] and 'id="verdict"' in page
     timeline = re.search(r'href="(g-set/[^"]+/timeline\.html)"', dom)
     assert timeline
-    tl_dom, tl_console = _render(server + timeline.group(1))
+    tl_dom, tl_console = render(server + timeline.group(1))
     assert tl_console == [] and 'class="op"' in tl_dom
 
 
