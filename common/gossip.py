@@ -195,21 +195,19 @@ class Gossip:
             # Ack even values we already had: the sender is waiting to stop resending them.
             link.owed_acks.update(dict.fromkeys(values))
             if link.ack_timer is None:
-                loop = asyncio.get_running_loop()
-                link.ack_timer = loop.call_later(self.ack_delay, self._flush, peer, link)
+                link.ack_timer = self.node.call_later(self.ack_delay, self._flush, peer, link)
 
     # -- sending ------------------------------------------------------------------------------
 
     def _schedule_flush(self, peer: str, link: _Link) -> None:
         if link.flush_timer is not None:
             return
-        loop = asyncio.get_running_loop()
-        wait = link.last_send + self.batch_interval - loop.time()
+        wait = link.last_send + self.batch_interval - self.node.now()
         # call_soon even when due now, so that every value of one incoming message shares a batch
         if wait <= 0:
-            link.flush_timer = loop.call_soon(self._flush, peer, link)
+            link.flush_timer = self.node.call_soon(self._flush, peer, link)
         else:
-            link.flush_timer = loop.call_later(wait, self._flush, peer, link)
+            link.flush_timer = self.node.call_later(wait, self._flush, peer, link)
 
     def _flush(self, peer: str, link: _Link) -> None:
         """Send everything due to ``peer`` in one message: unsent values and owed acks."""
@@ -225,7 +223,7 @@ class Gossip:
         if link.owed_acks:
             body["acks"] = list(link.owed_acks)
             link.owed_acks.clear()
-        now = asyncio.get_running_loop().time()
+        now = self.node.now()
         if self.retry_after is not None:
             for value in link.unsent:
                 link.inflight[value] = now
@@ -236,7 +234,7 @@ class Gossip:
 
     def _retry_expired(self) -> None:
         assert self.retry_after is not None
-        now = asyncio.get_running_loop().time()
+        now = self.node.now()
         for peer, link in self._links.items():
             expired = [v for v, sent in link.inflight.items() if now - sent >= self.retry_after]
             if expired:

@@ -10,6 +10,11 @@ written together at the next turn of the loop. Only whole lines are written, fro
 Before each write the commit hooks run (``common.durable.Journal``): records appended meanwhile
 reach the disk first, so a reply never promises what a crash could still lose (group commit).
 
+Time and chance: program logic asks the node (``now``, ``wall_ns``, ``call_later``, ``random``),
+never ``time``, ``secrets`` or the loop directly, so the same code runs on the real clock and
+under the runner's deterministic simulation (``maelstrom test --sim``), which gives each node a
+virtual clock and a seeded ``random``.
+
 Handlers: sync handlers run inline. A coroutine result becomes a task; its outcome (value,
 exception or cancellation) is always collected and answered.
 
@@ -22,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import select
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
@@ -40,7 +47,11 @@ _CHUNK = 1 << 18
 class Node:
     """A Maelstrom node. Use it from the event-loop thread only (handlers, hooks, tasks)."""
 
-    def __init__(self, *, stdin: int = 0, stdout: int = 1, eof_grace: float = 10.0) -> None:
+    def __init__(
+        self, *, stdin: int = 0, stdout: int = 1, eof_grace: float = 10.0, seed: int | None = None
+    ) -> None:
+        #: this node's source of chance (seeded from the OS unless ``seed`` is given)
+        self.random = random.Random(seed)
         self.protocol = Protocol(log=self._log_line)
         self.protocol.run_async = self._start_handler_task
         self.eof_grace = eof_grace
@@ -95,6 +106,25 @@ class Node:
         """Call ``fn()`` before every write to stdout: a journal makes its records durable there,
         so no reply (or peer message) ever promises what a crash could still lose."""
         self._commit_hooks.append(fn)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Seconds on this node's monotonic clock (the event loop's; virtual under simulation)."""
+        return self._loop.time() if self._loop is not None else time.monotonic()
+
+    def wall_ns(self) -> int:
+        """Wall-clock time in ns since the Unix epoch (for ids that must differ across runs)."""
+        return time.time_ns()
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        """Call ``fn(*args)`` after ``delay`` seconds on this node's clock; ``cancel()`` the handle
+        to call it off."""
+        return self._running_loop().call_later(delay, fn, *args)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> asyncio.Handle:
+        """Call ``fn(*args)`` at the next turn of this node's loop."""
+        return self._running_loop().call_soon(fn, *args)
 
     # -- messaging ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import selectors
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
@@ -180,7 +181,7 @@ class SimNet:
 
 class FakeNode:
     """What ``Gossip`` and ``TxnStore`` use of :class:`common.Node`: ids, ``handler``, ``send``,
-    ``every``. ``every`` starts a task when called inside a running loop; outside one it only
+    ``every``, the clock (``now``, ``call_later``) and ``random``. ``every`` starts a task when called inside a running loop; outside one it only
     records the callback in ``periodic`` (a test then calls it by hand)."""
 
     def __init__(self, net: SimNet, node_id: str, node_ids: list[str] | None = None) -> None:
@@ -190,7 +191,25 @@ class FakeNode:
         self.handlers: dict[str, Callable[[Message], Any]] = {}
         self.periodic: list[tuple[float, Callable[[], Any]]] = []
         self.tasks: list[asyncio.Task[None]] = []
+        self.random = random.Random(node_id)
+        self.clock = 0.0
         net.nodes[node_id] = self
+
+    def now(self) -> float:
+        """The loop's time; outside a running loop ``clock``, which a test moves by hand."""
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return self.clock
+
+    def wall_ns(self) -> int:
+        return round(self.now() * 1e9)
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay, fn, *args)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> asyncio.Handle:
+        return asyncio.get_running_loop().call_soon(fn, *args)
 
     def handler(self, kind: str) -> Callable[[Callable[[Message], Any]], Callable[[Message], Any]]:
         def register(fn: Callable[[Message], Any]) -> Callable[[Message], Any]:

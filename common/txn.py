@@ -33,7 +33,6 @@ with one bad micro-op gets error 12 and writes nothing, as error 12 promises.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -127,7 +126,7 @@ class TxnStore:
             self.registers[k] = (v, version)
 
     def sync(self) -> None:
-        now = time.monotonic()
+        now = self.node.now()
         for peer, pending in self.unacked.items():
             batch = []
             for k, entry in pending.items():

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 from typing import Any
 
 from common import ErrorCode, Message, Node, RPCError, SeqKV
@@ -56,7 +55,7 @@ class GrowOnlyCounter:
         #: the largest count seen for every other node
         self.peers: dict[str, int] = {}
         # A value for the sentinel key no earlier state can hold, even from a previous run.
-        self.token = secrets.token_hex(8)
+        self.token = f"{node.random.getrandbits(64):016x}"
         self.nonce = 0
 
     @property

@@ -23,7 +23,6 @@
 
 import asyncio
 import contextlib
-import time
 import zlib
 
 from common import KeyDoesNotExist, LinKV, Node, PreconditionFailed
@@ -89,7 +88,7 @@ async def send(msg):
 async def close_if_hole(key: str, i: int) -> bool:
     """Slot ``i`` of ``key`` is empty: close it if it stayed so for HOLE_AFTER and its offset is
     taken. True if the slot is decided now (either way), so the caller reads it again."""
-    now = time.monotonic()
+    now = node.now()
     seen = empty_since.get(key)
     if seen is None or seen[0] != i:
         empty_since[key] = (i, now)

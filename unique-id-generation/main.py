@@ -30,7 +30,6 @@ import asyncio
 import itertools
 import os
 import secrets
-import time
 from collections import deque
 from typing import Any
 
@@ -79,10 +78,11 @@ def _base36(n: int) -> str:
 class LocalIds:
     """Coordination-free ids: unique across nodes (node id) and across restarts (boot epoch)."""
 
-    def __init__(self, node_id: str) -> None:
+    def __init__(self, node: Node) -> None:
         # The start time makes a later start differ (a restart takes far longer than 1 µs); the
         # random bits cover a clock stepped backwards onto the very microsecond of an earlier start.
-        epoch = _base36((time.time_ns() // 1000 << 24) | secrets.randbits(24))
+        epoch = _base36((node.wall_ns() // 1000 << 24) | node.random.getrandbits(24))
+        node_id = node.node_id
         self.prefix = f"{node_id}-{epoch}-"
         self.sequence = itertools.count()
 
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         @node.on_init
         def init() -> None:
             nonlocal local
-            local = LocalIds(node.node_id)
+            local = LocalIds(node)
 
         @node.handler("generate")
         def generate_local(msg: Message) -> dict[str, Any]:
