@@ -11,10 +11,10 @@ The flags, the node (``FOLDER/main.py``, started by its own path) and the varian
 (loopback, free port, no persistence) for the length of the run.
 
 After the run, the lean part of its store directory (results, test.json, plots, and timeline.html
-and jepsen.log when each is at most ``RECORD_CAP``) is copied into ``FOLDER/results/`` and its report is rendered there (``maelstrom report RUN_DIR --out ...``);
-a report that cannot be written is an error (exit 255), never silently skipped. Otherwise the
-exit status is the runner's: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the run
-could not complete.
+and jepsen.log when each is at most ``RECORD_CAP``) is copied into ``FOLDER/results/`` and its
+report is rendered there (``maelstrom report RUN_DIR --out ...``); a report that cannot be written
+is an error (exit 255), never silently skipped. Otherwise the exit status is the runner's: 0
+valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the run could not complete.
 """
 
 from __future__ import annotations
