@@ -33,11 +33,14 @@ snapshot is records that ``apply`` rebuilds the live state from (so replay has o
 compacted file is an ordinary journal). Steps, each safe to die after: write the records to
 ``<name>.journal.tmp`` and fsync it; rename it over the journal (atomic: a reader sees the old
 file or the new one, each whole); fsync the directory (the rename survives a machine crash);
-append to the new file from then on. A ``.tmp`` left by a death before the rename is deleted at
-open. It runs inside ``commit``, right after the records are on disk, so the live state is what
-the journal holds. The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what
-a node writes in a 60 s run at the official parameters, so no run compacts;
-``MAELSTROM_COMPACT_BYTES`` sets another.
+append to the new file from then on (and log the sizes on stderr, so a run's node logs show every
+compaction). A ``.tmp`` left by a death before the rename is deleted at open. It runs inside
+``commit``, right after the records are on disk, so the live state is what the journal holds.
+The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what a node writes in a
+60 s run at the official parameters, so no run compacts; ``MAELSTROM_COMPACT_BYTES`` sets
+another. Every journal but Raft's has a snapshot (``common.gossip``, ``common.kafka``,
+``common.txn``, the g-counter's count); a journal whose records are little more than the state
+they build (gossip's, kafka's) passes a lower ``compact_ratio``.
 
 Durability: ``write`` alone survives SIGKILL (the page cache belongs to the kernel); ``fdatasync``
 also survives a machine crash and costs about 0.2 ms per commit here. ``MAELSTROM_FSYNC=0`` skips
@@ -282,6 +285,8 @@ class Journal:
         new_fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         old_fd, self._fd = self._fd, new_fd
         os.close(old_fd)
+        # on stderr: rare (geometrically spaced), and what tells a run's node logs it happened
+        self.node.log(f"journal {self.name}: compacted {self.size} -> {len(data)} bytes")
         self.size = len(data)
         self.compactions += 1
 
