@@ -71,6 +71,11 @@ __all__ = ["COMPACT_BYTES", "COMPACT_RATIO", "Journal", "decode_records", "encod
 COMPACT_BYTES = 64 << 20
 #: ... and only when it is this many times the size of its snapshot
 COMPACT_RATIO = 4.0
+#: a snapshot that did not lead to a compaction is taken again only once the journal is this many
+#: times larger: snapshots are then taken at sizes at least this factor apart, so those between two
+#: compactions encode together at most 1 / (1 - 1 / CHECK_GROWTH) = 3 times the journal's size at
+#: the last of them (for a snapshot no larger than the journal)
+CHECK_GROWTH = 1.5
 
 _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
 _encode = msgspec.json.Encoder().encode
@@ -251,9 +256,12 @@ class Journal:
         """Rewrite the journal as ``snapshot()`` if it is ``compact_ratio`` times larger."""
         data = b"".join(encode_record(r) for r in snapshot())
         # look again when the journal is ratio times this snapshot (the state may grow with the
-        # journal: then the checks are geometrically apart and cost O(1) a byte)
+        # journal: then the checks are geometrically apart and cost O(1) a byte) ...
         self._check_at = max(self.compact_bytes, int(self.compact_ratio * len(data)) + 1)
         if self.size < self.compact_ratio * len(data):
+            # and not before it is CHECK_GROWTH times larger: a journal that stays just under
+            # ratio times its growing snapshot would otherwise be snapshotted every few percent
+            self._check_at = max(self._check_at, int(CHECK_GROWTH * self.size) + 1)
             return
         assert self.path is not None
         tmp = self._tmp_path()

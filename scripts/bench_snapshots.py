@@ -1,13 +1,13 @@
 """What the journal snapshots of common.gossip, common.kafka and common.txn cost for a large state.
 
 For each store, the same operations run twice on a journal without fsync (so the figures are CPU,
-not the disk): once never compacting, once compacting from ``--compact-bytes`` on. Printed: the
+not the disk; ``--fsync`` syncs every commit, as a node does): once never compacting, once compacting from ``--compact-bytes`` on. Printed: the
 time of the operations each way and their ratio (what compaction costs in all, snapshots taken at
 geometrically spaced sizes included), how many snapshots were taken and compactions done, the
 time one snapshot of the final state takes to encode and its size, and the journal's size and
 replay time each way.
 
-    .venv/bin/python scripts/bench_snapshots.py [--ops 300000] [--compact-bytes 1048576]
+    .venv/bin/python scripts/bench_snapshots.py [--ops 300000] [--compact-bytes 1048576] [--fsync]
 """
 
 from __future__ import annotations
@@ -136,8 +136,9 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=300_000, help="operations per store")
     parser.add_argument("--compact-bytes", type=int, default=1 << 20, help="compaction threshold")
     parser.add_argument("--only", choices=sorted(MAKERS), help="one store only")
+    parser.add_argument("--fsync", action="store_true", help="fdatasync every commit, as a node does")
     args = parser.parse_args()
-    os.environ["MAELSTROM_FSYNC"] = "0"  # CPU, not the disk
+    os.environ["MAELSTROM_FSYNC"] = "1" if args.fsync else "0"  # by default CPU, not the disk
     with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as tmp:
         for kind in [args.only] if args.only else sorted(MAKERS):
             bench(kind, args.ops, args.compact_bytes, Path(tmp))
