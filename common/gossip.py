@@ -25,7 +25,7 @@ replays the journal in ``init`` and queues every value it knows for every peer a
 each; with acks on, peers ack what they had), because what it had sent but not yet had acked was
 in memory only. ``durable=False`` keeps everything in memory. The journal holds each value once,
 so it grows with the set, not with time; still, its snapshot (the last journaled overlay and every
-value in one record) lets it compact at twice that size, which halves the file and makes a restart
+value in one record) lets it compact once it is twice that, which about halves the file and makes a restart
 decode one record instead of one per value.
 
 Values are integers or strings (Maelstrom broadcasts integers): JSON scalars that Python's set

@@ -5,9 +5,10 @@ raising offsets.
 so a poll is a slice, and committed offsets only ever rise (a running max). Given the node, it
 journals every change (``common.durable``: ``["s", key, msg]``, ``["x", key, start, msgs]``,
 ``["c", offsets]``) and replays the journal at ``init``, so an acknowledged send or commit survives
-a kill: the node writes no reply before the records are on disk. Sends and commits grow the
-journal with time (every commit is a record, even of offsets it had), so it compacts to a
-snapshot: one ``"x"`` record per key with its whole log and one ``"c"`` with every offset.
+a kill: the node writes no reply before the records are on disk. A send's record is some 4 times
+the message's bytes, and every commit that raises an offset adds one the state keeps only the last
+of, so the journal compacts to a snapshot: one ``"x"`` record per key with its whole log and one
+``"c"`` with every offset.
 
 The shapes (``Send``, ``Poll``, ``CommitOffsets``, ``ListCommittedOffsets``) are what every kafka
 program checks a client's request against with ``common.requests.parse`` before it acts on any

@@ -26,8 +26,9 @@ Durability: every write a node applies, its own transactions' and its peers', is
 ``txn_sync_ack`` that promises it goes out. A node restarted after a kill replays the journal in
 ``init`` (which restores the Lamport counter too) and queues the registers whose newest version is
 its own for every peer again: what it had sent and not had acked was in memory only. The journal
-grows with every write while the registers do not, so it compacts to a snapshot of the registers
-(one record of ``[key, value, counter, node]``, versions included, so the same ones are queued).
+grows with every write, the registers only with new keys, so it compacts to a snapshot of the
+registers (one record of ``[key, value, counter, node]``, versions included, so the same ones are
+queued).
 
 Every message is validated whole before any of it is applied (``common.requests``): a ``txn``
 with one bad micro-op gets error 12 and writes nothing, as error 12 promises.
