@@ -33,11 +33,14 @@ snapshot is records that ``apply`` rebuilds the live state from (so replay has o
 compacted file is an ordinary journal). Steps, each safe to die after: write the records to
 ``<name>.journal.tmp`` and fsync it; rename it over the journal (atomic: a reader sees the old
 file or the new one, each whole); fsync the directory (the rename survives a machine crash);
-append to the new file from then on. A ``.tmp`` left by a death before the rename is deleted at
-open. It runs inside ``commit``, right after the records are on disk, so the live state is what
-the journal holds. The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what
-a node writes in a 60 s run at the official parameters, so no run compacts;
-``MAELSTROM_COMPACT_BYTES`` sets another.
+append to the new file from then on (and log the sizes on stderr, so a run's node logs show every
+compaction). A ``.tmp`` left by a death before the rename is deleted at open. It runs inside
+``commit``, right after the records are on disk, so the live state is what the journal holds.
+The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what a node writes in a
+60 s run at the official parameters, so no run compacts; ``MAELSTROM_COMPACT_BYTES`` sets
+another. Every journal but Raft's has a snapshot (``common.gossip``, ``common.kafka``,
+``common.txn``, the g-counter's count); a journal whose records are little more than the state
+they build (gossip's, kafka's) passes a lower ``compact_ratio``.
 
 Durability: ``write`` alone survives SIGKILL (the page cache belongs to the kernel); ``fdatasync``
 also survives a machine crash and costs about 0.2 ms per commit here. ``MAELSTROM_FSYNC=0`` skips
@@ -68,6 +71,11 @@ __all__ = ["COMPACT_BYTES", "COMPACT_RATIO", "Journal", "decode_records", "encod
 COMPACT_BYTES = 64 << 20
 #: ... and only when it is this many times the size of its snapshot
 COMPACT_RATIO = 4.0
+#: a snapshot that did not lead to a compaction is taken again only once the journal is this many
+#: times larger: snapshots are then taken at sizes at least this factor apart, so those between two
+#: compactions encode together at most 1 / (1 - 1 / CHECK_GROWTH) = 3 times the journal's size at
+#: the last of them (for a snapshot no larger than the journal)
+CHECK_GROWTH = 1.5
 
 _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
 _encode = msgspec.json.Encoder().encode
@@ -248,9 +256,12 @@ class Journal:
         """Rewrite the journal as ``snapshot()`` if it is ``compact_ratio`` times larger."""
         data = b"".join(encode_record(r) for r in snapshot())
         # look again when the journal is ratio times this snapshot (the state may grow with the
-        # journal: then the checks are geometrically apart and cost O(1) a byte)
+        # journal: then the checks are geometrically apart and cost O(1) a byte) ...
         self._check_at = max(self.compact_bytes, int(self.compact_ratio * len(data)) + 1)
         if self.size < self.compact_ratio * len(data):
+            # and not before it is CHECK_GROWTH times larger: a journal that stays just under
+            # ratio times its growing snapshot would otherwise be snapshotted every few percent
+            self._check_at = max(self._check_at, int(CHECK_GROWTH * self.size) + 1)
             return
         assert self.path is not None
         tmp = self._tmp_path()
@@ -282,6 +293,8 @@ class Journal:
         new_fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         old_fd, self._fd = self._fd, new_fd
         os.close(old_fd)
+        # on stderr: rare (geometrically spaced), and what tells a run's node logs it happened
+        self.node.log(f"journal {self.name}: compacted {self.size} -> {len(data)} bytes")
         self.size = len(data)
         self.compactions += 1
 

@@ -25,7 +25,10 @@ Durability: every write a node applies, its own transactions' and its peers', is
 (``common.durable``) as ``[key, value, counter, node]`` before the ``txn_ok`` or the
 ``txn_sync_ack`` that promises it goes out. A node restarted after a kill replays the journal in
 ``init`` (which restores the Lamport counter too) and queues the registers whose newest version is
-its own for every peer again: what it had sent and not had acked was in memory only.
+its own for every peer again: what it had sent and not had acked was in memory only. The journal
+grows with every write, the registers only with new keys, so it compacts to a snapshot of the
+registers (one record of ``[key, value, counter, node]``, versions included, so the same ones are
+queued).
 
 Every message is validated whole before any of it is applied (``common.requests``): a ``txn``
 with one bad micro-op gets error 12 and writes nothing, as error 12 promises.
@@ -79,11 +82,20 @@ class TxnStore:
         self.counter = 0
         # peer -> key -> (value, version, when last sent; 0 = never)
         self.unacked: dict[str, dict[Any, list[Any]]] = {}
-        self.journal = Journal(node, "txn", self._replay) if durable else None
+        self.journal = Journal(node, "txn", self._replay, snapshot=self._snapshot) if durable else None
 
     def _replay(self, writes: list[list[Any]]) -> None:
         for k, v, counter, origin in writes:
             self.apply(k, v, (counter, origin))
+
+    def _snapshot(self) -> list[list[list[Any]]]:
+        """One record replaying to this state: every register with its value and version.
+
+        That is all replay needs: the version's node says which registers ``start`` queues again
+        (those whose newest version is ours), and the Lamport counter comes back as the largest
+        version counter held, which is what it is (a write's version never exceeds the one its
+        key ends up holding, and the counter only ever takes a write's version)."""
+        return [[[k, v, *version] for k, (v, version) in self.registers.items()]]
 
     def start(self) -> None:
         me = self.node.node_id

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -120,6 +121,21 @@ def test_a_journal_no_larger_than_its_state_is_kept_and_rarely_snapshotted(tmp_p
     journal.close()
     _, replayed = open_journal(tmp_path)
     assert replayed.values == set(range(2000))
+
+
+def test_a_journal_just_under_the_ratio_is_snapshotted_at_sizes_half_as_large_again_apart(
+    tmp_path: Path,
+) -> None:
+    """4-digit values: 12 bytes a record, 5 in the snapshot, so the journal stays at 2.4 times its
+    snapshot, just under a ratio of 2.5. Looking again only at 2.5 times the last snapshot would
+    take one every 4 % of growth (some 150 here); CHECK_GROWTH spaces them by 1.5 at least."""
+    journal, state = open_journal(tmp_path, compact_ratio=2.5)
+    for value in range(1000, 9000):
+        add(journal, state, value)
+    assert journal.compactions == 0 and journal.size == 8000 * 12
+    sizes = 8000 * 12 / 200  # from the threshold to the end
+    assert 1 <= state.snapshots_taken <= math.log(sizes, 1.5) + 1
+    journal.close()
 
 
 def test_below_the_byte_threshold_nothing_is_compacted(tmp_path: Path) -> None:
