@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import selectors
 from collections.abc import Callable, Coroutine, Iterable
@@ -39,31 +40,40 @@ class _AutojumpSelector(selectors.SelectSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # no timer pending: only real I/O can wake the loop
             return super().select(None)
-        ready = super().select(0)
+        ready = super().select(0) if self.get_map() else []
         if not ready and timeout > 0:
-            self._loop.advance(timeout)
+            self._loop._jump(timeout)
         return ready
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An event loop on virtual time: ``time()`` starts at 0 and moves only when every task waits.
 
+    The clock is kept in whole ns and jumps exactly to the next timer's due time, so a timer set
+    with ``call_at(t)`` runs with ``time() >= t`` and ``time_ns()`` never reads before it.
     Real I/O (pipes, sockets) still works and is waited for without moving the clock.
     """
 
     def __init__(self) -> None:
-        self._now = 0.0
+        self._now_ns = 0
         super().__init__(_AutojumpSelector(self))
 
     def time(self) -> float:
-        return self._now
+        return self._now_ns / 1e9
 
     def time_ns(self) -> int:
         """The virtual time in ns (a clock for code that takes one, e.g. the harness's Network)."""
-        return round(self._now * 1e9)
+        return self._now_ns
 
     def advance(self, seconds: float) -> None:
-        self._now += seconds
+        self._now_ns += math.ceil(seconds * 1e9)
+
+    def _jump(self, timeout: float) -> None:
+        # to the earliest timer's due time (asyncio computed ``timeout`` from it), rounded up to
+        # a whole ns so that the timer is due when the loop looks again
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
+        when = scheduled[0].when() if scheduled else self.time() + timeout
+        self._now_ns = max(self._now_ns + 1, math.ceil(when * 1e9))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
