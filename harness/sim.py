@@ -33,6 +33,7 @@ import os
 import random
 import re
 import sys
+import time
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
@@ -158,6 +159,13 @@ class SimLoop(VirtualTimeLoop):
         gated.handle = handle = super().call_at(when, gated, context=context)
         return handle
 
+    def wall_time_ns(self) -> int:
+        """A simulated node's wall clock: a fixed epoch plus the virtual time."""
+        return EPOCH_NS + self.time_ns()
+
+    def wall_time(self) -> float:
+        return self.wall_time_ns() / 1e9
+
     def resume_stashed(self, instance: _Instance) -> None:
         stashed, instance.stashed = instance.stashed, []
         for gated in stashed:
@@ -258,6 +266,26 @@ class _StrayOutput:
         return False
 
 
+def _enter(instance: _Instance) -> tuple[Any, ...]:
+    """Make the process-wide things a node program may read or write as its own: argv, output
+    (to its log) and the clock. ``time.monotonic()``/``time.time()`` read in node code give the
+    virtual clock, so a program that takes time from ``time`` rather than from its node still
+    runs on simulated time (``from time import monotonic`` binds the real one: not covered)."""
+    loop = instance.loop
+    saved = (sys.argv, sys.stdout, sys.stderr, time.monotonic, time.monotonic_ns, time.time, time.time_ns)
+    sys.argv = instance.owner._argv
+    sys.stdout = sys.stderr = instance._stray
+    time.monotonic = loop.time
+    time.monotonic_ns = loop.time_ns
+    time.time = loop.wall_time
+    time.time_ns = loop.wall_time_ns
+    return saved
+
+
+def _leave(saved: tuple[Any, ...]) -> None:
+    sys.argv, sys.stdout, sys.stderr, time.monotonic, time.monotonic_ns, time.time, time.time_ns = saved
+
+
 class _Instance:
     """One incarnation of a node: its program module, its ``Node``, its gate state."""
 
@@ -276,18 +304,18 @@ class _Instance:
         self.context = contextvars.copy_context()
         self.context.run(_INSTANCE.set, self)
         self._stray = _StrayOutput(owner)
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, SimLoop)
+        self.loop = loop
 
     def run(self, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        # the process-wide things a node program may read or write as its own: argv and output
-        saved = sys.argv, sys.stdout, sys.stderr
-        sys.argv = self.owner._argv
-        sys.stdout = sys.stderr = self._stray
+        saved = _enter(self)
         try:
             callback(*args)
         except SystemExit as e:  # sys.exit() in node code ends the node, not the runner
             self.owner._exited(self, e.code if isinstance(e.code, int) else 1)
         finally:
-            sys.argv, sys.stdout, sys.stderr = saved
+            _leave(saved)
 
     def refuse(self, what: str) -> None:
         self.owner._refused(self, what)
@@ -330,7 +358,7 @@ def _node_class(instance: _Instance, created: list[Node], seed: int) -> type[Nod
             pass
 
         def wall_ns(self) -> int:
-            return EPOCH_NS + self._running_loop().time_ns()  # type: ignore[attr-defined]
+            return instance.loop.wall_time_ns()
 
         def add_commit_hook(self, fn: Callable[[], None]) -> None:
             journal = getattr(fn, "__self__", None)
@@ -437,10 +465,9 @@ class SimNode(NodeIO):
         # listed while it runs, as __main__ would be: msgspec resolves string annotations there
         sys.modules[name] = module
         node_class = _node_class(instance, created, seed)
-        saved = common.Node, sys.argv, sys.stdout, sys.stderr
+        saved_node = common.Node
         common.Node = node_class  # type: ignore[misc]
-        sys.argv = list(self._argv)
-        sys.stdout = sys.stderr = instance._stray
+        saved = _enter(instance)
         try:
             spec.loader.exec_module(module)
             if not created:  # the program builds its node in main() (its __main__ block calls it)
@@ -448,7 +475,8 @@ class SimNode(NodeIO):
                 if callable(main):
                     main(self._argv[1:]) if inspect.signature(main).parameters else main()
         finally:
-            common.Node, sys.argv, sys.stdout, sys.stderr = saved  # type: ignore[misc]
+            _leave(saved)
+            common.Node = saved_node  # type: ignore[misc]
 
     def _served(self, instance: _Instance, task: asyncio.Task[None]) -> None:
         """The instance's serve() ended: for a process, that is its exit."""
