@@ -36,10 +36,17 @@ class _AutojumpSelector(selectors.SelectSelector):
     def __init__(self, loop: VirtualTimeLoop) -> None:
         super().__init__()
         self._loop = loop
+        #: with callbacks ready, look at real I/O only every this many turns (1: every turn)
+        self.poll_every = 1
+        self._turns = 0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # no timer pending: only real I/O can wake the loop
             return super().select(None)
+        if timeout == 0 and self.poll_every > 1:
+            self._turns += 1
+            if self._turns % self.poll_every:
+                return []
         ready = super().select(0) if self.get_map() else []
         if not ready and timeout > 0:
             self._loop._jump(timeout)
@@ -56,7 +63,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         self._now_ns = 0
-        super().__init__(_AutojumpSelector(self))
+        self._autojump = _AutojumpSelector(self)
+        super().__init__(self._autojump)
 
     def time(self) -> float:
         return self._now_ns / 1e9

@@ -331,7 +331,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     write_results(results, run_dir)
     if config.plots:
         _write_plots(interp.history, test, run_dir, say)
-    _write_report(run_dir, say)
+    _write_report(run_dir, say, interp.history)
     _print_results(results, run_dir, say)
     say(
         f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
@@ -402,9 +402,9 @@ def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Ca
         say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 
 
-def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
+def _write_report(run_dir: Path, say: Callable[[str], None], history: list[Op] | None = None) -> None:
     try:
-        write_report(run_dir)
+        write_report(run_dir, history=history)
     except Exception:
         say(f"WARN could not write index.html:\n{traceback.format_exc()}")
 

@@ -126,6 +126,9 @@ class SimLoop(VirtualTimeLoop):
 
     def __init__(self) -> None:
         super().__init__()
+        # nothing real is read in a simulation but the loop's own wake-up pipe (signals): a
+        # select() syscall per turn would only cost time
+        self._autojump.poll_every = 64
         self.set_exception_handler(_exception_handler)
         self.set_task_factory(_task_factory)
         #: the tasks of every node instance (the rest are the runner's)
