@@ -184,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if e.code == 0 else EXIT_BAD_ARGS
 
     sim = "--sim" in extra
+    if sim and os.environ.get("MAELSTROM"):
+        _say(
+            "--sim is this runner's simulation; real Maelstrom ($MAELSTROM) has no such mode: unset MAELSTROM."
+        )
+        return EXIT_BAD_ARGS
     if sim and variant.needs_redis:
         # Redis is real I/O outside the simulation: a simulated run would depend on it (and the
         # simulation refuses the connection), so challenge 2 is simulated with its own
