@@ -373,7 +373,9 @@ def _node_class(instance: _Instance, created: list[Node], seed: int) -> type[Nod
 
         def _write_all(self, data: bytes | bytearray) -> None:
             if not instance.killed:
-                owner._on_stdout(bytes(data))
+                # the runner's side of the pipe: what the network schedules for these lines
+                # (delivery timers) belongs to the runner, not to this instance's gate
+                owner._runner_context.run(owner._on_stdout, bytes(data))
 
         def _log_line(self, text: str) -> None:
             owner._log_text(text)
@@ -416,6 +418,8 @@ class SimNode(NodeIO):
         self._instances: list[_Instance] = []
         self._incarnations = itertools.count(1)
         self._refusal: str | None = None
+        #: the runner's context (no instance in it), in which the node's output is handled
+        self._runner_context = contextvars.Context()
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import pytest
 from harness.client import ClientTimeout, RPCClient
 from harness.network import Network
 from harness.processes import NodeFault
-from harness.sim import EPOCH_NS, SimLoop, SimNode, sim_program_problem
+from harness.sim import EPOCH_NS, SimNode, run_simulation, sim_program_problem
 from tests.simrun import node_bin, run_test
 
 pytestmark = pytest.mark.timeout(120)
@@ -187,8 +187,7 @@ def _drive(program: list[str], scenario: Any) -> Any:
 
     data = Path(os.environ["MAELSTROM_DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
-    with asyncio.Runner(loop_factory=SimLoop) as runner:
-        return runner.run(main(data))
+    return run_simulation(main(data))
 
 
 def test_a_paused_node_answers_nothing_until_resumed_and_its_timers_wait() -> None:
@@ -340,3 +339,74 @@ def test_test_count_runs_every_seed_and_names_each_failing_one(tmp_path: Path) -
         assert line.endswith(f"--seed {seed}") and "--test-count" not in line and "--sim" in line
     valid = [s for s, r in seeds.items() if json.loads((r / "results.json").read_text())["valid?"] is True]
     assert len(valid) + len(failing) == 4
+
+
+def test_a_seed_of_a_test_count_series_reproduces_alone(tmp_path: Path) -> None:
+    """The series runs in one process; its second seed alone, in a fresh series, is the same run."""
+    bin_words, flags = WORKLOADS["kafka"]
+    common = ["-w", "kafka", "--bin", str(ROOT / bin_words[0]), *flags, "--no-plots", "--quiet-ops"]
+    code, out = run_test(
+        [*common, "--seed", "20", "--test-count", "2", "--store", str(tmp_path / "series")], sim=True
+    )
+    assert code == 0, out[-2000:]
+    code, out = run_test([*common, "--seed", "21", "--store", str(tmp_path / "alone")], sim=True)
+    assert code == 0, out[-2000:]
+    series = {
+        json.loads((r / "test.json").read_text())["seed"]: r
+        for r in (tmp_path / "series" / "kafka").iterdir()
+        if not r.is_symlink()
+    }
+    alone = (tmp_path / "alone" / "kafka" / "latest").resolve()
+    for name in ("history.edn", "results.edn"):
+        assert (series[21] / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def test_what_a_node_sent_before_it_was_killed_is_still_delivered() -> None:
+    """A message in flight belongs to the network, not to its sender: killing the sender while
+    its gossip is on the wire (100 ms latency) does not lose it."""
+
+    async def main(data: Path) -> list[int]:
+        loop = asyncio.get_running_loop()
+        net = Network(lambda: 100, clock=loop.time_ns)  # type: ignore[attr-defined]
+        nodes = {
+            n: SimNode(
+                n,
+                net,
+                data / "logs" / f"{n}.log",
+                on_fault=lambda f: None,
+                on_crash=lambda n: None,
+                console=print,
+                data_dir=data,
+                seed=1,
+            )
+            for n in ("n0", "n1")
+        }
+        clients = iter(range(100))
+
+        async def request(node: str, body: dict[str, Any]) -> dict[str, Any]:
+            c = RPCClient(net, f"c{next(clients)}", node, 1.0)
+            try:
+                return await c.request(body, 1.0)
+            finally:
+                c.close()
+
+        for n, node in nodes.items():
+            await node.start([str(NODES / "gset_node.py"), "memory"], str(data))
+            await request(n, {"type": "init", "node_id": n, "node_ids": list(nodes)})
+        await request("n0", {"type": "add", "element": 7})
+        start = loop.time()
+        sent = net.send_count
+        while net.send_count == sent:  # until n0's first gossip (after 1 s) is on the wire
+            await asyncio.sleep(0.01)
+        await nodes["n0"].crash()
+        assert loop.time() - start < 1.1
+        await asyncio.sleep(0.5)
+        value = (await request("n1", {"type": "read"}))["value"]
+        for node in nodes.values():
+            await node.stop()
+        await net.close()
+        return list(value)
+
+    data = Path(os.environ["MAELSTROM_DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    assert run_simulation(main(data)) == [7]
