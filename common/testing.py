@@ -56,8 +56,8 @@ class _AutojumpSelector(selectors.SelectSelector):
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An event loop on virtual time: ``time()`` starts at 0 and moves only when every task waits.
 
-    The clock is kept in whole ns and jumps exactly to the next timer's due time, so a timer set
-    with ``call_at(t)`` runs with ``time() >= t`` and ``time_ns()`` never reads before it.
+    The clock is kept in whole ns and jumps to the next timer's due time (to the nearest ns), so
+    every timestamp is exact and repeatable.
     Real I/O (pipes, sockets) still works and is waited for without moving the clock.
     """
 
@@ -77,11 +77,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._now_ns += math.ceil(seconds * 1e9)
 
     def _jump(self, timeout: float) -> None:
-        # to the earliest timer's due time (asyncio computed ``timeout`` from it), rounded up to
-        # a whole ns so that the timer is due when the loop looks again
+        # to the earliest timer's due time (asyncio computed ``timeout`` from it), to the nearest
+        # ns: asyncio runs a timer due within its clock resolution (1 ns) of time(), and a due
+        # time given in whole ns (the harness's clocks) comes back exactly
         scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
         when = scheduled[0].when() if scheduled else self.time() + timeout
-        self._now_ns = max(self._now_ns + 1, math.ceil(when * 1e9))
+        self._now_ns = max(self._now_ns + 1, round(when * 1e9))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
