@@ -212,14 +212,18 @@ class Node:
         for coroutine in deferred:
             self.spawn(coroutine)
         self._flush()
-        try:
-            loop.add_reader(self._stdin, self._on_readable)
-        except OSError:  # regular files (and /dev/null) cannot be polled with epoll
-            self.spawn(self._read_unpollable())
+        self._start_input()
         await self._eof
         await self._drain_handlers()
         await self._stop_background()
         self._flush()
+
+    def _start_input(self) -> None:
+        """Start reading stdin (a node without fds, as under simulation, is fed by its runner)."""
+        try:
+            self._running_loop().add_reader(self._stdin, self._on_readable)
+        except OSError:  # regular files (and /dev/null) cannot be polled with epoll
+            self.spawn(self._read_unpollable())
 
     def _on_readable(self) -> None:
         try:
@@ -332,7 +336,8 @@ class Node:
                 commit()
             except OSError as exc:  # nothing may go out that the disk does not hold: stop here
                 self._log_line(f"durable commit failed ({exc!r}); exiting without replying")
-                os._exit(70)
+                self._exit(70)
+                return
         data = self.protocol.data_to_send()
         if data and not self._stdout_closed:
             self._write_all(data)
@@ -352,6 +357,10 @@ class Node:
                     self._eof.set_result(None)
                 return
             view = view[written:]
+
+    def _exit(self, code: int) -> None:
+        """End the process at once, flushing nothing (a simulated node ends its instance instead)."""
+        os._exit(code)
 
     def _log_line(self, text: str) -> None:
         sys.stderr.write(text + "\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import selectors
 from collections.abc import Callable, Coroutine, Iterable
@@ -35,35 +36,53 @@ class _AutojumpSelector(selectors.SelectSelector):
     def __init__(self, loop: VirtualTimeLoop) -> None:
         super().__init__()
         self._loop = loop
+        #: with callbacks ready, look at real I/O only every this many turns (1: every turn)
+        self.poll_every = 1
+        self._turns = 0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # no timer pending: only real I/O can wake the loop
             return super().select(None)
-        ready = super().select(0)
+        if timeout == 0 and self.poll_every > 1:
+            self._turns += 1
+            if self._turns % self.poll_every:
+                return []
+        ready = super().select(0) if self.get_map() else []
         if not ready and timeout > 0:
-            self._loop.advance(timeout)
+            self._loop._jump(timeout)
         return ready
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An event loop on virtual time: ``time()`` starts at 0 and moves only when every task waits.
 
+    The clock is kept in whole ns and jumps to the next timer's due time (to the nearest ns), so
+    every timestamp is exact and repeatable.
     Real I/O (pipes, sockets) still works and is waited for without moving the clock.
     """
 
     def __init__(self) -> None:
-        self._now = 0.0
-        super().__init__(_AutojumpSelector(self))
+        self._now_ns = 0
+        self._autojump = _AutojumpSelector(self)
+        super().__init__(self._autojump)
 
     def time(self) -> float:
-        return self._now
+        return self._now_ns / 1e9
 
     def time_ns(self) -> int:
         """The virtual time in ns (a clock for code that takes one, e.g. the harness's Network)."""
-        return round(self._now * 1e9)
+        return self._now_ns
 
     def advance(self, seconds: float) -> None:
-        self._now += seconds
+        self._now_ns += math.ceil(seconds * 1e9)
+
+    def _jump(self, timeout: float) -> None:
+        # to the earliest timer's due time (asyncio computed ``timeout`` from it), to the nearest
+        # ns: asyncio runs a timer due within its clock resolution (1 ns) of time(), and a due
+        # time given in whole ns (the harness's clocks) comes back exactly
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
+        when = scheduled[0].when() if scheduled else self.time() + timeout
+        self._now_ns = max(self._now_ns + 1, round(when * 1e9))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import random
 import re
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -70,8 +72,11 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
     + """ (default grid)
       --key-count N  --max-txn-length N (4)  --max-writes-per-key N (16)
       --log-stderr  --log-net-send  --log-net-recv
-      --test-count N           run N times, stop at the first non-valid run
+      --test-count N           run N times, stop at the first non-valid run (with --sim: run
+                               seeds S..S+N-1, report every failing seed)
   harness only:
+      --sim                    deterministic simulation: nodes built on common run in-process on
+                               virtual time (fast; the same seed gives the same history)
       --seed N                 seed of every random choice (default: random, printed)
       --store DIR              where runs are stored (default store)
       --recovery-time S        final phase recovery sleep (default 10, as Maelstrom)
@@ -201,6 +206,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--no-plots": ("no_plots", None),
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
+    "--sim": ("sim", None),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -266,6 +272,12 @@ def parse_test_args(
         raise SystemExit(_usage_exit())
     if not values.get("bin"):
         raise BadArgs("Expected a --bin PATH_TO_BINARY to test")
+    if values.get("sim"):
+        from harness.sim import sim_program_problem
+
+        problem = sim_program_problem(values["bin"])
+        if problem is not None:
+            raise BadArgs(problem)
 
     if "node_count" in values:
         nodes = [f"n{k}" for k in range(values["node_count"])]
@@ -321,6 +333,7 @@ def parse_test_args(
         plots=not values.get("no_plots"),
         log_ops=not values.get("quiet_ops"),
         run_dir_file=values.get("run_dir_file"),
+        sim=bool(values.get("sim")),
     )
     return test, config
 
@@ -378,7 +391,24 @@ SUBCOMMANDS = {
 }
 
 
+def _reexec_for_sim(argv: list[str]) -> None:
+    """Restart this command with PYTHONHASHSEED=0 when it simulates and the hash seed is not fixed.
+
+    Under --sim every node runs in this process, and node code iterates sets of strings, whose
+    order follows the per-process string hash: with a random hash seed the same --seed would give
+    another history in the next process. The seed must be set before the interpreter starts.
+    """
+    if "--sim" not in argv or os.environ.get("PYTHONHASHSEED") == "0":
+        return
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "harness", *argv], env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line itself (not a caller passing words): may re-exec
+        _reexec_for_sim(sys.argv[1:])
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(f"{ABOUT}\n\n{COMMANDS}\n{USAGE}", file=sys.stdout if argv else sys.stderr)
@@ -405,14 +435,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_ARGS
     code = 0
     base_seed = test.seed
+    if config.sim and base_seed is None:
+        base_seed = random.SystemRandom().randrange(2**31)
+        print(f"Seed: {base_seed} (rerun with --seed {base_seed})", file=sys.stderr)
+    failed: list[tuple[int, int]] = []
     for run in range(test.test_count):
         seed = random.SystemRandom().randrange(2**31) if base_seed is None else base_seed + run
         test.seed = seed
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
         try:
-            with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-                code = runner.run(cancel_on_signals(run_once(test, config)))
+            if config.sim:
+                from harness.sim import run_simulation
+
+                code = run_simulation(cancel_on_signals(run_once(test, config)))
+            else:
+                with asyncio.Runner(loop_factory=precise_event_loop) as runner:
+                    code = runner.run(cancel_on_signals(run_once(test, config)))
         except KeyboardInterrupt:
             print("Interrupted: every node process was killed.", file=sys.stderr)
             return 130
@@ -424,6 +463,36 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_ABORTED
         finally:
             kill_all()
+        if code != 0 and config.sim and test.test_count > 1:
+            # many seeds: go on past a failure; each failing seed is named with its own command
+            failed.append((seed, code))
+            continue
         if code != 0:
             break
+    if failed:
+        print(f"{len(failed)} of {test.test_count} seeds failed:", file=sys.stderr)
+        for seed, status in failed:
+            print(f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed)}", file=sys.stderr)
+        return failed[0][1]
+    if config.sim and test.test_count > 1 and base_seed is not None:
+        print(
+            f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
+            file=sys.stderr,
+        )
     return code
+
+
+def _repro_command(argv: list[str], seed: int) -> str:
+    """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed."""
+    words: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        name = word.split("=", 1)[0]
+        if name in ("--test-count", "--seed", "--run-dir-file"):
+            skip = "=" not in word
+            continue
+        words.append(word)
+    return shlex.join(["maelstrom", "test", *words, "--seed", str(seed)])

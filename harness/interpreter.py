@@ -44,7 +44,8 @@ def derive_rngs(seed: int) -> dict[str, random.Random]:
     master = random.Random(seed)
     return {
         name: random.Random(master.getrandbits(64))
-        for name in ("workload", "schedule", "nemesis", "latency", "services")
+        # "nodes" (simulation only) is last, so it changes none of the streams before it
+        for name in ("workload", "schedule", "nemesis", "latency", "services", "nodes")
     }
 
 
@@ -170,7 +171,13 @@ class Interpreter:
         progress: Progress | None = None,
         recovery_seconds: float = 10.0,
         t0_ns: int | None = None,
+        clock: Callable[[], int] = monotonic_ns,
+        freeze_gc: bool = True,
     ) -> None:
+        #: ns on the event loop's clock (monotonic_ns, or the simulation's virtual time)
+        self.clock = clock
+        #: move survivors into the GC's permanent generation (real time only: see _freeze_survivors)
+        self.freeze_gc = freeze_gc
         self.test = test
         self.workload = workload
         self.net = net
@@ -179,7 +186,7 @@ class Interpreter:
         self.nemesis = nemesis
         self.progress = progress or Progress(live=False)
         self.recovery_seconds = recovery_seconds
-        self.t0 = monotonic_ns() if t0_ns is None else t0_ns
+        self.t0 = clock() if t0_ns is None else t0_ns
         self.history: list[Op] = []
         self.concurrency = test.concurrency
         nodes = test.nodes
@@ -192,7 +199,7 @@ class Interpreter:
     # -- time and history -----------------------------------------------------------------------
 
     def now(self) -> int:
-        return monotonic_ns() - self.t0
+        return self.clock() - self.t0
 
     def record(self, op: Op) -> Op:
         op.index = len(self.history)
@@ -301,7 +308,9 @@ class Interpreter:
         start = self.now()
         cutoff = start + int(self.test.time_limit * 1e9)
         nemesis_task = None
-        gc_task = asyncio.get_running_loop().create_task(_freeze_survivors())
+        gc_task = asyncio.get_running_loop().create_task(
+            _freeze_survivors() if self.freeze_gc else asyncio.sleep(0)
+        )
         if self.nemesis is not None:
             nemesis_task = asyncio.get_running_loop().create_task(self._nemesis_loop(start, cutoff))
         try:

@@ -30,7 +30,7 @@ import msgspec
 from harness.history import Keyword, kw
 from harness.network import Network
 
-__all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeProcess", "RunAborted", "kill_all"]
+__all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeIO", "NodeProcess", "RunAborted", "kill_all"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
@@ -130,7 +130,163 @@ class _Protocol(asyncio.SubprocessProtocol):
         self.node._on_exit(self)
 
 
-class NodeProcess:
+class NodeIO:
+    """What every node runner shares, process or simulated instance: the stdout line handling
+    (each line checked as a message and sent on the network, or a node fault), the stderr log
+    (node log file, tails, ``--log-stderr``), the crash report and the fault flags."""
+
+    def __init__(
+        self,
+        node_id: str,
+        net: Network,
+        log_path: Path,
+        *,
+        on_fault: Callable[[NodeFault], None],
+        on_crash: Callable[[Any], None],
+        console: Callable[[str], None],
+        log_stderr: bool = False,
+    ) -> None:
+        self.id = node_id
+        self.net = net
+        self.log_path = log_path
+        self._on_fault_cb = on_fault
+        self._on_crash_cb = on_crash
+        #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
+        self._console = console
+        self._log_stderr = log_stderr
+        self._log: IO[bytes] | None = None
+        self._stdout_buf = b""
+        self._stderr_buf = b""
+        self.stdout_tail: deque[str] = deque(maxlen=_TAIL)
+        self.stderr_tail: deque[str] = deque(maxlen=_TAIL)
+        self.reading = True
+        self.stopping = False
+        self.returncode: int | None = None
+        #: every pid this node id has run under (a kill and restart adds one)
+        self.pids: list[int] = []
+        #: killed by the nemesis and not started again
+        self.down = False
+        #: stopped by the nemesis (SIGSTOP, or its simulated equivalent)
+        self.paused = False
+
+    def _open_log(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in _close_log)
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._flush_stderr_tail()
+            self._log.close()
+            self._log = None
+
+    def crash_report(self) -> str:
+        out = "\n".join(self.stdout_tail) or "(nothing)"
+        err = "\n".join(self.stderr_tail) or "(nothing)"
+        return (
+            f"Node {self.id} crashed with exit status {self.returncode}. "
+            f"Before crashing, it wrote to STDOUT:\n\n{out}\n\nAnd to STDERR:\n\n{err}\n\n"
+            f"Full STDERR logs are available in {self.log_path}"
+        )
+
+    def _on_stderr(self, data: bytes) -> None:
+        data = self._stderr_buf + data
+        *lines, self._stderr_buf = data.split(b"\n")
+        if self._log is not None:
+            self._log.write(data[: len(data) - len(self._stderr_buf)])
+            self._log.flush()
+        for raw in lines:
+            text = raw.decode("utf-8", "replace")
+            self.stderr_tail.append(text)
+            if self._log_stderr:
+                self._console(text)
+
+    def _flush_stderr_tail(self) -> None:
+        if self._stderr_buf and self._log is not None:
+            self._log.write(self._stderr_buf)
+            self.stderr_tail.append(self._stderr_buf.decode("utf-8", "replace"))
+            self._stderr_buf = b""
+
+    def _on_stdout(self, data: bytes) -> None:
+        if not self.reading:
+            return
+        if self._stdout_buf:
+            data = self._stdout_buf + data
+        *lines, self._stdout_buf = data.split(b"\n")
+        for raw in lines:
+            self.stdout_tail.append(raw[:2000].decode("utf-8", "replace"))
+            self._handle_line(raw)
+            if not self.reading:
+                self._stdout_buf = b""
+                return
+
+    def _handle_line(self, raw: bytes) -> None:
+        try:
+            msg = _decode(raw)
+        except msgspec.DecodeError:
+            return self._fault(
+                "line-not-valid-json",
+                f"Node {self.id} printed a line to STDOUT which was not well-formed JSON. "
+                "Did you mean to write this to STDERR instead?",
+                raw,
+            )
+        if type(msg) is not dict:
+            return self._fault(
+                "malformed-message", f"Node {self.id} printed a JSON value that is not an object", raw
+            )
+        src = msg.get("src")
+        dest = msg.get("dest")
+        problem = None
+        if type(src) is not str:
+            problem = "src must be a string"
+        elif type(dest) is not str:
+            problem = "dest must be a string"
+        elif len(msg) > 2 and not _ENVELOPE_KEYS.issuperset(msg):
+            extra = sorted(k for k in msg if k not in _ENVELOPE_KEYS)
+            problem = f"disallowed top-level key(s) {extra} (only src, dest, body, id)"
+        elif "id" in msg and type(msg["id"]) is not int:
+            problem = "id must be an integer"
+        body = msg.get("body")
+        if body is None:
+            body = {}
+        elif problem is None and type(body) is not dict:
+            problem = "body must be a JSON object"
+        if problem is not None:
+            return self._fault(
+                "malformed-message", f"Malformed network message from node {self.id}: {problem}", raw
+            )
+        net = self.net
+        if src not in net.endpoints:
+            return self._fault(
+                "invalid-src", f"Invalid source for message: node {self.id} sent from unknown id {src!r}", raw
+            )
+        if dest not in net.endpoints and dest in net.excused:
+            # a late reply to a client that gave up while this node was paused or killed
+            net.excused_replies += 1
+            return None
+        if dest not in net.endpoints:
+            hint = (
+                " (a client that is gone: a late reply after its request timed out or the client was closed?)"
+                if isinstance(dest, str) and dest.startswith("c")
+                else ""
+            )
+            return self._fault(
+                "invalid-dest",
+                f"Invalid dest for message: node {self.id} sent to unknown id {dest!r}{hint}",
+                raw,
+            )
+        net.send(src, dest, body)
+
+    def _fault(self, kind: str, message: str, raw: bytes) -> None:
+        self.reading = False
+        self._stop_reading()
+        line = _clip(raw.decode("utf-8", "replace"))
+        self._on_fault_cb(NodeFault(self.id, kind, message, line))
+
+    def _stop_reading(self) -> None:
+        """After a node fault: read nothing more of this node's stdout."""
+
+
+class NodeProcess(NodeIO):
     """One node binary connected to the network under its node id."""
 
     def __init__(
@@ -145,34 +301,21 @@ class NodeProcess:
         log_stderr: bool = False,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.id = node_id
-        self.net = net
-        self.log_path = log_path
-        self._on_fault_cb = on_fault
-        self._on_crash_cb = on_crash
-        #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
-        self._console = console
-        self._log_stderr = log_stderr
+        super().__init__(
+            node_id,
+            net,
+            log_path,
+            on_fault=on_fault,
+            on_crash=on_crash,
+            console=console,
+            log_stderr=log_stderr,
+        )
         #: the process environment (None: the runner's own)
         self._env = env
-        self._log: IO[bytes] | None = None
-        self._stdout_buf = b""
-        self._stderr_buf = b""
-        self.stdout_tail: deque[str] = deque(maxlen=_TAIL)
-        self.stderr_tail: deque[str] = deque(maxlen=_TAIL)
-        self.reading = True
-        self.stopping = False
-        self.returncode: int | None = None
         self._transport: asyncio.SubprocessTransport | None = None
         self._protocol: _Protocol | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self.pid: int | None = None
-        #: every pid this node id has run under (a kill and restart adds one)
-        self.pids: list[int] = []
-        #: killed by the nemesis and not started again
-        self.down = False
-        #: stopped with SIGSTOP by the nemesis
-        self.paused = False
         self._argv: list[str] = []
         self._cwd = "."
 
@@ -180,8 +323,7 @@ class NodeProcess:
 
     async def start(self, argv: list[str], cwd: str) -> None:
         """Register in the network, then start the process (Maelstrom's order)."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self._open_log()
         self.net.register(self.id, self._deliver)
         self._argv, self._cwd = argv, cwd
         await self._spawn()
@@ -307,19 +449,7 @@ class NodeProcess:
         self.kill()
         await self._reap()
         self.net.unregister(self.id)
-        if self._log is not None:
-            self._flush_stderr_tail()
-            self._log.close()
-            self._log = None
-
-    def crash_report(self) -> str:
-        out = "\n".join(self.stdout_tail) or "(nothing)"
-        err = "\n".join(self.stderr_tail) or "(nothing)"
-        return (
-            f"Node {self.id} crashed with exit status {self.returncode}. "
-            f"Before crashing, it wrote to STDOUT:\n\n{out}\n\nAnd to STDERR:\n\n{err}\n\n"
-            f"Full STDERR logs are available in {self.log_path}"
-        )
+        self._close_log()
 
     # -- protocol callbacks -------------------------------------------------------------------
 
@@ -336,100 +466,9 @@ class NodeProcess:
         if not self.stopping:
             self._on_crash_cb(self)
 
-    def _on_stderr(self, data: bytes) -> None:
-        data = self._stderr_buf + data
-        *lines, self._stderr_buf = data.split(b"\n")
-        if self._log is not None:
-            self._log.write(data[: len(data) - len(self._stderr_buf)])
-            self._log.flush()
-        for raw in lines:
-            text = raw.decode("utf-8", "replace")
-            self.stderr_tail.append(text)
-            if self._log_stderr:
-                self._console(text)
-
-    def _flush_stderr_tail(self) -> None:
-        if self._stderr_buf and self._log is not None:
-            self._log.write(self._stderr_buf)
-            self.stderr_tail.append(self._stderr_buf.decode("utf-8", "replace"))
-            self._stderr_buf = b""
-
-    def _on_stdout(self, data: bytes) -> None:
-        if not self.reading:
-            return
-        if self._stdout_buf:
-            data = self._stdout_buf + data
-        *lines, self._stdout_buf = data.split(b"\n")
-        for raw in lines:
-            self.stdout_tail.append(raw[:2000].decode("utf-8", "replace"))
-            self._handle_line(raw)
-            if not self.reading:
-                self._stdout_buf = b""
-                return
-
-    def _handle_line(self, raw: bytes) -> None:
-        try:
-            msg = _decode(raw)
-        except msgspec.DecodeError:
-            return self._fault(
-                "line-not-valid-json",
-                f"Node {self.id} printed a line to STDOUT which was not well-formed JSON. "
-                "Did you mean to write this to STDERR instead?",
-                raw,
-            )
-        if type(msg) is not dict:
-            return self._fault(
-                "malformed-message", f"Node {self.id} printed a JSON value that is not an object", raw
-            )
-        src = msg.get("src")
-        dest = msg.get("dest")
-        problem = None
-        if type(src) is not str:
-            problem = "src must be a string"
-        elif type(dest) is not str:
-            problem = "dest must be a string"
-        elif len(msg) > 2 and not _ENVELOPE_KEYS.issuperset(msg):
-            extra = sorted(k for k in msg if k not in _ENVELOPE_KEYS)
-            problem = f"disallowed top-level key(s) {extra} (only src, dest, body, id)"
-        elif "id" in msg and type(msg["id"]) is not int:
-            problem = "id must be an integer"
-        body = msg.get("body")
-        if body is None:
-            body = {}
-        elif problem is None and type(body) is not dict:
-            problem = "body must be a JSON object"
-        if problem is not None:
-            return self._fault(
-                "malformed-message", f"Malformed network message from node {self.id}: {problem}", raw
-            )
-        net = self.net
-        if src not in net.endpoints:
-            return self._fault(
-                "invalid-src", f"Invalid source for message: node {self.id} sent from unknown id {src!r}", raw
-            )
-        if dest not in net.endpoints and dest in net.excused:
-            # a late reply to a client that gave up while this node was paused or killed
-            net.excused_replies += 1
-            return None
-        if dest not in net.endpoints:
-            hint = (
-                " (a client that is gone: a late reply after its request timed out or the client was closed?)"
-                if isinstance(dest, str) and dest.startswith("c")
-                else ""
-            )
-            return self._fault(
-                "invalid-dest",
-                f"Invalid dest for message: node {self.id} sent to unknown id {dest!r}{hint}",
-                raw,
-            )
-        net.send(src, dest, body)
-
-    def _fault(self, kind: str, message: str, raw: bytes) -> None:
-        self.reading = False
+    def _stop_reading(self) -> None:
         # like Maelstrom's dead stdout reader: stop reading (the node blocks once the pipe fills)
         if self._transport is not None:
             pipe = self._transport.get_pipe_transport(1)
             if pipe is not None:
                 pipe.pause_reading()  # type: ignore[attr-defined]
-        line = _clip(raw.decode("utf-8", "replace"))
-        self._on_fault_cb(NodeFault(self.id, kind, message, line))

@@ -454,18 +454,20 @@ def _elle_links(out_dir: Path) -> list[str]:
     return parts
 
 
-def write_report(run_dir: Path, out_dir: Path | None = None) -> Path:
+def write_report(run_dir: Path, out_dir: Path | None = None, history: list[Op] | None = None) -> Path:
     """Write ``index.html`` (and ``messages.svg`` from the journal, if any) for the run in ``run_dir``.
 
     Data is read from ``run_dir``; the files go to ``out_dir`` (default ``run_dir``), and the page
-    links only files present in ``out_dir``. Returns the path of index.html.
+    links only files present in ``out_dir``. Returns the path of index.html. ``history``: the
+    run's ops when the caller has them (the runner), instead of reading history.edn back.
     """
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     results = load_results(run_dir)
     test = _load_test(run_dir)
-    history = _load_history(run_dir)
+    if history is None:
+        history = _load_history(run_dir)
     journal = run_dir / "net-journal.jsonl"
     if journal.is_file():
         write_messages_svg(

@@ -127,8 +127,11 @@ class Row:
         return self.verdict == "valid" and not self.failed
 
 
-def evaluate(root: Path, challenge: Challenge) -> Row:
-    results_dir = root / challenge.folder / "results"
+def evaluate(root: Path, challenge: Challenge, results_root: Path | None = None) -> Row:
+    """``challenge``'s row from ``root/FOLDER/results/`` (or ``results_root/FOLDER/``)."""
+    results_dir = (
+        root / challenge.folder / "results" if results_root is None else results_root / challenge.folder
+    )
     path = results_dir / "results.json"
     has_report = (results_dir / "index.html").is_file()
     if not path.is_file():
@@ -165,8 +168,8 @@ def results_size(root: Path = ROOT) -> int:
     return total
 
 
-def rows(root: Path = ROOT) -> list[Row]:
-    return [evaluate(root, c) for c in CHALLENGES]
+def rows(root: Path = ROOT, results_root: Path | None = None) -> list[Row]:
+    return [evaluate(root, c, results_root) for c in CHALLENGES]
 
 
 def _meets(row: Row) -> str:
@@ -239,7 +242,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATH",
         help="also write the Markdown table (default RESULTS.md, relative to --root)",
     )
+    parser.add_argument(
+        "--sim",
+        action="store_true",
+        help="the simulated runs' results (store/sim-results/, from run-challenge --sim) instead of results/",
+    )
     args = parser.parse_args(argv)
+    if args.sim:
+        if args.markdown is not None:
+            parser.error(
+                "--markdown writes RESULTS.md, which shows the real-mode reference runs; not with --sim"
+            )
+        table = rows(args.root, args.root / "store" / "sim-results")
+        print("Simulated runs (--sim), from store/sim-results/:")
+        print(plain_table(table))
+        return 0 if all(r.meets_target for r in table) else 1
     table = rows(args.root)
     print(plain_table(table))
     size = results_size(args.root)

@@ -78,6 +78,8 @@ class RunConfig:
     log_ops: bool = True
     #: write the run dir's path into this file (store/latest may be re-pointed by a concurrent run)
     run_dir_file: str | None = None
+    #: deterministic simulation (harness.sim): nodes in-process, on the loop's virtual clock
+    sim: bool = False
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -102,6 +104,18 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     say(f"Running {test.workload} with seed {test.seed} in {run_dir}")
 
     loop = asyncio.get_running_loop()
+    if config.sim:
+        from harness.sim import SimLoop
+
+        if not isinstance(loop, SimLoop):
+            raise RuntimeError("a --sim run needs the simulation's event loop (harness.sim.SimLoop)")
+        # history, network and schedule all on the virtual clock (ns); nothing reads the wall clock
+        clock: Callable[[], int] = loop.time_ns
+        # node code that draws from the global random (not its node's) still repeats with the seed
+        random.seed(rngs["nodes"].getrandbits(64))
+        progress.log_file_only("Deterministic simulation (--sim): nodes in-process, on virtual time")
+    else:
+        clock = monotonic_ns
     try:
         latency = None
         if test.latency_mean > 0 or test.latency_dist != "constant":
@@ -112,8 +126,16 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         return EXIT_ABORTED
 
     journal = open(run_dir / "net-journal.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finally)
-    t0 = monotonic_ns()
-    net = Network(latency, journal, t0_ns=t0, log=say, log_send=test.log_net_send, log_recv=test.log_net_recv)
+    t0 = clock()
+    net = Network(
+        latency,
+        journal,
+        t0_ns=t0,
+        log=say,
+        log_send=test.log_net_send,
+        log_recv=test.log_net_recv,
+        clock=clock,
+    )
     faults: list[NodeFault] = []
     fatal: asyncio.Future[None] = loop.create_future()
 
@@ -124,7 +146,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             f"(no further stdout of {fault.node} is read; the verdict will be invalid)"
         )
 
-    def on_crash(node: NodeProcess) -> None:
+    def on_crash(node: Any) -> None:
         if not fatal.done():
             fatal.set_exception(RunAborted(node.crash_report()))
 
@@ -143,30 +165,50 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     node_data = (run_dir / "node-data").resolve()
     node_data.mkdir(exist_ok=True)
     node_env = {**os.environ, "MAELSTROM_DATA_DIR": str(node_data)}
-    nodes = [
-        NodeProcess(
-            n,
-            net,
-            run_dir / "node-logs" / f"{n}.log",
-            on_fault=on_fault,
-            on_crash=on_crash,
-            console=functools.partial(progress.node_stderr, n),
-            log_stderr=test.log_stderr,
-            env=node_env,
-        )
-        for n in test.nodes
-    ]
+    nodes: list[Any]
+    if config.sim:
+        from harness.sim import SimNode
+
+        node_seed = rngs["nodes"].getrandbits(64)
+        nodes = [
+            SimNode(
+                n,
+                net,
+                run_dir / "node-logs" / f"{n}.log",
+                on_fault=on_fault,
+                on_crash=on_crash,
+                console=functools.partial(progress.node_stderr, n),
+                log_stderr=test.log_stderr,
+                data_dir=node_data,
+                seed=node_seed,
+            )
+            for n in test.nodes
+        ]
+    else:
+        nodes = [
+            NodeProcess(
+                n,
+                net,
+                run_dir / "node-logs" / f"{n}.log",
+                on_fault=on_fault,
+                on_crash=on_crash,
+                console=functools.partial(progress.node_stderr, n),
+                log_stderr=test.log_stderr,
+                env=node_env,
+            )
+            for n in test.nodes
+        ]
     client_ids = ClientIds(net)
     nemesis = None
     if test.nemesis:
 
-        async def restart_init(node: NodeProcess) -> None:
+        async def restart_init(node: Any) -> None:
             # a fresh client, as at startup; its init passes the hold the killed node is under
             client = client_ids.open(node.id)
             net.admit(node.id, client.id)
             await _init(client, test.nodes, config.init_timeout, faults)
 
-        def on_failed_start(node: NodeProcess, why: str) -> None:
+        def on_failed_start(node: Any, why: str) -> None:
             fault = NodeFault(
                 node.id, "failed-restart", f"Node {node.id} did not come back after a kill: {why}", ""
             )
@@ -198,6 +240,8 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         progress=progress,
         recovery_seconds=config.recovery_seconds,
         t0_ns=t0,
+        clock=clock,
+        freeze_gc=not config.sim,
     )
     setup_clients: list[Any] = []
     main_cpu: list[float] = []  # harness CPU seconds spent in the main phase
@@ -208,7 +252,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         init_clients = [client_ids.open(n) for n in test.nodes]
         await asyncio.gather(*(_init(c, test.nodes, config.init_timeout, faults) for c in init_clients))
         # history time 0 is here, after the nodes are up (Jepsen's with-relative-time)
-        interp.t0 = monotonic_ns()
+        interp.t0 = clock()
         setup_clients.extend(client_ids.open(n, workload.rpc_timeout) for n in test.nodes)
         try:
             await interp.setup({c.node: c for c in setup_clients})
@@ -220,7 +264,8 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             f"Nodes {', '.join(test.nodes)} initialized; running for {test.time_limit:g} s at rate {test.rate:g}"
         )
         progress.phase = "main"
-        progress.start(test.time_limit, lambda: net.send_count)
+        if not config.sim:  # a status line on virtual time would only flicker past
+            progress.start(test.time_limit, lambda: net.send_count)
         cpu = time.process_time()
         await interp.main_phase()
         main_cpu.append(time.process_time() - cpu)
@@ -228,6 +273,9 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         await interp.final_phase()
 
     aborted: str | None = None
+    saved_data_dir = os.environ.get("MAELSTROM_DATA_DIR")
+    if config.sim:  # the simulated nodes share this process's environment: name their dir there
+        os.environ["MAELSTROM_DATA_DIR"] = str(node_data)
     task = loop.create_task(body())
     try:
         await asyncio.wait({task, fatal}, return_when=asyncio.FIRST_COMPLETED)
@@ -255,6 +303,11 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             nemesis.heal(interp.now())
         await net.close()
         journal.close()
+        if config.sim:
+            if saved_data_dir is None:
+                os.environ.pop("MAELSTROM_DATA_DIR", None)
+            else:
+                os.environ["MAELSTROM_DATA_DIR"] = saved_data_dir
         write_history(interp.history, run_dir)
         _write_timeline(interp.history, test, run_dir, say)
 
@@ -279,7 +332,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     write_results(results, run_dir)
     if config.plots:
         _write_plots(interp.history, test, run_dir, say)
-    _write_report(run_dir, say)
+    _write_report(run_dir, say, interp.history)
     _print_results(results, run_dir, say)
     say(
         f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
@@ -350,9 +403,9 @@ def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Ca
         say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 
 
-def _write_report(run_dir: Path, say: Callable[[str], None]) -> None:
+def _write_report(run_dir: Path, say: Callable[[str], None], history: list[Op] | None = None) -> None:
     try:
-        write_report(run_dir)
+        write_report(run_dir, history=history)
     except Exception:
         say(f"WARN could not write index.html:\n{traceback.format_exc()}")
 

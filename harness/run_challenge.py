@@ -13,8 +13,11 @@ The flags, the node (``FOLDER/main.py``, started by its own path) and the varian
 After the run, the lean part of its store directory (results, test.json, plots, and timeline.html
 and jepsen.log when each is at most ``RECORD_CAP``) is copied into ``FOLDER/results/`` and its
 report is rendered there (``maelstrom report RUN_DIR --out ...``); a report that cannot be written
-is an error (exit 255), never silently skipped. Otherwise the exit status is the runner's: 0
-valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the run could not complete.
+is an error (exit 255), never silently skipped. With ``--sim`` (a deterministic simulation) the
+lean part goes to ``store/sim-results/FOLDER/`` instead, so the committed reference results stay
+real-mode runs; the Redis variant is replaced by the coordination-free one (Redis is outside the
+simulation). Otherwise the exit status is the runner's: 0 valid, 1 invalid, 2 unknown, 254 bad
+arguments, 255 the run could not complete.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 from harness.challenges import ROOT, by_folder
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 
-__all__ = ["KEPT_FILES", "RECORDS", "RECORD_CAP", "main", "redis_for_run"]
+__all__ = ["KEPT_FILES", "RECORDS", "RECORD_CAP", "SIM_RESULTS", "main", "redis_for_run"]
 
 #: what results/ keeps of a run (small files a reader browses; histories and journals stay in store/)
 KEPT_FILES = (
@@ -56,6 +59,8 @@ RECORDS = ("timeline.html", "jepsen.log")
 RECORD_CAP = 1 << 20
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: where ``run-challenge --sim`` keeps each challenge's lean results (not committed), under the root
+SIM_RESULTS = Path("store") / "sim-results"
 
 
 def _say(text: str) -> None:
@@ -195,6 +200,24 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return 0 if e.code == 0 else EXIT_BAD_ARGS
 
+    sim = "--sim" in extra
+    if sim and os.environ.get("MAELSTROM"):
+        _say(
+            "--sim is this runner's simulation; real Maelstrom ($MAELSTROM) has no such mode: unset MAELSTROM."
+        )
+        return EXIT_BAD_ARGS
+    if sim and variant.needs_redis:
+        # Redis is real I/O outside the simulation: a simulated run would depend on it (and the
+        # simulation refuses the connection), so challenge 2 is simulated with its own
+        # coordination-free backend
+        if args.variant is not None:
+            _say(
+                f"--sim cannot run the {variant.name} variant: Redis is real I/O outside the simulation. "
+                f"Use --variant {next(v.name for v in challenge.variants if not v.needs_redis)}."
+            )
+            return EXIT_BAD_ARGS
+        variant = next(v for v in challenge.variants if not v.needs_redis)
+        _say(f"--sim: Redis is outside the simulation; simulating the {variant.name!r} variant instead.")
     test_args = [*challenge.flags, "--bin", str(challenge.main_py), *variant.node_args]
     if not os.environ.get("MAELSTROM"):
         test_args += ["--store", str(ROOT / "store")]
@@ -208,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     if run_dir is None or not run_dir.is_dir():
         _say("The run left no store directory; nothing kept in results/.")
         return code or EXIT_ABORTED
-    out = ROOT / challenge.folder / "results"
+    # the reference results in FOLDER/results/ are real-mode runs; a simulated run's lean part
+    # goes to store/sim-results/FOLDER/ (maelstrom results --sim reads it from there)
+    out = ROOT / SIM_RESULTS / challenge.folder if sim else ROOT / challenge.folder / "results"
     reported = keep_results(run_dir, out)
     _say(f"Kept the lean part of {run_dir} in {out.relative_to(ROOT)}/")
     if not reported:

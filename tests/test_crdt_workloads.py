@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from harness.workloads import REGISTRY
 from harness.workloads.g_counter import GCounter
 from harness.workloads.g_set import GSet
 from harness.workloads.pn_counter import PNCounter
+from tests.simrun import node_bin, run_test
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "tests" / "nodes" / "crdt_node.py"
@@ -166,41 +165,48 @@ def test_pn_counter_checker_with_negative_info_adds() -> None:
     assert good["valid?"] is True and good["errors"] is None
 
 
-def _run(tmp_path: Path, workload: str, mode: str) -> tuple[int, dict[str, Any]]:
-    command = [
-        sys.executable, "-m", "harness", "test", "-w", workload, "--bin", sys.executable, str(NODE), mode,
+SIM = pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])
+
+
+def _run(tmp_path: Path, workload: str, mode: str, sim: bool = False) -> tuple[int, dict[str, Any]]:
+    args = [
+        "-w", workload, *node_bin(NODE, sim), mode,
         "--node-count", "3", "--rate", "50", "--time-limit", "3", "--nemesis", "partition",
         "--nemesis-interval", "1", "--seed", "1", "--recovery-time", "1", "--no-plots",
         "--store", str(tmp_path),
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code, out = run_test(args, sim)
     results = sorted(tmp_path.glob(f"{workload}/*/results.json"))
-    assert results, done.stdout + done.stderr
-    return done.returncode, json.loads(results[-1].read_text())
+    assert results, out
+    return code, json.loads(results[-1].read_text())
 
 
-def test_g_set_union_node_is_valid_under_partitions(tmp_path: Path) -> None:
-    code, results = _run(tmp_path, "g-set", "gset")
+@SIM
+def test_g_set_union_node_is_valid_under_partitions(tmp_path: Path, sim: bool) -> None:
+    code, results = _run(tmp_path, "g-set", "gset", sim)
     assert (code, results["valid?"], results["workload"]["lost-count"]) == (0, True, 0)
     assert results["workload"]["stable-count"] == results["workload"]["attempt-count"] > 0
 
 
-def test_g_set_node_that_overwrites_on_merge_loses_values(tmp_path: Path) -> None:
-    code, results = _run(tmp_path, "g-set", "gset-replace")
+@SIM
+def test_g_set_node_that_overwrites_on_merge_loses_values(tmp_path: Path, sim: bool) -> None:
+    code, results = _run(tmp_path, "g-set", "gset-replace", sim)
     workload = results["workload"]
     assert (code, results["valid?"], workload["valid?"]) == (1, False, False)
     assert workload["lost-count"] == len(workload["lost"]) > 0
     assert set(workload["lost"]) <= set(range(workload["attempt-count"]))
 
 
-def test_pn_counter_node_is_valid_under_partitions(tmp_path: Path) -> None:
-    code, results = _run(tmp_path, "pn-counter", "pn")
+@SIM
+def test_pn_counter_node_is_valid_under_partitions(tmp_path: Path, sim: bool) -> None:
+    code, results = _run(tmp_path, "pn-counter", "pn", sim)
     workload = results["workload"]
     assert (code, results["valid?"], workload["final-reads-exact?"]) == (0, True, True)
 
 
-def test_pn_counter_node_merging_net_counts_by_max_is_invalid(tmp_path: Path) -> None:
-    code, results = _run(tmp_path, "pn-counter", "pn-max")
+@SIM
+def test_pn_counter_node_merging_net_counts_by_max_is_invalid(tmp_path: Path, sim: bool) -> None:
+    code, results = _run(tmp_path, "pn-counter", "pn-max", sim)
     workload = results["workload"]
     assert (code, results["valid?"], workload["valid?"]) == (1, False, False)
     lo, hi = workload["acceptable"][0][0], workload["acceptable"][-1][1]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from harness.testing import RecordingWorker, ScriptedClient
 from harness.workloads import REGISTRY
 from harness.workloads.elle import KeyPool
 from harness.workloads.kafka import Kafka
+from tests.simrun import node_bin, run_test
 
 ROOT = Path(__file__).resolve().parent.parent
 SEND, POLL = kw("send"), kw("poll")
@@ -147,15 +146,15 @@ def test_final_phase_crash_assign_then_polls_until_caught_up() -> None:
 # -- end to end -------------------------------------------------------------------------------
 
 
-def harness(tmp_path: Path, program: Path, nodes: int) -> tuple[int, str, Path]:
+def harness(tmp_path: Path, program: Path, nodes: int, sim: bool = False) -> tuple[int, str, Path]:
     store = tmp_path / "store"
-    cmd = [
-        sys.executable, "-m", "harness", "test", "-w", "kafka", "--bin", sys.executable, str(program),
+    args = [
+        "-w", "kafka", *node_bin(program, sim),
         "--node-count", str(nodes), "--concurrency", "2n", "--time-limit", "3", "--rate", "200",
         "--recovery-time", "0.5", "--seed", "3", "--store", str(store), "--no-plots",
     ]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=100)
-    return proc.returncode, proc.stdout + proc.stderr, (store / "latest").resolve()
+    code, out = run_test(args, sim, timeout=100)
+    return code, out, (store / "latest").resolve()
 
 
 @pytest.mark.timeout(120)
@@ -208,10 +207,11 @@ node.run()
 
 
 @pytest.mark.timeout(120)
-def test_a_log_that_skips_messages_is_invalid(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])
+def test_a_log_that_skips_messages_is_invalid(tmp_path: Path, sim: bool) -> None:
     program = tmp_path / "broken.py"
     program.write_text(BROKEN.format(root=str(ROOT)))
-    code, out, run_dir = harness(tmp_path, program, 1)
+    code, out, run_dir = harness(tmp_path, program, 1, sim)
     assert code == 1, out
     workload_result = read_results(run_dir / "results.edn")["workload"]
     assert workload_result["valid?"] is False

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +21,7 @@ from harness.interpreter import Interpreter
 from harness.options import TestOptions as Options
 from harness.workloads import REGISTRY
 from harness.workloads.lin_kv import LinKV
+from tests.simrun import node_bin, run_test
 
 REPO = Path(__file__).resolve().parent.parent
 NODE = REPO / "tests" / "nodes" / "lin_kv_node.py"
@@ -143,28 +142,32 @@ def test_summary_names_failing_keys_and_ops():
 # -- whole runs ------------------------------------------------------------------------------------
 
 
-def _run(tmp_path: Path, mode: str, nodes: int) -> tuple[int, dict[str, Any], Path]:
-    command = [
-        sys.executable, "-m", "harness", "test", "-w", "lin-kv",
-        "--bin", sys.executable, str(NODE), mode,
+def _run(tmp_path: Path, mode: str, nodes: int, sim: bool = False) -> tuple[int, dict[str, Any], Path]:
+    args = [
+        "-w", "lin-kv", *node_bin(NODE, sim), mode,
         "--node-count", str(nodes), "--concurrency", "2n", "--time-limit", "3", "--rate", "50",
         "--seed", "5", "--store", str(tmp_path), "--no-plots",
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    code, out = run_test(args, sim)
     results = sorted(tmp_path.glob("lin-kv/*/results.json"))
-    assert results, done.stdout + done.stderr
-    return done.returncode, json.loads(results[-1].read_text()), results[-1].parent
+    assert results, out
+    return code, json.loads(results[-1].read_text()), results[-1].parent
 
 
-def test_a_correct_single_node_store_is_valid(tmp_path):
-    code, results, run = _run(tmp_path, "local", 1)
+SIM = pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])
+
+
+@SIM
+def test_a_correct_single_node_store_is_valid(tmp_path, sim):
+    code, results, run = _run(tmp_path, "local", 1, sim)
     assert code == 0 and results["valid?"] is True, results["workload"]
     assert results["workload"]["failures"] == [] and results["stats"]["by-f"]["read"]["ok-count"] > 10
     assert not (run / "independent" / "0" / "linear.svg").exists()
 
 
-def test_reads_from_a_stale_local_copy_are_invalid(tmp_path):
-    code, results, run = _run(tmp_path, "stale", 2)
+@SIM
+def test_reads_from_a_stale_local_copy_are_invalid(tmp_path, sim):
+    code, results, run = _run(tmp_path, "stale", 2, sim)
     assert code == 1 and results["workload"]["valid?"] is False
     assert results["workload"]["failures"] == [0]
     op = results["workload"]["results"]["0"]["linearizable"]["op"]
@@ -177,8 +180,9 @@ def test_reads_from_a_stale_local_copy_are_invalid(tmp_path):
     assert again["failures"] == [0] and again["results"][0]["linearizable"]["op"].index == op["index"]
 
 
-def test_a_proxy_to_the_lin_kv_service_is_valid_on_three_nodes(tmp_path):
-    code, results, _ = _run(tmp_path, "proxy", 3)
+@SIM
+def test_a_proxy_to_the_lin_kv_service_is_valid_on_three_nodes(tmp_path, sim):
+    code, results, _ = _run(tmp_path, "proxy", 3, sim)
     assert code == 0 and results["valid?"] is True, results["workload"]
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 from harness import options
 from harness.history import INVOKE, Op, kw
 from harness.workloads.txn_list_append import TXN_OK, TxnListAppend
+from tests.simrun import node_bin, run_test
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "tests" / "nodes" / "list_append_node.py"
@@ -65,20 +64,24 @@ def test_reply_schema() -> None:
     assert done.value == [[kw("r"), 1, [4]], [kw("append"), 1, 5]]
 
 
-def _run(tmp_path: Path, mode: str, *args: str) -> tuple[int, dict[str, Any], Path]:
-    command = [
-        sys.executable, "-m", "harness", "test", "-w", "txn-list-append", "--bin", sys.executable, str(NODE), mode,
+def _run(tmp_path: Path, mode: str, *args: str, sim: bool = False) -> tuple[int, dict[str, Any], Path]:
+    argv = [
+        "-w", "txn-list-append", *node_bin(NODE, sim), mode,
         "--time-limit", "2", "--rate", "100", "--concurrency", "10", "--seed", "1", "--no-plots",
         "--store", str(tmp_path), *args,
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code, out = run_test(argv, sim)
     results = sorted(tmp_path.glob("txn-list-append/*/results.json"))
-    assert results, done.stdout + done.stderr
-    return done.returncode, json.loads(results[-1].read_text()), results[-1].parent
+    assert results, out
+    return code, json.loads(results[-1].read_text()), results[-1].parent
 
 
-def test_serial_node_is_strict_serializable(tmp_path: Path) -> None:
-    code, results, run_dir = _run(tmp_path, "serial", "--node-count", "1")
+SIM = pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])
+
+
+@SIM
+def test_serial_node_is_strict_serializable(tmp_path: Path, sim: bool) -> None:
+    code, results, run_dir = _run(tmp_path, "serial", "--node-count", "1", sim=sim)
     assert (code, results["workload"]) == (0, {"valid?": True})
     assert not (run_dir / "elle").exists()
 
@@ -87,8 +90,11 @@ def test_serial_node_is_strict_serializable(tmp_path: Path) -> None:
     ("mode", "nodes", "expected"),
     [("echo", "1", {"internal"}), ("local", "2", {"incompatible-order"})],
 )
-def test_broken_nodes_are_caught(tmp_path: Path, mode: str, nodes: str, expected: set[str]) -> None:
-    code, results, run_dir = _run(tmp_path, mode, "--node-count", nodes)
+@SIM
+def test_broken_nodes_are_caught(
+    tmp_path: Path, mode: str, nodes: str, expected: set[str], sim: bool
+) -> None:
+    code, results, run_dir = _run(tmp_path, mode, "--node-count", nodes, sim=sim)
     workload = results["workload"]
     assert (code, workload["valid?"]) == (1, False)
     assert expected <= set(workload["anomaly-types"])
@@ -103,13 +109,14 @@ def test_broken_nodes_are_caught(tmp_path: Path, mode: str, nodes: str, expected
         assert f'href="elle/{t}.txt">{t}</a>: each case in words</li>' in report
 
 
-def test_read_committed_node_passes_read_committed_only(tmp_path: Path) -> None:
+@SIM
+def test_read_committed_node_passes_read_committed_only(tmp_path: Path, sim: bool) -> None:
     code, results, _ = _run(
-        tmp_path, "read-committed", "--node-count", "1", "--consistency-models", "read-committed"
+        tmp_path, "read-committed", "--node-count", "1", "--consistency-models", "read-committed", sim=sim
     )
     assert (code, results["workload"]["valid?"]) == (0, True)
     code, results, _ = _run(
-        tmp_path, "read-committed", "--node-count", "1", "--consistency-models", "serializable"
+        tmp_path, "read-committed", "--node-count", "1", "--consistency-models", "serializable", sim=sim
     )
     assert (code, results["workload"]["valid?"]) == (1, False)
     assert {"G-single-item", "G2-item"} & set(results["workload"]["anomaly-types"])

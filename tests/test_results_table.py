@@ -202,3 +202,20 @@ def test_every_target_names_a_known_figure() -> None:
     for c in CHALLENGES:
         for t in c.targets:
             assert t.key in rt.figure_labels(c), (c.folder, t.key)
+
+
+def test_sim_reads_the_simulated_runs_from_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--sim: the table of store/sim-results/ (run-challenge --sim), not of the committed results/."""
+    for c in CHALLENGES:
+        _write(tmp_path, c.folder, _passing(c.folder))  # real-mode results: all pass
+    sim_root = tmp_path / "store" / "sim-results"
+    _write(sim_root, "echo", {**_passing("echo"), "valid?": False})
+    (sim_root / "echo" / "results" / "results.json").rename(sim_root / "echo" / "results.json")
+    assert rt.main(["--root", str(tmp_path), "--sim"]) == 1
+    out = capsys.readouterr().out
+    assert "Simulated runs" in out and "INVALID" in out and "not run yet" in out
+    assert rt.main(["--root", str(tmp_path)]) == 0  # the real-mode table is untouched
+    with pytest.raises(SystemExit):  # RESULTS.md shows the real-mode runs only
+        rt.main(["--root", str(tmp_path), "--sim", "--markdown"])

@@ -60,6 +60,30 @@ def test_records_over_the_cap_are_not_copied_nor_linked(
     assert f"Not keeping {large}" in capsys.readouterr().err
 
 
+def test_a_simulated_run_keeps_its_results_in_the_store_not_in_results(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The committed results/ stay real-mode runs; --sim keeps its lean part in store/sim-results/."""
+    code = run_challenge.main(["echo", "--time-limit", "1", "--no-plots", "--seed", "4", "--sim"])
+    assert code == 0
+    assert not (repo / "echo" / "results").exists()
+    kept = repo / "store" / "sim-results" / "echo"
+    assert json.loads((kept / "results.json").read_text())["valid?"] is True
+    assert (kept / "index.html").is_file()
+
+
+def test_the_redis_variant_is_simulated_with_the_local_one(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--time-limit", "1", "--rate", "50", "--no-plots", "--seed", "4", "--sim"]
+    assert run_challenge.main(["unique-id-generation", *flags]) == 0
+    assert "simulating the 'local' variant" in capsys.readouterr().err
+    test = json.loads((repo / "store" / "sim-results" / "unique-id-generation" / "test.json").read_text())
+    assert test["args"] == ["local"]
+    assert run_challenge.main(["unique-id-generation", "--variant", "redis", *flags]) == 254
+    assert "Redis is real I/O outside the simulation" in capsys.readouterr().err
+
+
 def test_a_report_that_fails_is_shown_and_fails_the_command(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

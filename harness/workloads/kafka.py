@@ -25,9 +25,9 @@ offset seen on every key when the phase began; the whole phase is clipped to 10 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -201,7 +201,7 @@ class Kafka(Workload):
     # -- final phase ----------------------------------------------------------------------------
 
     async def final(self, worker: FinalWorker) -> None:
-        now = time.monotonic()
+        now = asyncio.get_running_loop().time()  # the loop's clock: virtual under --sim
         if self._final_deadline is None:
             self._final_deadline = now + FINAL_LIMIT
         targets = {str(k): o for k, o in self.max_offsets.items()}
@@ -211,7 +211,7 @@ class Kafka(Workload):
             {"f": "crash", "value": None},
             {"f": "assign", "value": list(targets), "seek-to-beginning?": True},
         ]
-        while targets and time.monotonic() < self._final_deadline:
+        while targets and asyncio.get_running_loop().time() < self._final_deadline:
             if steps:
                 await worker.invoke(steps.pop(0))
                 continue
@@ -222,7 +222,9 @@ class Kafka(Workload):
                         del targets[str(k)]
             if targets:
                 gap = self.rng.random() * 2 * FINAL_POLL_GAP
-                await worker.sleep(max(0.0, min(gap, self._final_deadline - time.monotonic())))
+                await worker.sleep(
+                    max(0.0, min(gap, self._final_deadline - asyncio.get_running_loop().time()))
+                )
 
     def check(self, history: list[Op]) -> dict[str, Any]:
         return kafka_checker.check(self.test, history)
