@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 import sys
-import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -135,15 +133,15 @@ flush_scheduled = False
 @node.on_init
 def start() -> None:
     global raft
-    now = time.monotonic()
+    now = node.now()
     raft = Raft(
         node.node_id,
         node.node_ids,
         KVStore(),
         now=now,
-        rng=random.Random(),
+        rng=node.random,
         config=CONFIG,
-        log=lambda text: node.log(f"{time.monotonic():.3f} {text}"),
+        log=lambda text: node.log(f"{node.now():.3f} {text}"),
     )
     node.every(TICK, tick)
     if RELAY:
@@ -154,7 +152,7 @@ def start() -> None:
 
 def tick() -> None:
     if raft is not None:
-        raft.tick(time.monotonic())
+        raft.tick(node.now())
         flush()
 
 
@@ -176,7 +174,7 @@ def flush_soon() -> None:
     global flush_scheduled
     if not flush_scheduled:
         flush_scheduled = True
-        asyncio.get_running_loop().call_soon(flush)
+        node.call_soon(flush)
 
 
 # -- talking to peers: directly, and through the others when a peer says it cannot hear us ---------
@@ -184,7 +182,7 @@ def flush_soon() -> None:
 
 def send_peer(dest: str, body: dict[str, Any]) -> None:
     node.send(dest, body)
-    if relay_to.get(dest, 0.0) > time.monotonic():
+    if relay_to.get(dest, 0.0) > node.now():
         assert raft is not None
         for via in raft.peers:
             if via != dest:
@@ -193,7 +191,7 @@ def send_peer(dest: str, body: dict[str, Any]) -> None:
 
 def ping() -> None:
     assert raft is not None
-    now = time.monotonic()
+    now = node.now()
     deaf = [p for p in raft.peers if now - heard_from.get(p, now) > DEAF_AFTER]
     for peer in raft.peers:
         node.send(peer, {"type": "link", "deaf": deaf})
@@ -203,14 +201,14 @@ def from_peer(msg) -> bool:
     """Note that ``msg.src`` can reach us; False if it is not a peer (ignore the message)."""
     if raft is None or msg.src not in raft.peers:
         return False
-    heard_from[msg.src] = time.monotonic()
+    heard_from[msg.src] = node.now()
     return True
 
 
 @node.handler("link")
 def on_link(msg) -> None:
     if from_peer(msg) and node.node_id in msg.body.get("deaf", ()):
-        relay_to[msg.src] = time.monotonic() + RELAY_FOR
+        relay_to[msg.src] = node.now() + RELAY_FOR
 
 
 @node.handler("relay")
@@ -232,7 +230,7 @@ def deliver(src: str, body: dict[str, Any]) -> None:
     assert raft is not None
     kind = body.get("type")
     if kind in RAFT_MESSAGES:
-        raft.receive(src, body, time.monotonic())
+        raft.receive(src, body, node.now())
         flush_soon()
     elif kind == "forward":
         on_forward(src, body)
@@ -258,7 +256,7 @@ async def submit(start: Callable[[Raft, Hashable, float], None]) -> Outcome:
     token = next(tokens)
     future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
     waiting[token] = future
-    start(raft, token, time.monotonic())
+    start(raft, token, node.now())
     flush_soon()
     try:
         # Raft gives every request an outcome within request_timeout; this is only a backstop
@@ -332,11 +330,11 @@ async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
     forwards[forward_id] = future
     request = {k: v for k, v in body.items() if k != "msg_id"}
     message = {"type": "forward", "id": forward_id, "request": request}
-    deadline = time.monotonic() + FORWARD_TIMEOUT
+    deadline = node.now() + FORWARD_TIMEOUT
     try:
         while True:  # resent until answered: the leader runs it once and repeats its answer
             send_peer(leader, message)
-            left = deadline - time.monotonic()
+            left = deadline - node.now()
             if left <= 0:
                 raise RPCTimeout(f"no answer from the leader {leader} in time; the request may take effect")
             done, _ = await asyncio.wait({future}, timeout=min(FORWARD_RETRY, left))
@@ -357,7 +355,7 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
         return
     seen = seen_forwards.get((src, forward_id))
     if seen is None:
-        seen_forwards[src, forward_id] = [time.monotonic(), None]
+        seen_forwards[src, forward_id] = [node.now(), None]
         node.spawn(run_forwarded(src, forward_id, request))
     elif seen[1] is not None:  # a copy or a resend of one already run: the same answer again
         send_peer(src, seen[1])
@@ -390,20 +388,20 @@ def on_forward_res(body: dict[str, Any]) -> None:
 
 def forget_old_forwards() -> None:
     # a copy arrives within moments of the first; long after, the id is only memory
-    horizon = time.monotonic() - 10 * FORWARD_TIMEOUT
+    horizon = node.now() - 10 * FORWARD_TIMEOUT
     for key in [k for k, seen in seen_forwards.items() if seen[0] < horizon]:
         del seen_forwards[key]
 
 
 async def client_request(msg) -> dict[str, Any] | None:
-    started = time.monotonic()
+    started = node.now()
     try:
         reply = await execute(validated(msg.body), may_forward=True)
     except Exception:
-        if time.monotonic() - started > REPLY_DEADLINE:
+        if node.now() - started > REPLY_DEADLINE:
             return None  # the client has given up (or is about to): it may be gone
         raise
-    return reply if time.monotonic() - started <= REPLY_DEADLINE else None
+    return reply if node.now() - started <= REPLY_DEADLINE else None
 
 
 for _kind in ("read", "write", "cas"):
