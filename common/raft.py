@@ -32,7 +32,11 @@ even a leader that stepped down resolves its proposals exactly once it learns th
 Term, vote and log live behind ``Storage``; ``MemoryStorage`` keeps them in memory (enough while
 no node is ever restarted). A durable store must make ``save_term_vote``, ``append`` and
 ``truncate`` durable before the messages that follow them are sent, i.e. before the caller's next
-``take_messages()`` drains them.
+``take_messages()`` drains them. ``JournalStorage`` does it without I/O of its own: it turns every
+change into a record handed to a sink (``common.durable.Journal.append`` in a program, a list in a
+test) and rebuilds the state from those records with ``replay``. The commit index and the state
+machine are not stored: after a restart the node learns the commit index from the leader again and
+re-applies the committed entries from index 1.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from typing import Any, Protocol
 __all__ = [
     "Config",
     "Entry",
+    "JournalStorage",
     "MemoryStorage",
     "Outcome",
     "Raft",
@@ -144,6 +149,58 @@ class MemoryStorage:
 
     def truncate(self, from_index: int) -> None:
         del self._log[from_index:]
+
+
+class JournalStorage(MemoryStorage):
+    """``Storage`` in memory that also hands every change, as a JSON-able record, to ``record``;
+    ``replay`` applies such records, in order, to a fresh instance (at startup).
+
+    Records: ``["v", term, voted_for]`` (term and vote), ``["a", first index, [[term, command],
+    ...]]`` (entries appended from that index on), ``["t", index]`` (the log cut back to end
+    before ``index``). Term, vote and log are a pure function of the records, so a store that
+    keeps every record handed over before a message goes out keeps everything that message
+    depends on. A record that does not fit the state so far (a journal from another program, or
+    a bug) raises ``ValueError`` instead of rebuilding something else."""
+
+    def __init__(self, record: Callable[[Any], None] | None = None) -> None:
+        super().__init__()
+        #: where records go; None drops them (set it before the first change)
+        self.record = record
+
+    def _emit(self, record: list[Any]) -> None:
+        if self.record is not None:
+            self.record(record)
+
+    def save_term_vote(self, term: int, voted_for: str | None) -> None:
+        super().save_term_vote(term, voted_for)
+        self._emit(["v", term, voted_for])
+
+    def append(self, entries: list[Entry]) -> None:
+        if entries:
+            self._emit(["a", self.last_index() + 1, [[t, c] for t, c in entries]])
+        super().append(entries)
+
+    def truncate(self, from_index: int) -> None:
+        if from_index <= self.last_index():
+            self._emit(["t", from_index])
+        super().truncate(from_index)
+
+    def replay(self, record: Any) -> None:
+        """Apply one record made by ``record`` (without recording it again)."""
+        match record:
+            case ["v", int(term), str() | None as voted_for] if term >= self.term:
+                super().save_term_vote(term, voted_for)
+            case ["a", int(first), list(entries)] if first == self.last_index() + 1:
+                if not all(type(e) is list and len(e) == 2 and _count(e[0]) for e in entries):
+                    raise ValueError(f"bad entries in a journal record: {record!r}"[:300])
+                super().append([(e[0], e[1]) for e in entries])
+            case ["t", int(index)] if 1 <= index <= self.last_index():
+                super().truncate(index)
+            case _:
+                raise ValueError(
+                    f"journal record {record!r} does not fit a log ending at {self.last_index()} "
+                    f"in term {self.term}"[:300]
+                )
 
 
 class StateMachine(Protocol):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import msgspec
@@ -48,7 +48,8 @@ from common import (
     TemporarilyUnavailable,
     error_from_code,
 )
-from common.raft import Config, Outcome, Raft
+from common.durable import Journal
+from common.raft import Config, JournalStorage, Outcome, Raft
 from common.requests import Request
 
 #: the lin-kv client gives up after 1 s (at Maelstrom's default latency)
@@ -126,20 +127,48 @@ seen_forwards: dict[tuple[str, int], list[Any]] = {}
 heard_from: dict[str, float] = {}  # peer -> when a message from it last arrived directly
 relay_to: dict[str, float] = {}  # peer -> until when to send to it through the others as well
 tokens = itertools.count()
-forward_ids = itertools.count(1)
+#: forward ids start at the wall clock (ns), so an id this node used before a restart is never
+#: reused: a leader's answer cached for the old request cannot be taken for the new one's
+forward_ids: Iterator[int] | None = None
 flush_scheduled = False
+#: forwarded requests that an earlier incarnation of this node took on (from the journal)
+ran_before: list[tuple[str, int]] = []
+
+
+def replay(record: Any) -> None:
+    if type(record) is list and record[:1] == ["f"] and len(record) == 3:
+        ran_before.append((record[1], record[2]))
+    else:
+        storage.replay(record)
+
+
+storage = JournalStorage()
+journal = Journal(node, "raft", replay)  # replayed at init, before start() below
+storage.record = journal.append
 
 
 @node.on_init
 def start() -> None:
-    global raft
+    global raft, forward_ids
     now = node.now()
+    forward_ids = itertools.count(node.wall_ns())
+    if journal.replayed:
+        node.log(
+            f"restarted: {journal.replayed} journal records, term {storage.term}, "
+            f"vote {storage.voted_for}, log up to {storage.last_index()}"
+        )
+    for key in ran_before:
+        # an earlier incarnation may have appended it, so a copy must not run again, nor end in a
+        # definite error: the answer to it is indefinite
+        answer = {"type": "error", "code": Crash.default_code, "text": "taken on before a restart"}
+        seen_forwards[key] = [now, {"type": "forward_res", "id": key[1], "reply": answer}]
     raft = Raft(
         node.node_id,
         node.node_ids,
         KVStore(),
         now=now,
         rng=node.random,
+        storage=storage,
         config=CONFIG,
         log=lambda text: node.log(f"{node.now():.3f} {text}"),
     )
@@ -325,6 +354,7 @@ async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
 
     Not ``node.rpc``: the request and its answer go through ``send_peer``, so they are relayed
     like Raft's messages, and the leader runs a request at most once however many copies come."""
+    assert forward_ids is not None
     forward_id = next(forward_ids)
     future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     forwards[forward_id] = future
@@ -356,6 +386,8 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
     seen = seen_forwards.get((src, forward_id))
     if seen is None:
         seen_forwards[src, forward_id] = [node.now(), None]
+        # durable before anything this request causes goes out (the next flush commits it)
+        journal.append(["f", src, forward_id])
         node.spawn(run_forwarded(src, forward_id, request))
     elif seen[1] is not None:  # a copy or a resend of one already run: the same answer again
         send_peer(src, seen[1])
