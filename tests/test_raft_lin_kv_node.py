@@ -119,3 +119,28 @@ async def _kill_and_restart(durable: bool) -> None:
         assert restarted == ["restarted: 4 journal records, term 1, vote n1, log up to 3"], restarted
         raft = sys.modules[second.module_name].raft
         assert (raft.term, raft.storage.voted_for, raft.storage.last_index()) == (2, "n1", 4)
+
+
+def test_a_forwarded_request_taken_on_before_a_restart_is_not_run_again() -> None:
+    asyncio.run(asyncio.wait_for(_forward_across_a_restart(), 30))
+
+
+async def _forward_across_a_restart() -> None:
+    write = {"type": "write", "key": 1, "value": 2}
+
+    async def forward(node: Program, forward_id: int) -> dict[str, Any]:
+        node.send({"type": "forward", "id": forward_id, "request": write}, src="n2")
+        for _ in range(200):
+            answers = [m["body"] for m in node.peer_messages if m["body"]["type"] == "forward_res"]
+            if any(a["id"] == forward_id for a in answers):
+                return next(a["reply"] for a in answers if a["id"] == forward_id)
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no answer to forward {forward_id}")
+
+    async with Program("raft-lin-kv", node_ids=["n1", "n2", "n3"]) as first:
+        assert code(await forward(first, 5)) == 11  # not the leader: it ran, and had no effect
+        await first.kill()
+    async with first.restarted() as second:
+        # the earlier incarnation took request 5 on; for all this one knows, it appended it
+        assert code(await forward(second, 5)) == 13
+        assert code(await forward(second, 6)) == 11  # a new one runs as usual
