@@ -47,6 +47,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+import msgspec
+
+from common.requests import NonNegativeInt, Request
+
 __all__ = [
     "Config",
     "Entry",
@@ -191,7 +195,9 @@ class JournalStorage(MemoryStorage):
             case ["v", int(term), str() | None as voted_for] if term >= self.term:
                 super().save_term_vote(term, voted_for)
             case ["a", int(first), list(entries)] if first == self.last_index() + 1:
-                if not all(type(e) is list and len(e) == 2 and _count(e[0]) for e in entries):
+                if not all(
+                    type(e) is list and len(e) == 2 and type(e[0]) is int and e[0] >= 0 for e in entries
+                ):
                     raise ValueError(f"bad entries in a journal record: {record!r}"[:300])
                 super().append([(e[0], e[1]) for e in entries])
             case ["t", int(index)] if 1 <= index <= self.last_index():
@@ -729,43 +735,45 @@ class Raft:
         self._outbox.append((dest, body))
 
 
-def _count(value: Any) -> bool:
-    return type(value) is int and value >= 0
+class _VoteRequest(Request):
+    term: NonNegativeInt
+    last_log_index: NonNegativeInt
+    last_log_term: NonNegativeInt
 
 
-def _entries(value: Any) -> bool:
-    return type(value) is list and all(type(e) is list and len(e) == 2 and _count(e[0]) for e in value)
+class _VoteReply(Request):
+    term: NonNegativeInt
+    granted: bool
 
 
-def _term_or_none(value: Any) -> bool:
-    return value is None or _count(value)
+class _AppendEntries(Request):
+    term: NonNegativeInt
+    prev_index: NonNegativeInt
+    prev_term: NonNegativeInt
+    entries: list[tuple[NonNegativeInt, Any]]
+    commit: NonNegativeInt
+    seq: NonNegativeInt
 
 
-def _bool(value: Any) -> bool:
-    return type(value) is bool
+class _AppendOk(Request):
+    term: NonNegativeInt
+    match: NonNegativeInt
 
 
-_Shape = dict[str, Callable[[Any], bool]]
-_VOTE_REQUEST: _Shape = {"term": _count, "last_log_index": _count, "last_log_term": _count}
-_VOTE_REPLY: _Shape = {"term": _count, "granted": _bool}
+class _AppendRefused(Request):
+    term: NonNegativeInt
+    conflict_index: NonNegativeInt
+    conflict_term: NonNegativeInt | None
+
+
 #: the fields each message must have, checked before a message changes anything
-_SHAPES: dict[str, _Shape] = {
-    "pre_vote": _VOTE_REQUEST,
-    "request_vote": _VOTE_REQUEST,
-    "pre_vote_res": _VOTE_REPLY,
-    "request_vote_res": _VOTE_REPLY,
-    "append_entries": {
-        "term": _count,
-        "prev_index": _count,
-        "prev_term": _count,
-        "entries": _entries,
-        "commit": _count,
-        "seq": _count,
-    },
-    "append_entries_res": {"term": _count, "success": _bool},
+_SHAPES: dict[str, type[Request]] = {
+    "pre_vote": _VoteRequest,
+    "request_vote": _VoteRequest,
+    "pre_vote_res": _VoteReply,
+    "request_vote_res": _VoteReply,
+    "append_entries": _AppendEntries,
 }
-_APPEND_OK: _Shape = {"match": _count}
-_APPEND_REFUSED: _Shape = {"conflict_index": _count, "conflict_term": _term_or_none}
 
 
 def _check_shape(body: Any) -> str:
@@ -773,12 +781,18 @@ def _check_shape(body: Any) -> str:
     if type(body) is not dict:
         raise ValueError("the body is not an object")
     kind = body.get("type")
-    shape = _SHAPES.get(kind) if isinstance(kind, str) else None
-    if shape is None or not isinstance(kind, str):
-        raise ValueError(f"unknown Raft message type {kind!r}")
+    shape: type[Request]
     if kind == "append_entries_res":
-        shape = {**shape, **(_APPEND_OK if body.get("success") is True else _APPEND_REFUSED)}
-    for name, valid in shape.items():
-        if name not in body or not valid(body[name]):
-            raise ValueError(f"bad or missing {name!r}: {body.get(name)!r}")
+        success = body.get("success")
+        if type(success) is not bool:
+            raise ValueError(f"bad or missing 'success': {success!r}")
+        shape = _AppendOk if success else _AppendRefused
+    elif type(kind) is str and kind in _SHAPES:
+        shape = _SHAPES[kind]
+    else:
+        raise ValueError(f"unknown Raft message type {kind!r}")
+    try:
+        msgspec.convert(body, shape)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from None
     return kind
