@@ -25,6 +25,16 @@ directly and Raft alone stalls until the partition heals. Every node pings its p
 node told that a peer cannot hear it also sends its messages (Raft's and forwarded requests) to
 that peer through every other peer (one hop, in a ``relay`` envelope). Raft tolerates the
 duplicates; forwarded requests are de-duplicated by id. The argument ``no-relay`` turns it off.
+
+Crashes (Maelstrom's kill fault): term, vote and log are a ``JournalStorage`` whose records go to a
+``common.durable.Journal``, replayed at ``init``. The node commits (write + fdatasync) every record
+appended so far before it writes any line to stdout, and Raft appends a record before it produces
+the message that depends on it, so no vote, acknowledgement or entry goes out that the disk does
+not hold: Raft's "persist before responding". The commit index and the map are not stored: the
+restarted node learns the commit index from a leader and re-applies the log from index 1. A
+forwarded write or cas is journalled too, when it is taken on: a restarted node answers a copy of
+one that its earlier incarnation took on with 13 (indefinite) instead of running it again or
+refusing it with a definite 11.
 """
 
 from __future__ import annotations
@@ -386,8 +396,6 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
     seen = seen_forwards.get((src, forward_id))
     if seen is None:
         seen_forwards[src, forward_id] = [node.now(), None]
-        # durable before anything this request causes goes out (the next flush commits it)
-        journal.append(["f", src, forward_id])
         node.spawn(run_forwarded(src, forward_id, request))
     elif seen[1] is not None:  # a copy or a resend of one already run: the same answer again
         send_peer(src, seen[1])
@@ -395,7 +403,12 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
 
 async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
     try:
-        reply = await execute(validated(request), may_forward=False)
+        body = validated(request)
+        if body["type"] != "read":  # a read has no effect: running a copy again is harmless
+            # appended in the same turn as the proposal, so one commit (one fdatasync) makes both
+            # durable before anything the request causes goes out
+            journal.append(["f", src, forward_id])
+        reply = await execute(body, may_forward=False)
     except RPCError as exc:
         reply = {"type": "error", "code": exc.code, "text": exc.text}
     except Exception as exc:  # after validation: it may have taken effect, so indefinite

@@ -127,9 +127,10 @@ def test_a_forwarded_request_taken_on_before_a_restart_is_not_run_again() -> Non
 
 async def _forward_across_a_restart() -> None:
     write = {"type": "write", "key": 1, "value": 2}
+    read = {"type": "read", "key": 1}
 
-    async def forward(node: Program, forward_id: int) -> dict[str, Any]:
-        node.send({"type": "forward", "id": forward_id, "request": write}, src="n2")
+    async def forward(node: Program, forward_id: int, request: dict[str, Any] = write) -> dict[str, Any]:
+        node.send({"type": "forward", "id": forward_id, "request": request}, src="n2")
         for _ in range(200):
             answers = [m["body"] for m in node.peer_messages if m["body"]["type"] == "forward_res"]
             if any(a["id"] == forward_id for a in answers):
@@ -139,8 +140,10 @@ async def _forward_across_a_restart() -> None:
 
     async with Program("raft-lin-kv", node_ids=["n1", "n2", "n3"]) as first:
         assert code(await forward(first, 5)) == 11  # not the leader: it ran, and had no effect
+        assert code(await forward(first, 7, read)) == 11
         await first.kill()
     async with first.restarted() as second:
         # the earlier incarnation took request 5 on; for all this one knows, it appended it
         assert code(await forward(second, 5)) == 13
         assert code(await forward(second, 6)) == 11  # a new one runs as usual
+        assert code(await forward(second, 7, read)) == 11  # a read may run twice: not journalled
