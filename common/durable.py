@@ -27,6 +27,18 @@ Where the files live (``node_dir``): ``<dir>/<node id>/<name>.journal`` with ``<
    ``--test-count``) would carry state from one test to the next; set ``MAELSTROM_DATA_DIR``
    per test there.
 
+Compaction: a journal given a ``snapshot`` callback is rewritten once it holds at least
+``compact_bytes`` and at least ``compact_ratio`` times what ``snapshot()`` encodes to. The
+snapshot is records that ``apply`` rebuilds the live state from (so replay has one path, and a
+compacted file is an ordinary journal). Steps, each safe to die after: write the records to
+``<name>.journal.tmp`` and fsync it; rename it over the journal (atomic: a reader sees the old
+file or the new one, each whole); fsync the directory (the rename survives a machine crash);
+append to the new file from then on. A ``.tmp`` left by a death before the rename is deleted at
+open. It runs inside ``commit``, right after the records are on disk, so the live state is what
+the journal holds. The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what
+a node writes in a 60 s run at the official parameters, so no run compacts;
+``MAELSTROM_COMPACT_BYTES`` sets another.
+
 Durability: ``write`` alone survives SIGKILL (the page cache belongs to the kernel); ``fdatasync``
 also survives a machine crash and costs about 0.2 ms per commit here. ``MAELSTROM_FSYNC=0`` skips
 it.
@@ -40,7 +52,7 @@ import shutil
 import struct
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +61,13 @@ import msgspec
 if TYPE_CHECKING:
     from common.node import Node
 
-__all__ = ["Journal", "decode_records", "encode_record", "node_dir"]
+__all__ = ["COMPACT_BYTES", "COMPACT_RATIO", "Journal", "decode_records", "encode_record", "node_dir"]
+
+#: a journal is compacted only from this size on (the largest one of the 14 reference runs and the
+#: kill runs of issue 15 is 0.5 MB: txn 6a, n0)
+COMPACT_BYTES = 64 << 20
+#: ... and only when it is this many times the size of its snapshot
+COMPACT_RATIO = 4.0
 
 _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
 _encode = msgspec.json.Encoder().encode
@@ -144,18 +162,38 @@ class Journal:
 
     ``apply(record)`` is called for every record on disk, in order, before ``init_ok``; create the
     journal before registering init hooks that need the replayed state. ``append`` buffers a
-    record; the node commits the buffer before it writes anything to stdout.
+    record; the node commits the buffer before it writes anything to stdout. ``snapshot()``, if
+    given, returns records from which ``apply`` rebuilds the live state; with it the journal is
+    compacted (see the module docstring).
     """
 
     def __init__(
-        self, node: Node, name: str, apply: Callable[[Any], Any], *, fsync: bool | None = None
+        self,
+        node: Node,
+        name: str,
+        apply: Callable[[Any], Any],
+        *,
+        fsync: bool | None = None,
+        snapshot: Callable[[], Iterable[Any]] | None = None,
+        compact_bytes: int | None = None,
+        compact_ratio: float = COMPACT_RATIO,
     ) -> None:
         self.node = node
         self.name = name
         self.apply = apply
         self.fsync = os.environ.get("MAELSTROM_FSYNC", "1") != "0" if fsync is None else fsync
+        self.snapshot = snapshot
+        if compact_bytes is None:  # MAELSTROM_COMPACT_BYTES: for tests, and to try it on a run
+            compact_bytes = int(os.environ.get("MAELSTROM_COMPACT_BYTES", COMPACT_BYTES))
+        self.compact_bytes = compact_bytes
+        self.compact_ratio = compact_ratio
         self.path: Path | None = None
         self.replayed = 0  # records read back at init (0 on a fresh start)
+        #: bytes in the journal file; compactions done by this process
+        self.size = 0
+        self.compactions = 0
+        # the size at which to look at the snapshot next (it is not taken at every commit)
+        self._check_at = compact_bytes
         self._fd = -1
         self._buffer = bytearray()
         node.on_init(self.open)
@@ -165,10 +203,17 @@ class Journal:
         if self._fd >= 0:  # a second init: the records are replayed already
             return
         self.path = node_dir(self.node) / f"{self.name}.journal"
+        # a compaction that died before its rename: the journal itself is whole
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp_path())
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         for record in self._read_back():
             self.apply(record)
             self.replayed += 1
+
+    def _tmp_path(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".tmp")
 
     def _read_back(self) -> Iterator[Any]:
         with open(self._fd, "rb", closefd=False) as f:
@@ -176,6 +221,7 @@ class Journal:
         records, valid = decode_records(data)
         if valid < len(data):
             os.ftruncate(self._fd, valid)  # a torn last record: cut it off before appending
+        self.size = valid
         yield from records
 
     def append(self, record: Any) -> None:
@@ -191,9 +237,53 @@ class Journal:
         while view:
             view = view[os.write(self._fd, view) :]
         del view
+        self.size += len(self._buffer)
         self._buffer.clear()
         if self.fsync:
             (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(self._fd)
+        if self.snapshot is not None and self.size >= self._check_at:
+            self._maybe_compact(self.snapshot)
+
+    def _maybe_compact(self, snapshot: Callable[[], Iterable[Any]]) -> None:
+        """Rewrite the journal as ``snapshot()`` if it is ``compact_ratio`` times larger."""
+        data = b"".join(encode_record(r) for r in snapshot())
+        # look again when the journal is ratio times this snapshot (the state may grow with the
+        # journal: then the checks are geometrically apart and cost O(1) a byte)
+        self._check_at = max(self.compact_bytes, int(self.compact_ratio * len(data)) + 1)
+        if self.size < self.compact_ratio * len(data):
+            return
+        assert self.path is not None
+        tmp = self._tmp_path()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            # the journal is untouched and whole: compaction is only an economy, so go on
+            # appending (a full disk, say) and try again at twice the size
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self._check_at = 2 * self.size
+            self.node.log(f"journal {self.name}: compaction failed, journal kept as is: {e}")
+            return
+        if self.fsync:
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        new_fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        old_fd, self._fd = self._fd, new_fd
+        os.close(old_fd)
+        self.size = len(data)
+        self.compactions += 1
 
     def close(self) -> None:
         if self._fd >= 0:

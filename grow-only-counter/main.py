@@ -49,7 +49,9 @@ class GrowOnlyCounter:
         self.base: int | None = None
         #: sum of the deltas this node acknowledged, in this process and before a restart (journaled)
         self.added = 0
-        self.journal = Journal(node, "counter", self._replay)
+        # every record is the running total, so the last one is the whole state: compacted to
+        # one record once the journal is large (never in a run at the official parameters)
+        self.journal = Journal(node, "counter", self._replay, snapshot=lambda: [self.added])
         #: the own count seq-kv last acknowledged
         self.flushed: int | None = None
         #: the largest count seen for every other node

@@ -299,10 +299,11 @@ class Network:
         if self._closed or self.endpoints.get(ep.id) is not ep:
             return
         if ep.held:
-            # killed while this head was waiting for its due time: it waits with the rest
+            # killed while this head was waiting for its due time: it waits with the rest, and
+            # what the restart's init client sent meanwhile goes through now (_take does both)
             self._seq += 1
             heapq.heappush(ep.heap, (deadline, -self._seq, msg))
-            ep.idle = True
+            self._take(ep)
             return
         self.lateness_us.append((self._clock() - deadline) // 1000)
         self._deliver(ep, msg, msg.src[0] == "c" or msg.dest[0] == "c")

@@ -150,6 +150,7 @@ class NodeProcess:
         self.log_path = log_path
         self._on_fault_cb = on_fault
         self._on_crash_cb = on_crash
+        #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
         self._console = console
         self._log_stderr = log_stderr
         #: the process environment (None: the runner's own)
@@ -345,7 +346,7 @@ class NodeProcess:
             text = raw.decode("utf-8", "replace")
             self.stderr_tail.append(text)
             if self._log_stderr:
-                self._console(f"[{self.id} stderr] {text}")
+                self._console(text)
 
     def _flush_stderr_tail(self) -> None:
         if self._stderr_buf and self._log is not None:

@@ -4,7 +4,8 @@ log, ``jepsen.log``, with every line and every operation (maelstrom-more.md §4.
 Operations are printed as Jepsen's ``jepsen.util`` logs them (``INFO\t[jepsen worker 0]
 jepsen.util: 0\t:invoke\t:add\t5``), on the console unless ``show_ops`` is off, and always in
 the log, whose lines carry an ISO 8601 UTC timestamp (logback's ``%d{ISO8601}{GMT}\t%p\t[%t] %c:
-%m%n``).
+%m%n``). Node stderr lines under ``--log-stderr`` are logged likewise, on thread ``<node> stderr``
+by logger ``maelstrom.process`` (maelstrom-runner.md §2.4).
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ class Progress:
 
     def log_file_only(self, text: str) -> None:
         self._to_file("jepsen test runner", "jepsen.core", text)
+
+    def node_stderr(self, node_id: str, line: str) -> None:
+        """One stderr line of a node under ``--log-stderr``, logged as Maelstrom's stderr thread
+        does: logger ``maelstrom.process`` on thread ``"<node> stderr"`` (process.clj
+        ``stderr-thread``), in jepsen.log and, in the console's ``%p\t[%t] %c: %m`` form, on the
+        console."""
+        thread = f"{node_id} stderr"
+        self._to_file(thread, "maelstrom.process", line)
+        self._to_console(f"INFO\t[{thread}] maelstrom.process: {line}")
 
     def op(self, thread: Any, line: str) -> None:
         """One operation (a history.txt line), from worker ``thread`` or the nemesis."""

@@ -370,7 +370,7 @@ def _render_page(
 
     parts += _elle_links(out_dir)
     parts += _section_linear(out_dir)
-    parts += _run_links(out_dir)
+    parts += _run_links(run_dir, out_dir)
 
     parts.append("<h2>Files</h2><ul>")
     for p in _files(out_dir):
@@ -407,13 +407,22 @@ def _section_kills_pauses(history: list[Op] | None) -> list[str]:
     return ["<h2>Kills and pauses</h2>", _table(["fault", "start s", "end s", "length s", "nodes"], rows)]
 
 
-def _run_links(out_dir: Path) -> list[str]:
-    """The run's own records: timeline, log, node logs."""
+def _run_links(run_dir: Path, out_dir: Path) -> list[str]:
+    """The run's own records: timeline, log, node logs. A record the run has but ``out_dir``
+    lacks (a challenge's results/ keeps only small ones) is named with where it is, unlinked."""
     links = []
-    if (out_dir / "timeline.html").is_file():
-        links.append('<a href="timeline.html">timeline.html</a> (every operation, per process)')
-    if (out_dir / "jepsen.log").is_file():
-        links.append('<a href="jepsen.log">jepsen.log</a> (the run\'s log, operations included)')
+    for name, what in (
+        ("timeline.html", "every operation, per process"),
+        ("jepsen.log", "the run's log, operations included"),
+    ):
+        if (out_dir / name).is_file():
+            links.append(f'<a href="{name}">{name}</a> ({escape(what)})')
+        elif run_dir != out_dir and (run_dir / name).is_file():
+            size = (run_dir / name).stat().st_size / 1e6
+            links.append(
+                f"{name} ({escape(what)}): not copied here ({size:.1f} MB); in the run's store "
+                f"directory, {escape(run_dir.parent.name)}/{escape(run_dir.name)}/{name}"
+            )
     logs = sorted((out_dir / "node-logs").glob("*.log")) if (out_dir / "node-logs").is_dir() else []
     if logs:
         links.append(

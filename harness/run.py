@@ -24,6 +24,7 @@ drives ``run_once`` on ``precise_event_loop`` under ``cancel_on_signals``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
@@ -149,7 +150,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             run_dir / "node-logs" / f"{n}.log",
             on_fault=on_fault,
             on_crash=on_crash,
-            console=say,
+            console=functools.partial(progress.node_stderr, n),
             log_stderr=test.log_stderr,
             env=node_env,
         )

@@ -10,11 +10,11 @@ The flags, the node (``FOLDER/main.py``, started by its own path) and the varian
 ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) if it answers, else a private redis-server
 (loopback, free port, no persistence) for the length of the run.
 
-After the run, the lean part of its store directory (results, test.json, plots) is copied into
-``FOLDER/results/`` and its report is rendered there (``maelstrom report RUN_DIR --out ...``);
-a report that cannot be written is an error (exit 255), never silently skipped. Otherwise the
-exit status is the runner's: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the run
-could not complete.
+After the run, the lean part of its store directory (results, test.json, plots, and timeline.html
+and jepsen.log when each is at most ``RECORD_CAP``) is copied into ``FOLDER/results/`` and its
+report is rendered there (``maelstrom report RUN_DIR --out ...``); a report that cannot be written
+is an error (exit 255), never silently skipped. Otherwise the exit status is the runner's: 0
+valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the run could not complete.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 from harness.challenges import ROOT, by_folder
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 
-__all__ = ["KEPT_FILES", "main", "redis_for_run"]
+__all__ = ["KEPT_FILES", "RECORDS", "RECORD_CAP", "main", "redis_for_run"]
 
 #: what results/ keeps of a run (small files a reader browses; histories and journals stay in store/)
 KEPT_FILES = (
@@ -46,6 +46,14 @@ KEPT_FILES = (
     "latency-quantiles.png",
     "rate.png",
 )
+
+#: the run's records, kept only up to RECORD_CAP bytes each. Measured on the 14 reference runs
+#: (scripts/run-all.sh --seed 2, 2026-12-01): echo, 3a-3c, 4 and raft-lin-kv have them at 13 KB to
+#: 665 KB; every other challenge at 2.2 to 5.0 MB (gzip -9: 150 to 490 KB, and binary, so git
+#: stores each regeneration whole and a reader cannot browse it). Over the cap nothing is written:
+#: the report says where the file is (the run's store directory), and a fresh run makes it again.
+RECORDS = ("timeline.html", "jepsen.log")
+RECORD_CAP = 1 << 20
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -147,6 +155,15 @@ def keep_results(run_dir: Path, out: Path) -> bool:
     for name in KEPT_FILES:
         if (run_dir / name).is_file():
             shutil.copy2(run_dir / name, out / name)
+    for name in RECORDS:
+        path = run_dir / name
+        if path.is_file():
+            if path.stat().st_size <= RECORD_CAP:
+                shutil.copy2(path, out / name)
+            else:
+                _say(
+                    f"Not keeping {name} ({path.stat().st_size / 1e6:.1f} MB, over {RECORD_CAP >> 20} MiB) in {out}"
+                )
     try:
         status = report_main([str(run_dir), "--out", str(out)])
     except Exception:

@@ -3,7 +3,8 @@
 ``/`` is an index of every run under the store (``<store>/<workload>/<timestamp>/``, symlinks
 such as ``latest`` skipped), newest first: workload, time, verdict, the workload's key figures
 (``Workload.summarize`` of the stored result), the test's parameters, and links to the run's
-report and files. Every other path is a file or directory under the store, served as is by
+report and files, and a zip of the run (``<run>.zip``, streamed), ``PAGE_SIZE`` runs a page
+(``?page=N``). Every other path is a file or directory under the store, served as is by
 ``http.server`` (which refuses paths outside it). The default address is 127.0.0.1:8080: unlike
 Maelstrom's 0.0.0.0 it does not publish every run to the whole network.
 """
@@ -15,14 +16,26 @@ import datetime
 import functools
 import html
 import json
+import os
 import sys
 import urllib.parse
+import zipfile
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunEntry", "index_html", "main", "make_server", "runs", "serve"]
+__all__ = [
+    "PAGE_SIZE",
+    "PageNotFound",
+    "RunEntry",
+    "index_html",
+    "main",
+    "make_server",
+    "run_dirs",
+    "runs",
+    "serve",
+]
 
 VERDICT_COLORS = {True: "#6DB6FE", "unknown": "#FFAA26", False: "#FEB5DA"}
 #: test.json parameters shown in the index, in this order
@@ -106,8 +119,11 @@ def _run_entry(store: Path, run: Path) -> RunEntry:
     )
 
 
-def runs(store: str | Path) -> list[RunEntry]:
-    """Every run directory under ``store``, newest first (symlinks such as ``latest`` skipped)."""
+def run_dirs(store: str | Path) -> list[Path]:
+    """Every run directory under ``store``, newest first (symlinks such as ``latest`` skipped).
+
+    Ordered by the time in the directory's name, so nothing inside a run is read: the index
+    reads results only for the runs on the page it shows."""
     store = Path(store)
     found = []
     if store.is_dir():
@@ -116,10 +132,16 @@ def runs(store: str | Path) -> list[RunEntry]:
                 continue
             for run in workload.iterdir():
                 if run.is_dir() and not run.is_symlink() and (run / "test.json").exists():
-                    found.append(_run_entry(store, run))
+                    found.append(run)
     epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-    found.sort(key=lambda e: (e.time or epoch, str(e.path)), reverse=True)
+    found.sort(key=lambda r: (_parse_time(r.name) or epoch, str(r.relative_to(store))), reverse=True)
     return found
+
+
+def runs(store: str | Path, start: int = 0, stop: int | None = None) -> list[RunEntry]:
+    """The runs under ``store``, newest first; ``start``/``stop`` slice them before any is read."""
+    store = Path(store)
+    return [_run_entry(store, run) for run in run_dirs(store)[start:stop]]
 
 
 def _param_text(value: Any) -> str:
@@ -140,8 +162,40 @@ def _verdict(value: Any) -> tuple[str, str]:
     return str(value), "#eaeaea"
 
 
-def index_html(store: str | Path) -> str:
-    entries = runs(store)
+#: runs per index page (Jepsen's web page shows 128)
+PAGE_SIZE = 100
+
+
+class PageNotFound(ValueError):
+    """A ``?page=`` that is not a page of the index."""
+
+
+def _page_links(page: int, pages: int) -> str:
+    """Newer/older and numbered links; with many pages, the first, the last and a few around."""
+    if pages <= 1:
+        return ""
+    shown = sorted({1, pages, *range(max(1, page - 3), min(pages, page + 3) + 1)})
+    parts = []
+    if page > 1:
+        parts.append(f'<a href="?page={page - 1}" rel="prev">newer</a>')
+    last = 0
+    for n in shown:
+        if n > last + 1:
+            parts.append("…")
+        parts.append(f"<b>{n}</b>" if n == page else f'<a href="?page={n}">{n}</a>')
+        last = n
+    if page < pages:
+        parts.append(f'<a href="?page={page + 1}" rel="next">older</a>')
+    return f'<p class="pages">Page {page} of {pages}: {" ".join(parts)}</p>'
+
+
+def index_html(store: str | Path, page: int = 1, page_size: int = PAGE_SIZE) -> str:
+    """Page ``page`` (from 1) of the index, ``page_size`` runs a page, newest first."""
+    all_runs = run_dirs(store)
+    pages = max(1, -(-len(all_runs) // page_size))
+    if not 1 <= page <= pages:
+        raise PageNotFound(f"No page {page}: the index has {pages} page{'' if pages == 1 else 's'}")
+    entries = runs(store, (page - 1) * page_size, page * page_size)
     rows = []
     for e in entries:
         href = urllib.parse.quote(e.path.as_posix()) + "/"
@@ -152,6 +206,8 @@ def index_html(store: str | Path) -> str:
             f"{'report' if f == 'index.html' else html.escape(f)}</a>"
             for f in e.files
         )
+        links += f' <a href="{href[:-1]}.zip" download>zip</a>'
+
         params = "<br>".join(
             f"{html.escape(k)} {html.escape(_param_text(v))}" for k, v in e.parameters.items()
         )
@@ -168,6 +224,7 @@ def index_html(store: str | Path) -> str:
         if rows
         else f"<p>No runs in {html.escape(str(store))} yet.</p>"
     )
+    pager = _page_links(page, pages)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Maelstrom runs</title>
 <style>
@@ -176,8 +233,8 @@ table {{ border-collapse: collapse; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; font-size: 13px; }}
 td.params {{ color: #555; font-size: 12px; }}
 </style></head>
-<body><h1>Maelstrom runs</h1><p>{len(entries)} run{"" if len(entries) == 1 else "s"} in {html.escape(str(Path(store).resolve()))}</p>
-{body}
+<body><h1>Maelstrom runs</h1><p>{len(all_runs)} run{"" if len(all_runs) == 1 else "s"} in {html.escape(str(Path(store).resolve()))}</p>
+{pager}{body}{pager}
 </body></html>
 """
 
@@ -186,15 +243,58 @@ class _Handler(SimpleHTTPRequestHandler):
     store: Path
 
     def do_GET(self) -> None:
-        if urllib.parse.urlsplit(self.path).path in ("/", "/index.html"):
-            data = index_html(self.store).encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+        url = urllib.parse.urlsplit(self.path)
+        if url.path in ("/", "/index.html"):
+            return self._index(url.query)
+        if url.path.endswith(".zip"):
+            run = self._run_dir(url.path[: -len(".zip")])
+            if run is None:
+                return self.send_error(404, "No such run directory under the store")
+            return self._zip(run)
         super().do_GET()
+
+    def _index(self, query: str) -> None:
+        values = urllib.parse.parse_qs(query).get("page", ["1"])
+        try:
+            page = int(values[-1])
+        except ValueError:
+            return self.send_error(400, f"page must be a whole number, not {values[-1]!r}")
+        try:
+            data = index_html(self.store, page).encode("utf-8")
+        except PageNotFound as e:
+            return self.send_error(404, str(e))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _run_dir(self, url_path: str) -> Path | None:
+        """The run directory ``url_path`` names, or None if it is not one inside the store."""
+        path = Path(self.translate_path(url_path)).resolve()  # translate_path drops ".." parts
+        if not path.is_relative_to(self.store) or not path.is_dir() or path.parent == self.store:
+            return None
+        return path if (path / "test.json").is_file() else None
+
+    def _zip(self, run: Path) -> None:
+        """Stream ``run`` as a zip, built as it is sent (no Content-Length; HTTP/1.0 ends the
+        body by closing). Everything is in it, node-data/ journals too (the nodes' durable state,
+        at most 0.6 MB on the reference runs, which is what one needs to see a lost write);
+        symlinks are left out, so nothing outside the store can be read through one."""
+        rel = run.relative_to(self.store)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        name = "-".join(rel.parts).replace('"', "")
+        self.send_header("Content-Disposition", f'attachment; filename="{name}.zip"')
+        self.end_headers()
+        # wfile has no tell(), so zipfile writes each entry's sizes after its data (streamable)
+        with zipfile.ZipFile(self.wfile, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for root, dirs, files in os.walk(run):
+                dirs.sort()
+                for f in sorted(files):
+                    path = Path(root) / f
+                    if not path.is_symlink() and path.is_file():
+                        zf.write(path, (rel / path.relative_to(run)).as_posix())
 
     def guess_type(self, path: Any) -> str:
         name = str(path)

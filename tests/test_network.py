@@ -254,3 +254,104 @@ def test_journal_writes_are_lines(tmp_path) -> None:
     run(main())
     lines = buf.getvalue().splitlines()
     assert len(lines) == 2 and all(json.loads(x)["message"]["body"]["s"] == "a\nb" for x in lines)
+
+
+# -- killed nodes: hold, admit, release ---------------------------------------------------------
+
+
+def test_latency_still_applies_after_a_hold_and_release() -> None:
+    """A killed node's messages wait; after the restart every later message gets the configured
+    latency again (suspected in a 3d kill run whose op latency fell to ~1 ms: that run's hub was
+    down for 20 s, so no live node received any inter-node message to wait behind)."""
+
+    async def main() -> tuple[Recorder, Network]:
+        net = virtual_network(lambda: 50)
+        rec = Recorder()
+        net.register("n2", rec)
+        for n in ("n1", "c9"):
+            net.register(n, lambda m: None)
+        net.send("n1", "n2", {"k": "before"})  # due 50
+        await asyncio.sleep(0.06)
+        net.hold("n2")  # killed at 60
+        await asyncio.sleep(0.01)
+        net.send("n1", "n2", {"k": "held-1"})  # sent 70, due 120: waits for the restart
+        await asyncio.sleep(0.41)
+        net.send("n1", "n2", {"k": "held-2"})  # sent 480, due 530: later than the release
+        await asyncio.sleep(0.02)
+        net.release("n2")  # back at 500
+        await asyncio.sleep(0.1)
+        for i in range(3):  # sent 600, 700, 800: each due 50 ms later, as before the kill
+            net.send("n1", "n2", {"k": f"after-{i}"})
+            await asyncio.sleep(0.1)
+        net.send("c9", "n2", {"k": "client"})  # clients have no latency, then as before
+        await asyncio.sleep(0.01)
+        await net.close()
+        return rec, net
+
+    rec, net = run(main())
+    assert [(t, b["k"]) for t, _, b in rec.got] == [
+        (50, "before"),
+        (500, "held-1"),  # overdue at the release: delivered then, not counted as lateness
+        (530, "held-2"),  # not yet due at the release: keeps its latency
+        (650, "after-0"),
+        (750, "after-1"),
+        (850, "after-2"),
+        (900, "client"),
+    ]
+    assert max(net.lateness_us) == 0  # the wait was the fault's, not the runner's
+
+
+def test_a_head_taken_before_the_kill_waits_for_the_restart() -> None:
+    async def main() -> Recorder:
+        net = virtual_network(lambda: 100)
+        rec = Recorder()
+        net.register("n2", rec)
+        net.register("n1", lambda m: None)
+        net.send("n1", "n2", {"k": "head"})  # taken at once, due 100
+        net.send("n1", "n2", {"k": "next"})  # behind it, due 100
+        await asyncio.sleep(0.03)
+        net.hold("n2")  # killed while the head sleeps until its due time
+        await asyncio.sleep(0.2)
+        net.release("n2")  # back at 230
+        await asyncio.sleep(0.2)
+        net.send("n1", "n2", {"k": "after"})  # sent 430, due 530
+        await asyncio.sleep(0.2)
+        await net.close()
+        return rec
+
+    rec = run(main())
+    assert [(t, b["k"]) for t, _, b in rec.got] == [(230, "head"), (230, "next"), (530, "after")]
+
+
+def test_init_of_the_restarted_node_passes_a_head_taken_before_the_kill() -> None:
+    """The restart's init client is admitted through the hold. If the killed node's delivery
+    thread was sleeping on a head when the kill came and the restart is quicker than that head's
+    latency, the init waits behind the head (head-of-line, as any message) and then goes through;
+    everything else still waits for the release."""
+
+    async def main() -> Recorder:
+        net = virtual_network(lambda: 1000)
+        rec = Recorder()
+        net.register("n2", rec)
+        for n in ("n1", "c7"):
+            net.register(n, lambda m: None)
+        net.send("n1", "n2", {"k": "head"})  # taken at once, due 1000
+        await asyncio.sleep(0.01)
+        net.hold("n2")  # killed at 10
+        await asyncio.sleep(0.04)
+        net.admit("n2", "c7")  # restarted at 50
+        net.send("c7", "n2", {"k": "init"})
+        await asyncio.sleep(1.5)
+        delivered_before_release = [b["k"] for _, _, b in rec.got]
+        net.release("n2")  # init_ok came back: at 1550
+        await asyncio.sleep(0.01)
+        await net.close()
+        rec.got.append((-1, "", {"k": repr(delivered_before_release)}))
+        return rec
+
+    rec = run(main())
+    assert [(t, b["k"]) for t, _, b in rec.got] == [
+        (1000, "init"),  # behind the head's due time, then through the hold
+        (1550, "head"),
+        (-1, "['init']"),
+    ]

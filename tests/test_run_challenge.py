@@ -28,10 +28,36 @@ def test_runs_the_challenge_and_keeps_the_lean_part(repo: Path, capsys: pytest.C
     code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
     assert code == 0
     kept = sorted(p.name for p in (repo / "echo" / "results").iterdir())
-    assert kept == ["index.html", "messages.svg", "results.edn", "results.json", "test.json"]
+    assert kept == [
+        "index.html", "jepsen.log", "messages.svg", "results.edn", "results.json", "test.json", "timeline.html",
+    ]  # fmt: skip
     test = json.loads((repo / "echo" / "results" / "test.json").read_text())
     assert test["bin"] == str(by_folder("echo").main_py) and test["time-limit"] == 1  # later flags win
     assert "Kept the lean part of" in capsys.readouterr().err
+    report = (repo / "echo" / "results" / "index.html").read_text()
+    assert 'href="timeline.html"' in report and 'href="jepsen.log"' in report
+    assert "not copied here" not in report
+
+
+def test_records_over_the_cap_are_not_copied_nor_linked(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
+    assert code == 0
+    out = repo / "echo" / "results"
+    sizes = {name: (out / name).stat().st_size for name in run_challenge.RECORDS}
+    run_dir = (repo / "store" / "latest").resolve()
+    # a cap between the two sizes: the smaller record is kept, the larger one left in the store
+    small, large = sorted(sizes, key=sizes.__getitem__)
+    assert sizes[small] < sizes[large]
+    monkeypatch.setattr(run_challenge, "RECORD_CAP", sizes[small])
+    assert run_challenge.keep_results(run_dir, out)
+    assert (out / small).is_file() and not (out / large).exists()
+    report = (out / "index.html").read_text()
+    assert f'href="{small}"' in report and f'href="{large}"' not in report
+    assert f"{large} (" in report and f"not copied here ({sizes[large] / 1e6:.1f} MB)" in report
+    assert f"echo/{run_dir.name}/{large}" in report
+    assert f"Not keeping {large}" in capsys.readouterr().err
 
 
 def test_a_report_that_fails_is_shown_and_fails_the_command(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,6 +92,27 @@ def test_correct_echo_node_is_valid(tmp_path: Path) -> None:
     ok = [op for op in history if op.type == "ok"]
     assert ok[0].value["type"] == "echo_ok" and ok[0].value["in_reply_to"] == 1
     assert json.loads((run_dir / "test.json").read_text())["seed"] == 1
+
+
+def test_log_stderr_logs_node_lines_on_the_node_stderr_thread(tmp_path: Path) -> None:
+    """As Maelstrom's stderr thread logs them: logger maelstrom.process, thread "<node> stderr"."""
+    code, out, run_dir = harness(
+        tmp_path, "echo", "--node-count", "2", "--time-limit", "1", "--log-stderr", "--quiet-ops"
+    )
+    assert code == 0, out
+    assert run_dir is not None
+    log = (run_dir / "jepsen.log").read_text()
+    for n in ("n0", "n1"):
+        assert re.search(
+            rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}}\tINFO\t\[{n} stderr\] maelstrom.process: {n} init$",
+            log,
+            re.M,
+        ), log
+        assert f"INFO\t[{n} stderr] maelstrom.process: {n} init\n" in out
+    assert "[jepsen test runner] jepsen.core: " in log  # the runner's own lines keep their thread
+    _, quiet_out, quiet_dir = harness(tmp_path / "quiet", "echo", "--node-count", "1", "--time-limit", "1")
+    assert quiet_dir is not None and "maelstrom.process" not in quiet_out
+    assert "maelstrom.process" not in (quiet_dir / "jepsen.log").read_text()
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ loads the timeline, with no console errors.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -184,3 +185,120 @@ def test_live_status_line_stays_below_the_operations() -> None:
     before, after = text.split("jepsen.util: 0\t:invoke\t:echo\tnil\n")
     assert "[main]" in before or "[starting]" in before
     assert after.startswith("[") and "ok 0" in after  # the status line, drawn again under the op
+
+
+# -- paging and zips ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 205 incomplete runs (test.json only) across two workloads, one minute apart,
+    and one of them with files to zip: a node-data journal and a symlink out of the store."""
+    store = tmp_path_factory.mktemp("many")
+    for i in range(205):
+        stamp = f"20260101T{i // 60:02d}{i % 60:02d}00.000+0000"
+        run = store / ("echo" if i % 2 else "broadcast") / stamp
+        run.mkdir(parents=True)
+        (run / "test.json").write_text(json.dumps({"workload": run.parent.name, "seed": i}))
+    run = store / "echo" / "20260101T000100.000+0000"  # i = 1
+    (run / "node-data").mkdir()
+    (run / "node-data" / "n0.journal").write_bytes(b"\x00journal\n" * 1000)
+    (run / "history.txt").write_text("0\t:invoke\t:echo\t1\n")
+    (run / "outside").symlink_to("/etc/passwd")
+    (store / "echo" / "latest").symlink_to(run.name)
+    return store
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r"<tr><td><a href=\"([^\"]+)\"", page)
+
+
+def test_index_pages_hold_100_runs_newest_first(many: Path) -> None:
+    from harness.serve import PageNotFound, index_html
+
+    first, third = index_html(many, 1), index_html(many, 3)
+    assert len(_rows(first)) == 100 and len(_rows(third)) == 5
+    assert _rows(first)[0] == "broadcast/20260101T032400.000%2B0000/"  # i = 204: the newest
+    assert _rows(third)[-1] == "broadcast/20260101T000000.000%2B0000/"  # i = 0: the oldest
+    every = [r for n in (1, 2, 3) for r in _rows(index_html(many, n))]
+    assert len(set(every)) == 205  # each run on exactly one page
+    assert "205 runs in" in first and "Page 1 of 3" in first
+    assert '<a href="?page=2" rel="next">older</a>' in first and 'rel="prev"' not in first
+    assert '<a href="?page=2" rel="prev">newer</a>' in third and 'rel="next"' not in third
+    with pytest.raises(PageNotFound):
+        index_html(many, 4)
+    with pytest.raises(PageNotFound):
+        index_html(many, 0)
+    assert "Page " not in index_html(many, 1, page_size=1000)  # one page: no page links
+
+
+def test_page_links_skip_the_middle_of_many_pages() -> None:
+    from harness.serve import _page_links
+
+    links = _page_links(10, 20)
+    assert (
+        re.findall(r"\?page=(\d+)\">(\d+)<", links)
+        == [(str(n), str(n)) for n in (1, 7, 8, 9, 11, 12, 13, 20)]
+        and "<b>10</b>" in links
+        and links.count("…") == 2
+    )
+
+
+@pytest.fixture(scope="module")
+def many_server(many: Path) -> Iterator[str]:
+    httpd = make_server(many, "127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_index_page_query_over_http(many_server: str) -> None:
+    with urllib.request.urlopen(many_server + "?page=3") as r:
+        assert r.status == 200 and len(_rows(r.read().decode())) == 5
+    for query, code in (("?page=4", 404), ("?page=0", 404), ("?page=two", 400)):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(many_server + query)
+        assert e.value.code == code, query
+
+
+def test_a_run_downloads_as_a_zip_of_its_directory(many: Path, many_server: str) -> None:
+    import io
+    import zipfile
+
+    page = urllib.request.urlopen(many_server + "?page=3").read().decode()
+    href = re.search(r'href="(echo/20260101T000100\.000%2B0000\.zip)" download>zip<', page)
+    assert href, page
+    with urllib.request.urlopen(many_server + href.group(1)) as r:
+        assert r.headers["Content-Type"] == "application/zip" and r.headers["Content-Length"] is None
+        assert 'filename="echo-20260101T000100.000+0000.zip"' in r.headers["Content-Disposition"]
+        data = r.read()
+    run = many / "echo" / "20260101T000100.000+0000"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None
+        prefix = "echo/20260101T000100.000+0000/"
+        assert sorted(zf.namelist()) == [
+            prefix + n for n in ("history.txt", "node-data/n0.journal", "test.json")
+        ]
+        assert zf.read(prefix + "node-data/n0.journal") == (run / "node-data" / "n0.journal").read_bytes()
+    # the latest symlink names a run inside the store, so it zips that run
+    with urllib.request.urlopen(many_server + "echo/latest.zip") as r:
+        assert len(zipfile.ZipFile(io.BytesIO(r.read())).namelist()) == 3
+    for path in ("echo.zip", ".zip", "echo/nope.zip", "../../../etc.zip", "%2e%2e/%2e%2e/tmp.zip",
+                 "echo/20260101T000100.000%2B0000/node-data.zip"):  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(many_server + path)
+        assert e.value.code == 404, path
+
+
+@pytest.mark.timeout(240)
+@needs_chromium
+def test_paged_index_loads_in_chromium(many_server: str) -> None:
+    dom, console = render(many_server + "?page=2")
+    assert console == []
+    assert len(_rows(dom)) == 100 and "Page 2 of 3" in dom
+    assert 'href="?page=1"' in dom and 'href="?page=3"' in dom and dom.count(">zip</a>") == 100
