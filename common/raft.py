@@ -32,7 +32,11 @@ even a leader that stepped down resolves its proposals exactly once it learns th
 Term, vote and log live behind ``Storage``; ``MemoryStorage`` keeps them in memory (enough while
 no node is ever restarted). A durable store must make ``save_term_vote``, ``append`` and
 ``truncate`` durable before the messages that follow them are sent, i.e. before the caller's next
-``take_messages()`` drains them.
+``take_messages()`` drains them. ``JournalStorage`` does it without I/O of its own: it turns every
+change into a record handed to a sink (``common.durable.Journal.append`` in a program, a list in a
+test) and rebuilds the state from those records with ``replay``. The commit index and the state
+machine are not stored: after a restart the node learns the commit index from the leader again and
+re-applies the committed entries from index 1.
 """
 
 from __future__ import annotations
@@ -43,9 +47,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+import msgspec
+
+from common.requests import NonNegativeInt, Request
+
 __all__ = [
     "Config",
     "Entry",
+    "JournalStorage",
     "MemoryStorage",
     "Outcome",
     "Raft",
@@ -144,6 +153,60 @@ class MemoryStorage:
 
     def truncate(self, from_index: int) -> None:
         del self._log[from_index:]
+
+
+class JournalStorage(MemoryStorage):
+    """``Storage`` in memory that also hands every change, as a JSON-able record, to ``record``;
+    ``replay`` applies such records, in order, to a fresh instance (at startup).
+
+    Records: ``["v", term, voted_for]`` (term and vote), ``["a", first index, [[term, command],
+    ...]]`` (entries appended from that index on), ``["t", index]`` (the log cut back to end
+    before ``index``). Term, vote and log are a pure function of the records, so a store that
+    keeps every record handed over before a message goes out keeps everything that message
+    depends on. A record that does not fit the state so far (a journal from another program, or
+    a bug) raises ``ValueError`` instead of rebuilding something else."""
+
+    def __init__(self, record: Callable[[Any], None] | None = None) -> None:
+        super().__init__()
+        #: where records go; None drops them (set it before the first change)
+        self.record = record
+
+    def _emit(self, record: list[Any]) -> None:
+        if self.record is not None:
+            self.record(record)
+
+    def save_term_vote(self, term: int, voted_for: str | None) -> None:
+        super().save_term_vote(term, voted_for)
+        self._emit(["v", term, voted_for])
+
+    def append(self, entries: list[Entry]) -> None:
+        if entries:
+            self._emit(["a", self.last_index() + 1, [[t, c] for t, c in entries]])
+        super().append(entries)
+
+    def truncate(self, from_index: int) -> None:
+        if from_index <= self.last_index():
+            self._emit(["t", from_index])
+        super().truncate(from_index)
+
+    def replay(self, record: Any) -> None:
+        """Apply one record made by ``record`` (without recording it again)."""
+        match record:
+            case ["v", int(term), str() | None as voted_for] if term >= self.term:
+                super().save_term_vote(term, voted_for)
+            case ["a", int(first), list(entries)] if first == self.last_index() + 1:
+                if not all(
+                    type(e) is list and len(e) == 2 and type(e[0]) is int and e[0] >= 0 for e in entries
+                ):
+                    raise ValueError(f"bad entries in a journal record: {record!r}"[:300])
+                super().append([(e[0], e[1]) for e in entries])
+            case ["t", int(index)] if 1 <= index <= self.last_index():
+                super().truncate(index)
+            case _:
+                raise ValueError(
+                    f"journal record {record!r} does not fit a log ending at {self.last_index()} "
+                    f"in term {self.term}"[:300]
+                )
 
 
 class StateMachine(Protocol):
@@ -672,43 +735,45 @@ class Raft:
         self._outbox.append((dest, body))
 
 
-def _count(value: Any) -> bool:
-    return type(value) is int and value >= 0
+class _VoteRequest(Request):
+    term: NonNegativeInt
+    last_log_index: NonNegativeInt
+    last_log_term: NonNegativeInt
 
 
-def _entries(value: Any) -> bool:
-    return type(value) is list and all(type(e) is list and len(e) == 2 and _count(e[0]) for e in value)
+class _VoteReply(Request):
+    term: NonNegativeInt
+    granted: bool
 
 
-def _term_or_none(value: Any) -> bool:
-    return value is None or _count(value)
+class _AppendEntries(Request):
+    term: NonNegativeInt
+    prev_index: NonNegativeInt
+    prev_term: NonNegativeInt
+    entries: list[tuple[NonNegativeInt, Any]]
+    commit: NonNegativeInt
+    seq: NonNegativeInt
 
 
-def _bool(value: Any) -> bool:
-    return type(value) is bool
+class _AppendOk(Request):
+    term: NonNegativeInt
+    match: NonNegativeInt
 
 
-_Shape = dict[str, Callable[[Any], bool]]
-_VOTE_REQUEST: _Shape = {"term": _count, "last_log_index": _count, "last_log_term": _count}
-_VOTE_REPLY: _Shape = {"term": _count, "granted": _bool}
+class _AppendRefused(Request):
+    term: NonNegativeInt
+    conflict_index: NonNegativeInt
+    conflict_term: NonNegativeInt | None
+
+
 #: the fields each message must have, checked before a message changes anything
-_SHAPES: dict[str, _Shape] = {
-    "pre_vote": _VOTE_REQUEST,
-    "request_vote": _VOTE_REQUEST,
-    "pre_vote_res": _VOTE_REPLY,
-    "request_vote_res": _VOTE_REPLY,
-    "append_entries": {
-        "term": _count,
-        "prev_index": _count,
-        "prev_term": _count,
-        "entries": _entries,
-        "commit": _count,
-        "seq": _count,
-    },
-    "append_entries_res": {"term": _count, "success": _bool},
+_SHAPES: dict[str, type[Request]] = {
+    "pre_vote": _VoteRequest,
+    "request_vote": _VoteRequest,
+    "pre_vote_res": _VoteReply,
+    "request_vote_res": _VoteReply,
+    "append_entries": _AppendEntries,
 }
-_APPEND_OK: _Shape = {"match": _count}
-_APPEND_REFUSED: _Shape = {"conflict_index": _count, "conflict_term": _term_or_none}
 
 
 def _check_shape(body: Any) -> str:
@@ -716,12 +781,18 @@ def _check_shape(body: Any) -> str:
     if type(body) is not dict:
         raise ValueError("the body is not an object")
     kind = body.get("type")
-    shape = _SHAPES.get(kind) if isinstance(kind, str) else None
-    if shape is None or not isinstance(kind, str):
-        raise ValueError(f"unknown Raft message type {kind!r}")
+    shape: type[Request]
     if kind == "append_entries_res":
-        shape = {**shape, **(_APPEND_OK if body.get("success") is True else _APPEND_REFUSED)}
-    for name, valid in shape.items():
-        if name not in body or not valid(body[name]):
-            raise ValueError(f"bad or missing {name!r}: {body.get(name)!r}")
+        success = body.get("success")
+        if type(success) is not bool:
+            raise ValueError(f"bad or missing 'success': {success!r}")
+        shape = _AppendOk if success else _AppendRefused
+    elif type(kind) is str and kind in _SHAPES:
+        shape = _SHAPES[kind]
+    else:
+        raise ValueError(f"unknown Raft message type {kind!r}")
+    try:
+        msgspec.convert(body, shape)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from None
     return kind

@@ -25,16 +25,24 @@ directly and Raft alone stalls until the partition heals. Every node pings its p
 node told that a peer cannot hear it also sends its messages (Raft's and forwarded requests) to
 that peer through every other peer (one hop, in a ``relay`` envelope). Raft tolerates the
 duplicates; forwarded requests are de-duplicated by id. The argument ``no-relay`` turns it off.
+
+Crashes (Maelstrom's kill fault): term, vote and log are a ``JournalStorage`` whose records go to a
+``common.durable.Journal``, replayed at ``init``. The node commits (write + fdatasync) every record
+appended so far before it writes any line to stdout, and Raft appends a record before it produces
+the message that depends on it, so no vote, acknowledgement or entry goes out that the disk does
+not hold: Raft's "persist before responding". The commit index and the map are not stored: the
+restarted node learns the commit index from a leader and re-applies the log from index 1. A
+forwarded write or cas is journalled too, when it is taken on: a restarted node answers a copy of
+one that its earlier incarnation took on with 13 (indefinite) instead of running it again or
+refusing it with a definite 11.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 import sys
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import msgspec
@@ -50,7 +58,8 @@ from common import (
     TemporarilyUnavailable,
     error_from_code,
 )
-from common.raft import Config, Outcome, Raft
+from common.durable import Journal
+from common.raft import Config, JournalStorage, Outcome, Raft
 from common.requests import Request
 
 #: the lin-kv client gives up after 1 s (at Maelstrom's default latency)
@@ -128,22 +137,50 @@ seen_forwards: dict[tuple[str, int], list[Any]] = {}
 heard_from: dict[str, float] = {}  # peer -> when a message from it last arrived directly
 relay_to: dict[str, float] = {}  # peer -> until when to send to it through the others as well
 tokens = itertools.count()
-forward_ids = itertools.count(1)
+#: forward ids start at the wall clock (ns), so an id this node used before a restart is never
+#: reused: a leader's answer cached for the old request cannot be taken for the new one's
+forward_ids: Iterator[int] | None = None
 flush_scheduled = False
+#: forwarded requests that an earlier incarnation of this node took on (from the journal)
+ran_before: list[tuple[str, int]] = []
+
+
+def replay(record: Any) -> None:
+    if type(record) is list and record[:1] == ["f"] and len(record) == 3:
+        ran_before.append((record[1], record[2]))
+    else:
+        storage.replay(record)
+
+
+storage = JournalStorage()
+journal = Journal(node, "raft", replay)  # replayed at init, before start() below
+storage.record = journal.append
 
 
 @node.on_init
 def start() -> None:
-    global raft
-    now = time.monotonic()
+    global raft, forward_ids
+    now = node.now()
+    forward_ids = itertools.count(node.wall_ns())
+    if journal.replayed:
+        node.log(
+            f"restarted: {journal.replayed} journal records, term {storage.term}, "
+            f"vote {storage.voted_for}, log up to {storage.last_index()}"
+        )
+    for key in ran_before:
+        # an earlier incarnation may have appended it, so a copy must not run again, nor end in a
+        # definite error: the answer to it is indefinite
+        answer = {"type": "error", "code": Crash.default_code, "text": "taken on before a restart"}
+        seen_forwards[key] = [now, {"type": "forward_res", "id": key[1], "reply": answer}]
     raft = Raft(
         node.node_id,
         node.node_ids,
         KVStore(),
         now=now,
-        rng=random.Random(),
+        rng=node.random,
+        storage=storage,
         config=CONFIG,
-        log=lambda text: node.log(f"{time.monotonic():.3f} {text}"),
+        log=lambda text: node.log(f"{node.now():.3f} {text}"),
     )
     node.every(TICK, tick)
     if RELAY:
@@ -154,7 +191,7 @@ def start() -> None:
 
 def tick() -> None:
     if raft is not None:
-        raft.tick(time.monotonic())
+        raft.tick(node.now())
         flush()
 
 
@@ -176,7 +213,7 @@ def flush_soon() -> None:
     global flush_scheduled
     if not flush_scheduled:
         flush_scheduled = True
-        asyncio.get_running_loop().call_soon(flush)
+        node.call_soon(flush)
 
 
 # -- talking to peers: directly, and through the others when a peer says it cannot hear us ---------
@@ -184,7 +221,7 @@ def flush_soon() -> None:
 
 def send_peer(dest: str, body: dict[str, Any]) -> None:
     node.send(dest, body)
-    if relay_to.get(dest, 0.0) > time.monotonic():
+    if relay_to.get(dest, 0.0) > node.now():
         assert raft is not None
         for via in raft.peers:
             if via != dest:
@@ -193,7 +230,7 @@ def send_peer(dest: str, body: dict[str, Any]) -> None:
 
 def ping() -> None:
     assert raft is not None
-    now = time.monotonic()
+    now = node.now()
     deaf = [p for p in raft.peers if now - heard_from.get(p, now) > DEAF_AFTER]
     for peer in raft.peers:
         node.send(peer, {"type": "link", "deaf": deaf})
@@ -203,14 +240,14 @@ def from_peer(msg) -> bool:
     """Note that ``msg.src`` can reach us; False if it is not a peer (ignore the message)."""
     if raft is None or msg.src not in raft.peers:
         return False
-    heard_from[msg.src] = time.monotonic()
+    heard_from[msg.src] = node.now()
     return True
 
 
 @node.handler("link")
 def on_link(msg) -> None:
     if from_peer(msg) and node.node_id in msg.body.get("deaf", ()):
-        relay_to[msg.src] = time.monotonic() + RELAY_FOR
+        relay_to[msg.src] = node.now() + RELAY_FOR
 
 
 @node.handler("relay")
@@ -232,7 +269,7 @@ def deliver(src: str, body: dict[str, Any]) -> None:
     assert raft is not None
     kind = body.get("type")
     if kind in RAFT_MESSAGES:
-        raft.receive(src, body, time.monotonic())
+        raft.receive(src, body, node.now())
         flush_soon()
     elif kind == "forward":
         on_forward(src, body)
@@ -258,7 +295,7 @@ async def submit(start: Callable[[Raft, Hashable, float], None]) -> Outcome:
     token = next(tokens)
     future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
     waiting[token] = future
-    start(raft, token, time.monotonic())
+    start(raft, token, node.now())
     flush_soon()
     try:
         # Raft gives every request an outcome within request_timeout; this is only a backstop
@@ -327,16 +364,17 @@ async def forward(leader: str, body: dict[str, Any]) -> dict[str, Any]:
 
     Not ``node.rpc``: the request and its answer go through ``send_peer``, so they are relayed
     like Raft's messages, and the leader runs a request at most once however many copies come."""
+    assert forward_ids is not None
     forward_id = next(forward_ids)
     future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     forwards[forward_id] = future
     request = {k: v for k, v in body.items() if k != "msg_id"}
     message = {"type": "forward", "id": forward_id, "request": request}
-    deadline = time.monotonic() + FORWARD_TIMEOUT
+    deadline = node.now() + FORWARD_TIMEOUT
     try:
         while True:  # resent until answered: the leader runs it once and repeats its answer
             send_peer(leader, message)
-            left = deadline - time.monotonic()
+            left = deadline - node.now()
             if left <= 0:
                 raise RPCTimeout(f"no answer from the leader {leader} in time; the request may take effect")
             done, _ = await asyncio.wait({future}, timeout=min(FORWARD_RETRY, left))
@@ -357,7 +395,7 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
         return
     seen = seen_forwards.get((src, forward_id))
     if seen is None:
-        seen_forwards[src, forward_id] = [time.monotonic(), None]
+        seen_forwards[src, forward_id] = [node.now(), None]
         node.spawn(run_forwarded(src, forward_id, request))
     elif seen[1] is not None:  # a copy or a resend of one already run: the same answer again
         send_peer(src, seen[1])
@@ -365,7 +403,12 @@ def on_forward(src: str, body: dict[str, Any]) -> None:
 
 async def run_forwarded(src: str, forward_id: int, request: Any) -> None:
     try:
-        reply = await execute(validated(request), may_forward=False)
+        body = validated(request)
+        if body["type"] != "read":  # a read has no effect: running a copy again is harmless
+            # appended in the same turn as the proposal, so one commit (one fdatasync) makes both
+            # durable before anything the request causes goes out
+            journal.append(["f", src, forward_id])
+        reply = await execute(body, may_forward=False)
     except RPCError as exc:
         reply = {"type": "error", "code": exc.code, "text": exc.text}
     except Exception as exc:  # after validation: it may have taken effect, so indefinite
@@ -390,20 +433,20 @@ def on_forward_res(body: dict[str, Any]) -> None:
 
 def forget_old_forwards() -> None:
     # a copy arrives within moments of the first; long after, the id is only memory
-    horizon = time.monotonic() - 10 * FORWARD_TIMEOUT
+    horizon = node.now() - 10 * FORWARD_TIMEOUT
     for key in [k for k, seen in seen_forwards.items() if seen[0] < horizon]:
         del seen_forwards[key]
 
 
 async def client_request(msg) -> dict[str, Any] | None:
-    started = time.monotonic()
+    started = node.now()
     try:
         reply = await execute(validated(msg.body), may_forward=True)
     except Exception:
-        if time.monotonic() - started > REPLY_DEADLINE:
+        if node.now() - started > REPLY_DEADLINE:
             return None  # the client has given up (or is about to): it may be gone
         raise
-    return reply if time.monotonic() - started <= REPLY_DEADLINE else None
+    return reply if node.now() - started <= REPLY_DEADLINE else None
 
 
 for _kind in ("read", "write", "cas"):

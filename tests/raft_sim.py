@@ -6,6 +6,13 @@ delays every message by a random amount (so messages overtake each other), drops
 some, and a partition schedule cuts the cluster into random groups and heals it again. Messages
 go through JSON, as on the wire.
 
+Crashes (``Faults.crash_every``): a node stops (its pending messages and timers are gone, messages
+to it are lost) and restarts later as a new ``Raft`` on the storage it would find on disk:
+``persist="journal"`` replays the ``JournalStorage`` records it had handed over before its last
+messages went out (what ``Journal``'s group commit gives the real node), ``persist="memory"``
+starts empty (the in-memory design, which the checks must catch). At most a minority is down at
+once.
+
 The state machine is an append-only list: a proposal ``["append", v]`` (v unique) returns its
 position, a read returns the list's length. That makes the client-visible checks exact: see
 ``Sim.check_clients``.
@@ -20,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from common.raft import Config, Raft, Role
+from common.raft import Config, JournalStorage, MemoryStorage, Raft, Role, Storage
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -54,6 +61,10 @@ class Faults:
     long_delay: float = 0.5
     #: seconds between partition changes (drawn up to this); 0 for no partitions
     partition_every: float = 1.5
+    #: seconds between crashes (drawn up to this); 0 for none. A crashed node restarts after
+    #: ``down_for`` (drawn up to this)
+    crash_every: float = 0.0
+    down_for: float = 1.0
 
 
 @dataclass
@@ -78,21 +89,24 @@ class Sim:
     raft_class: type[Raft] = Raft
     tick_interval: float = 0.01
     client_interval: float = 0.02
+    #: what a restarted node finds: "journal" (JournalStorage records) or "memory" (nothing)
+    persist: str = "journal"
 
     def __post_init__(self) -> None:
+        if self.persist not in ("journal", "memory"):
+            raise ValueError(f"persist must be journal or memory, not {self.persist!r}")
         self.rng = random.Random(self.seed)
         self.ids = [f"n{i}" for i in range(self.node_count)]
         self.nodes: dict[str, Raft] = {}
-        for i, node_id in enumerate(self.ids):
-            self.nodes[node_id] = self.raft_class(
-                node_id,
-                self.ids,
-                AppendList(),
-                now=0.0,
-                rng=random.Random(self.seed * 1000 + i),
-                config=self.config,
-            )
+        #: per node: records on disk, and records handed over since the last send (lost in a crash)
+        self.disk: dict[str, list[Any]] = {n: [] for n in self.ids}
+        self.unsynced: dict[str, list[Any]] = {n: [] for n in self.ids}
+        self.down: set[str] = set()
+        self.incarnation = dict.fromkeys(self.ids, 0)
+        self.crashes = 0
         self.now = 0.0
+        for node_id in self.ids:
+            self._start(node_id)
         self._heap: list[tuple[float, int, str, Any]] = []
         self._seq = 0
         self.group: dict[str, int] = {n: 0 for n in self.ids}  # same group: connected
@@ -111,6 +125,61 @@ class Sim:
         self._at(self.client_interval, "client", None)
         if self.faults.partition_every:
             self._at(self.rng.uniform(0, self.faults.partition_every), "partition", None)
+        if self.faults.crash_every:
+            self._at(self.rng.uniform(0, self.faults.crash_every), "crash", None)
+
+    # -- crashes ---------------------------------------------------------------------------------
+
+    def _start(self, node_id: str) -> None:
+        storage: Storage
+        if self.persist == "journal":
+            journal = JournalStorage()
+            for record in self.disk[node_id]:
+                journal.replay(_decode(_encode(record)))  # through JSON, as on disk
+            journal.record = self.unsynced[node_id].append
+            storage = journal
+        else:
+            storage = MemoryStorage()
+        i = self.ids.index(node_id)
+        self.nodes[node_id] = self.raft_class(
+            node_id,
+            self.ids,
+            AppendList(),
+            now=self.now,
+            rng=random.Random(self.seed * 1000 + i + 100 * self.incarnation[node_id]),
+            storage=storage,
+            config=self.config,
+        )
+
+    def crash(self, node_id: str) -> None:
+        """Stop ``node_id`` as SIGKILL would: what it had not yet synced is lost with it."""
+        self.down.add(node_id)
+        self.unsynced[node_id].clear()
+        self.crashes += 1
+        for op in self.ops.values():
+            if op.node == node_id and op.outcome is None:
+                op.outcome, op.completed = "crashed", self.now  # the client never hears back
+
+    def restart(self, node_id: str) -> None:
+        self.down.discard(node_id)
+        self.incarnation[node_id] += 1
+        self._start(node_id)
+        # a fresh server: commit index 0, an empty state machine, re-applied from the log
+        self._checked_commit[node_id] = 0
+        self._checked_applied[node_id] = 0
+        self._was_leader[node_id] = None
+
+    def restart_all(self) -> None:
+        for node_id in sorted(self.down):
+            self.restart(node_id)
+
+    def _random_crash(self) -> None:
+        up = [n for n in self.ids if n not in self.down]
+        if len(self.down) + 1 > (self.node_count - 1) // 2:
+            return  # a majority stays up
+        node_id = self.rng.choice(up)
+        self.crash(node_id)
+        self._at(self.now + self.rng.uniform(0.05, self.faults.down_for), "restart", node_id)
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -123,12 +192,14 @@ class Sim:
             when, _, kind, data = heapq.heappop(self._heap)
             self.now = when
             if kind == "tick":
-                self.nodes[data].tick(when)
-                self._after(data)
+                if data not in self.down:
+                    self.nodes[data].tick(when)
+                    self._after(data)
                 self._at(when + self.tick_interval, "tick", data)
             elif kind == "deliver":
                 src, dest, line = data
-                if self.group[src] == self.group[dest]:  # checked on arrival, as Maelstrom does
+                # checked on arrival, as Maelstrom does; a message to a node that is down is lost
+                if self.group[src] == self.group[dest] and dest not in self.down:
                     self.nodes[dest].receive(src, _decode(line), when)
                     self._after(dest)
             elif kind == "client":
@@ -139,6 +210,12 @@ class Sim:
                 if faults:
                     self._repartition()
                 self._at(when + self.rng.uniform(0.2, self.faults.partition_every), "partition", None)
+            elif kind == "crash":
+                if faults:
+                    self._random_crash()
+                self._at(when + self.rng.uniform(0.1, self.faults.crash_every), "crash", None)
+            elif kind == "restart" and data in self.down:
+                self.restart(data)
         self.now = until
 
     def heal(self) -> None:
@@ -153,7 +230,11 @@ class Sim:
 
     def _after(self, node_id: str) -> None:
         node = self.nodes[node_id]
-        for dest, body in node.take_messages():
+        messages = node.take_messages()
+        # the group commit: every record handed over so far is on disk before a message goes out
+        self.disk[node_id].extend(self.unsynced[node_id])
+        self.unsynced[node_id].clear()
+        for dest, body in messages:
             self._send(node_id, dest, body)
         for outcome in node.take_outcomes():
             op = self.ops[outcome.token]
@@ -179,6 +260,8 @@ class Sim:
     def _client_request(self) -> None:
         token = len(self.ops)
         node_id = self.rng.choice(self.ids)
+        if node_id in self.down:
+            return
         node = self.nodes[node_id]
         if self.rng.random() < 0.5:
             self._next_value += 1
@@ -272,7 +355,7 @@ class Sim:
 
         - an ok append is at the position it was told, in the committed log;
         - a superseded, not-leader or never-completed-in-time append is either absent (superseded,
-          not-leader: must be) or anywhere (unknown);
+          not-leader: must be) or anywhere (unknown, or crashed: its node crashed first);
         - appends acknowledged before another began sit before it (real-time order);
         - a read of length L saw every append acknowledged before the read began (L >= its
           position), and nothing appended only after the read ended (the L-th append began

@@ -1,7 +1,8 @@
 """raft-lin-kv through the runner: a short lin-kv run under partitions is linearizable, every kind
 of op succeeds and the node breaks no protocol rule; the same node made to answer reads from any
 node's own state, without read-index, comes out invalid. (Raft's safety properties themselves are
-tested without processes in tests/test_raft.py.)"""
+tested without processes in tests/test_raft.py.) Under kills too: nodes restart from their
+journals and the history stays linearizable."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ LOCAL_READ_LINES = (
 )
 
 
-def _run(tmp_path: Path, program: Path, seed: int) -> tuple[int, dict[str, Any], Path]:
+def _run(
+    tmp_path: Path, program: Path, seed: int, nemesis: str = "partition"
+) -> tuple[int, dict[str, Any], Path]:
     store = tmp_path / "store"
     command = [
         sys.executable, "-m", "harness", "test", "-w", "lin-kv", "--bin", sys.executable, str(program),
         "--node-count", "3", "--concurrency", "2n", "--rate", "50", "--time-limit", "6",
-        "--nemesis", "partition", "--nemesis-interval", "1", "--seed", str(seed), "--store", str(store),
+        "--nemesis", nemesis, "--nemesis-interval", "1", "--seed", str(seed), "--store", str(store),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
     results_files = sorted(store.glob("lin-kv/*/results.json"))
@@ -41,6 +44,17 @@ def test_raft_lin_kv_is_linearizable_under_partitions(tmp_path: Path) -> None:
     assert all(by_f[f]["ok-count"] > 0 for f in ("read", "write", "cas")), by_f
     # the seed's schedule includes partitions, so this was not a fault-free run
     assert ":start-partition" in (run_dir / "history.txt").read_text()
+
+
+def test_raft_lin_kv_survives_kills_restarting_from_its_journal(tmp_path: Path) -> None:
+    code, results, run_dir = _run(tmp_path, MAIN, seed=2, nemesis="kill,partition")
+    assert code == 0 and results["valid?"] is True, results["workload"]
+    assert ":killed" in (run_dir / "history.txt").read_text()
+    journals = sorted(p.parent.name for p in (run_dir / "node-data").glob("*/raft.journal"))
+    assert journals == ["n0", "n1", "n2"]
+    logs = "".join(p.read_text() for p in (run_dir / "node-logs").glob("*.log"))
+    assert "restarted: " in logs  # some node came back with its term, vote and log
+    assert results["stats"]["by-f"]["write"]["ok-count"] > 0
 
 
 def test_reads_served_without_read_index_are_caught(tmp_path: Path) -> None:
