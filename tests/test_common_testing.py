@@ -62,3 +62,25 @@ def test_sim_net_by_hand_and_by_timer() -> None:
         return times
 
     assert run(timed()) == [1.5, 2.5, 3.5]
+
+
+def test_a_timer_less_than_a_ns_ahead_still_moves_the_clock() -> None:
+    """A wait for what is left until a deadline one float ulp away ends, even when each turn
+    schedules more work (as a node's send schedules its flush): the timer is due at the next whole
+    ns, so the clock moves past the deadline. It once stayed: with a callback ready the clock does
+    not jump, asyncio runs a timer due within its resolution (1 ns) at once, and raft-lin-kv's
+    forwarder spun at one instant for ever."""
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(19.211207946)
+        deadline = loop.time() + 3.552713678800501e-15  # one ulp ahead of now
+        spins = 0
+        while (left := deadline - loop.time()) > 0:
+            spins += 1
+            assert spins < 5, "the clock does not move"
+            loop.call_soon(lambda: None)  # a flush, say
+            await asyncio.wait({loop.create_future()}, timeout=left)
+        return spins, loop.time_ns()
+
+    assert run(main()) == (1, 19_211_207_947)

@@ -102,6 +102,26 @@ def test_the_same_seed_gives_byte_identical_history_and_results(tmp_path: Path, 
     assert (c / "history.edn").read_bytes() != (a / "history.edn").read_bytes()
 
 
+def test_raft_under_kill_and_partition_finishes_and_repeats(tmp_path: Path) -> None:
+    """raft-lin-kv's forwarder loops ``while deadline - now() > 0: wait(timeout=left)``; a left of
+    one float ulp once made that spin for ever at one virtual instant (a timer less than 1 ns
+    ahead ran at once with the clock unchanged). Timers are now due at a later whole ns."""
+    runs = []
+    for name in ("a", "b"):
+        run_dir_file = tmp_path / f"{name}.dir"
+        args = [
+            "-w", "lin-kv", "--bin", str(ROOT / "raft-lin-kv" / "main.py"), "--node-count", "3",
+            "--concurrency", "4n", "--rate", "30", "--time-limit", "20", "--nemesis", "kill,partition",
+            "--seed", "7", "--store", str(tmp_path / name), "--no-plots", "--quiet-ops",
+            "--run-dir-file", str(run_dir_file),
+        ]  # fmt: skip
+        code, out = run_test(args, sim=True)
+        assert code == 0, out[-3000:]
+        runs.append(Path(run_dir_file.read_text().strip()))
+    for name in ("history.edn", "results.edn"):
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
+
+
 def test_history_times_are_virtual(tmp_path: Path) -> None:
     """Ops follow the rate schedule exactly: in virtual time an echo takes no time at all."""
     code, run, out = _sim(tmp_path, "a", "echo", 1)
