@@ -483,20 +483,23 @@ def op_edn_line(op: Op) -> str:
     return "".join(parts)
 
 
-def write_history(ops: Iterable[Op], run_dir: str | Path, txt_lines: list[str] | None = None) -> None:
-    """Write ``history.edn`` (one op map per line) and ``history.txt`` into ``run_dir``.
+def write_history(ops: Iterable[Op], run_dir: str | Path, txt_lines: list[str] | None = None) -> list[str]:
+    """Write ``history.edn`` (one op map per line) and ``history.txt`` into ``run_dir``; return
+    the history.edn lines (without newlines; the timeline shows them too).
 
     ``txt_lines``: the ops' history.txt lines when the caller already made them (the interpreter
     logs each op as it records it), one per op, so they are not formatted a second time.
     """
     run_dir = Path(run_dir)
     ops = list(ops)
+    edn_lines = [op_edn_line(op) for op in ops]
     with open(run_dir / "history.edn", "w", encoding="utf-8") as f:
-        f.writelines([op_edn_line(op) + "\n" for op in ops])
+        f.writelines([line + "\n" for line in edn_lines])
     if txt_lines is None or len(txt_lines) != len(ops):
         txt_lines = [_history_txt_line(op) for op in ops]
     with open(run_dir / "history.txt", "w", encoding="utf-8") as f:
         f.writelines([line + "\n" for line in txt_lines])
+    return edn_lines
 
 
 # --------------------------------------------------------------------------------------------

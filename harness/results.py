@@ -105,8 +105,8 @@ def write_test_json(test: TestOptions, run_dir: Path, extra: dict[str, Any] | No
     (run_dir / "test.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def write_history(history: list[Op], run_dir: Path, txt_lines: list[str] | None = None) -> None:
-    edn.write_history(history, run_dir, txt_lines)
+def write_history(history: list[Op], run_dir: Path, txt_lines: list[str] | None = None) -> list[str]:
+    return edn.write_history(history, run_dir, txt_lines)
 
 
 def write_results(results: dict[str, Any], run_dir: Path) -> None:

@@ -311,8 +311,8 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
                 os.environ.pop("MAELSTROM_DATA_DIR", None)
             else:
                 os.environ["MAELSTROM_DATA_DIR"] = saved_data_dir
-        write_history(interp.history, run_dir, interp.history_lines)
-        _write_timeline(interp.history, test, run_dir, say)
+        edn_lines = write_history(interp.history, run_dir, interp.history_lines)
+        _write_timeline(interp.history, test, run_dir, say, edn_lines)
 
     if aborted is not None:
         _write_report(run_dir, say)
@@ -401,9 +401,11 @@ def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Calla
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
 
 
-def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+def _write_timeline(
+    history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None], edn_lines: list[str]
+) -> None:
     try:
-        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}")
+        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}", edn_lines)
     except Exception:
         say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 

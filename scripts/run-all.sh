@@ -43,6 +43,9 @@ if [[ -n $jobs && ! $jobs =~ ^[1-9][0-9]*$ ]]; then
   exit 254
 fi
 ((sim)) || jobs=1 # real mode stays sequential: a run's figures must not share the CPUs
+# a simulated run needs a fixed string hash and the runner re-executes itself to get one: set it
+# here, once, and each run saves that second interpreter start and import
+((sim)) && export PYTHONHASHSEED=0
 [[ -n $jobs ]] || jobs=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 
 mapfile -t CHALLENGES < <("$PY" -m harness challenges)

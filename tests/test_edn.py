@@ -282,3 +282,14 @@ def test_write_history_uses_given_txt_lines_only_when_there_is_one_per_op(tmp_pa
     assert (tmp_path / "history.txt").read_text() == expected
     edn.write_history(ops, tmp_path, ["stale"])  # not one per op: formatted afresh
     assert (tmp_path / "history.txt").read_text() == expected
+
+
+def test_timeline_with_the_history_edn_lines_is_the_timeline_without(tmp_path):
+    from harness.timeline import timeline_html
+
+    path = next(p for p in EDN_FILES if p.name == "history.edn" and "nemesis" in edn.read_text(p))
+    ops = edn.read_history(path)
+    lines = edn.write_history(ops, tmp_path)
+    assert lines == (tmp_path / "history.edn").read_text().splitlines()
+    assert timeline_html(ops, "t", lines) == timeline_html(ops, "t")
+    assert timeline_html(ops, "t", lines[:-1]) == timeline_html(ops, "t")  # not one per op: unused
