@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.history import Op
 from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
@@ -406,7 +407,8 @@ def _reexec_for_sim(argv: list[str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "harness", *argv], env)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], None] | None = None) -> int:
+    """The ``maelstrom`` command. ``on_history`` (callers in this process): see RunConfig."""
     if argv is None:  # the command line itself (not a caller passing words): may re-exec
         _reexec_for_sim(sys.argv[1:])
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -433,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     except BadArgs as e:
         print(f"{e}\n\n{USAGE}", file=sys.stderr)
         return EXIT_BAD_ARGS
+    config.on_history = on_history
     code = 0
     base_seed = test.seed
     if config.sim and base_seed is None:

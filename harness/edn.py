@@ -44,6 +44,7 @@ __all__ = [
     "loads",
     "loads_all",
     "normalize",
+    "op_edn_line",
     "op_to_map",
     "pr",
     "read_history",
@@ -365,6 +366,8 @@ _ESCAPE_CHARS_RE = re.compile(r'["\\\n\t\r\b\f]')
 
 
 def _pr_str(s: str) -> str:
+    if _ESCAPE_CHARS_RE.search(s) is None:  # nearly every string: no substitution to set up
+        return '"' + s + '"'
     return '"' + _ESCAPE_CHARS_RE.sub(lambda m: _READABLE_ESCAPES[m.group(0)], s) + '"'
 
 
@@ -373,6 +376,24 @@ def pr(value: Any, readably: bool = True) -> str:
 
     A ``str`` dict key stays a string; a tuple prints as a list ``(...)``; an :class:`Op` as its map.
     """
+    # The exact types a history is made of first, by identity (one test each instead of a chain of
+    # isinstance calls): this writes every op of history.edn, history.txt, jepsen.log and the
+    # timeline. The result is _pr_general's for the same value.
+    t = type(value)
+    if t is str:
+        return _pr_str(value) if readably else value
+    if t is int:
+        return str(value)
+    if t is dict:
+        return "{" + ", ".join([f"{pr(k, readably)} {pr(v, readably)}" for k, v in value.items()]) + "}"
+    if t is Keyword:
+        return ":" + value.name  # Keyword.__str__, without its str.format
+    if t is list:
+        return "[" + " ".join([pr(v, readably) for v in value]) + "]"
+    return _pr_general(value, readably)
+
+
+def _pr_general(value: Any, readably: bool) -> str:
     if value is None:
         return "nil"
     if value is True:
@@ -435,18 +456,50 @@ def _history_txt_line(op: Op) -> str:
     return line
 
 
-def write_history(ops: Iterable[Op], run_dir: str | Path) -> None:
-    """Write ``history.edn`` (one op map per line) and ``history.txt`` into ``run_dir``."""
+#: op_to_map's own keys: an extra under one of these names replaces that entry in place
+_OP_KEYS = frozenset(("index", "time", "type", "process", "f", "value", "error"))
+
+
+def op_edn_line(op: Op) -> str:
+    """``pr(op_to_map(op))`` (one line of history.edn), without building the map of keywords."""
+    extra = op.extra
+    if extra and not _OP_KEYS.isdisjoint(extra):
+        return pr(op_to_map(op))
+    process = op.process
+    f = op.f
+    parts = [
+        f"{{:index {pr(op.index)}, :time {pr(op.time)}, :type :{op.type}, :process ",
+        pr(process) if isinstance(process, int) else ":" + process,
+        ", :f ",
+        ":" + f if isinstance(f, str) else pr(f),
+        ", :value ",
+        pr(op.value),
+    ]
+    for k, v in extra.items():
+        parts += [", :", k, " ", pr(v)]
+    if op.error is not None:
+        parts += [", :error ", pr(op.error)]
+    parts.append("}")
+    return "".join(parts)
+
+
+def write_history(ops: Iterable[Op], run_dir: str | Path, txt_lines: list[str] | None = None) -> list[str]:
+    """Write ``history.edn`` (one op map per line) and ``history.txt`` into ``run_dir``; return
+    the history.edn lines (without newlines; the timeline shows them too).
+
+    ``txt_lines``: the ops' history.txt lines when the caller already made them (the interpreter
+    logs each op as it records it), one per op, so they are not formatted a second time.
+    """
     run_dir = Path(run_dir)
     ops = list(ops)
+    edn_lines = [op_edn_line(op) for op in ops]
     with open(run_dir / "history.edn", "w", encoding="utf-8") as f:
-        for op in ops:
-            f.write(pr(op_to_map(op)))
-            f.write("\n")
+        f.writelines([line + "\n" for line in edn_lines])
+    if txt_lines is None or len(txt_lines) != len(ops):
+        txt_lines = [_history_txt_line(op) for op in ops]
     with open(run_dir / "history.txt", "w", encoding="utf-8") as f:
-        for op in ops:
-            f.write(_history_txt_line(op))
-            f.write("\n")
+        f.writelines([line + "\n" for line in txt_lines])
+    return edn_lines
 
 
 # --------------------------------------------------------------------------------------------

@@ -188,6 +188,9 @@ class Interpreter:
         self.recovery_seconds = recovery_seconds
         self.t0 = clock() if t0_ns is None else t0_ns
         self.history: list[Op] = []
+        #: each op's history.txt line, made once when it is recorded (for jepsen.log) and written
+        #: to history.txt at the end (ops are not changed once recorded)
+        self.history_lines: list[str] = []
         self.concurrency = test.concurrency
         nodes = test.nodes
         self.workers = [Worker(t, nodes[t % len(nodes)], t) for t in range(self.concurrency)]
@@ -204,9 +207,9 @@ class Interpreter:
     def record(self, op: Op) -> Op:
         op.index = len(self.history)
         self.history.append(op)
-        self.progress.op(
-            "nemesis" if op.process == NEMESIS else self._thread_of(op.process), history_txt_line(op)
-        )
+        line = history_txt_line(op)
+        self.history_lines.append(line)
+        self.progress.op("nemesis" if op.process == NEMESIS else self._thread_of(op.process), line)
         return op
 
     def _thread_of(self, process: Any) -> Any:

@@ -27,6 +27,8 @@ class Progress:
         self.stream = stream or sys.stderr
         self.show_ops = show_ops
         self._log_file: IO[str] | None = None
+        self._stamp_second: datetime.datetime | None = None
+        self._stamp_prefix = ""
         self.live = self.stream.isatty() if live is None else live
         self.ok = self.fail = self.info = 0
         self.phase = "starting"
@@ -49,7 +51,11 @@ class Progress:
     def _to_file(self, thread: str, logger: str, text: str) -> None:
         if self._log_file is not None:
             now = datetime.datetime.now(datetime.UTC)
-            stamp = now.strftime("%Y-%m-%d %H:%M:%S,") + f"{now.microsecond // 1000:03d}"
+            second = now.replace(microsecond=0)
+            if second != self._stamp_second:  # strftime once a second, not once a line (op)
+                self._stamp_second = second
+                self._stamp_prefix = now.strftime("%Y-%m-%d %H:%M:%S,")
+            stamp = self._stamp_prefix + f"{now.microsecond // 1000:03d}"
             self._log_file.write(f"{stamp}\tINFO\t[{thread}] {logger}: {text}\n")
 
     def _to_console(self, text: str) -> None:

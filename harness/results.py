@@ -74,17 +74,21 @@ def make_run_dir(store: str | Path, workload: str) -> Path:
     name = _timestamp()
     run_dir = base / name
     n = 1
-    while run_dir.exists():  # two runs within one millisecond
-        run_dir = base / f"{name}-{n}"
-        n += 1
-    (run_dir / "node-logs").mkdir(parents=True)
+    while True:
+        try:  # mkdir, not exists(): two runs in parallel (run-all --sim) may pick the same millisecond
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            run_dir = base / f"{name}-{n}"
+            n += 1
+    (run_dir / "node-logs").mkdir()
     _symlink(base / "latest", run_dir.name)
     _symlink(Path(store) / "latest", f"{workload}/{run_dir.name}")
     return run_dir
 
 
 def _symlink(link: Path, target: str) -> None:
-    tmp = link.with_name(link.name + ".tmp")
+    tmp = link.with_name(f"{link.name}.{os.getpid()}.tmp")  # per process: runs may be parallel
     try:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
@@ -101,8 +105,8 @@ def write_test_json(test: TestOptions, run_dir: Path, extra: dict[str, Any] | No
     (run_dir / "test.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def write_history(history: list[Op], run_dir: Path) -> None:
-    edn.write_history(history, run_dir)
+def write_history(history: list[Op], run_dir: Path, txt_lines: list[str] | None = None) -> list[str]:
+    return edn.write_history(history, run_dir, txt_lines)
 
 
 def write_results(results: dict[str, Any], run_dir: Path) -> None:

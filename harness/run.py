@@ -80,6 +80,9 @@ class RunConfig:
     run_dir_file: str | None = None
     #: deterministic simulation (harness.sim): nodes in-process, on the loop's virtual clock
     sim: bool = False
+    #: called with (run dir, history) after a completed run's report, so a caller in this process
+    #: (run-challenge's second report) uses the ops instead of reading history.edn back
+    on_history: Callable[[Path, list[Op]], None] | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -308,8 +311,8 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
                 os.environ.pop("MAELSTROM_DATA_DIR", None)
             else:
                 os.environ["MAELSTROM_DATA_DIR"] = saved_data_dir
-        write_history(interp.history, run_dir)
-        _write_timeline(interp.history, test, run_dir, say)
+        edn_lines = write_history(interp.history, run_dir, interp.history_lines)
+        _write_timeline(interp.history, test, run_dir, say, edn_lines)
 
     if aborted is not None:
         _write_report(run_dir, say)
@@ -333,6 +336,8 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     if config.plots:
         _write_plots(interp.history, test, run_dir, say)
     _write_report(run_dir, say, interp.history)
+    if config.on_history is not None:  # as the report above: the ops in memory, not history.edn
+        config.on_history(run_dir, interp.history)
     _print_results(results, run_dir, say)
     say(
         f"net: {net.send_count} messages, delivery lateness p50 {lateness.get('p50', 0)} ms, "
@@ -396,9 +401,11 @@ def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Calla
         say(f"WARN could not draw plots:\n{traceback.format_exc()}")
 
 
-def _write_timeline(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
+def _write_timeline(
+    history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None], edn_lines: list[str]
+) -> None:
     try:
-        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}")
+        write_timeline(history, run_dir, f"{test.workload} {run_dir.name}", edn_lines)
     except Exception:
         say(f"WARN could not write timeline.html:\n{traceback.format_exc()}")
 

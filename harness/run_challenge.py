@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.challenges import ROOT, by_folder
+from harness.history import Op
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 
 __all__ = ["KEPT_FILES", "RECORDS", "RECORD_CAP", "SIM_RESULTS", "main", "redis_for_run"]
@@ -130,29 +131,39 @@ def redis_for_run() -> Iterator[str]:
             os.environ["REDIS_URL"] = previous
 
 
-def _run(args: list[str]) -> tuple[int, Path | None]:
-    """Run the test under real Maelstrom ($MAELSTROM) or ours; return (exit code, run dir)."""
+def _run(args: list[str]) -> tuple[int, Path | None, list[Op] | None]:
+    """Run the test under real Maelstrom ($MAELSTROM) or ours; return (exit code, run dir, and
+    the run's history when our runner completed it)."""
     maelstrom = os.environ.get("MAELSTROM")
     if maelstrom:
         # Maelstrom writes store/ under its working directory and names the run only by store/latest
         code = subprocess.call([maelstrom, "test", *args], cwd=ROOT)
         latest = ROOT / "store" / "latest"
-        return code, latest.resolve() if latest.exists() else None
+        return code, latest.resolve() if latest.exists() else None, None
     from harness.cli import main as harness_main
+
+    histories: dict[Path, list[Op]] = {}
+
+    def on_history(run_dir: Path, history: list[Op]) -> None:
+        histories[run_dir.resolve()] = history
 
     with tempfile.TemporaryDirectory() as tmp:
         run_dir_file = Path(tmp) / "run-dir"
-        code = harness_main(["test", *args, "--run-dir-file", str(run_dir_file)])
+        code = harness_main(["test", *args, "--run-dir-file", str(run_dir_file)], on_history=on_history)
         text = run_dir_file.read_text().strip() if run_dir_file.is_file() else ""
-    return code, Path(text) if text else None
+    run_dir = Path(text) if text else None
+    return code, run_dir, histories.get(run_dir.resolve()) if run_dir is not None else None
 
 
-def keep_results(run_dir: Path, out: Path) -> bool:
+def keep_results(run_dir: Path, out: Path, history: list[Op] | None = None) -> bool:
     """Copy the lean part of ``run_dir`` into ``out`` (emptied first) and render its report there.
 
-    Returns False (after printing why) when the report could not be written.
+    ``history``: the run's ops, when the caller has them (the runner in this process), rather than
+    reading history.edn back (seconds for a 20 000-op run). Returns False (after printing why)
+    when the report could not be written.
     """
     from harness.report import main as report_main
+    from harness.report import write_report
 
     if out.exists():
         shutil.rmtree(out)
@@ -170,7 +181,11 @@ def keep_results(run_dir: Path, out: Path) -> bool:
                     f"Not keeping {name} ({path.stat().st_size / 1e6:.1f} MB, over {RECORD_CAP >> 20} MiB) in {out}"
                 )
     try:
-        status = report_main([str(run_dir), "--out", str(out)])
+        if history is None:
+            status = report_main([str(run_dir), "--out", str(out)])
+        else:
+            print(write_report(run_dir.resolve(), out, history=history))  # as report_main does
+            status = 0
     except Exception:
         _say(f"Could not write the report of {run_dir} into {out}:\n{traceback.format_exc()}")
         return False
@@ -224,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     test_args += extra
     try:
         with redis_for_run() if variant.needs_redis else contextlib.nullcontext():
-            code, run_dir = _run(test_args)
+            code, run_dir, history = _run(test_args)
     except RuntimeError as e:
         _say(str(e))
         return EXIT_ABORTED
@@ -234,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # the reference results in FOLDER/results/ are real-mode runs; a simulated run's lean part
     # goes to store/sim-results/FOLDER/ (maelstrom results --sim reads it from there)
     out = ROOT / SIM_RESULTS / challenge.folder if sim else ROOT / challenge.folder / "results"
-    reported = keep_results(run_dir, out)
+    reported = keep_results(run_dir, out, history)
     _say(f"Kept the lean part of {run_dir} in {out.relative_to(ROOT)}/")
     if not reported:
         return code or EXIT_ABORTED

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.edn import op_to_map, pr
+from harness.edn import op_edn_line, pr
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
 
 __all__ = ["MAX_PAIRS", "timeline_html", "timeline_pairs", "write_timeline"]
@@ -59,7 +59,17 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def timeline_html(history: Sequence[Op], title: str) -> str:
+def timeline_html(history: Sequence[Op], title: str, edn_lines: Sequence[str] | None = None) -> str:
+    """``edn_lines``: the ops' history.edn lines when the caller has them (one per op, in order)."""
+    if edn_lines is not None and len(edn_lines) == len(history):
+        lines = edn_lines
+
+        def edn_line(op: Op) -> str:
+            return (
+                lines[op.index] if 0 <= op.index < len(lines) and history[op.index] is op else op_edn_line(op)
+            )
+    else:
+        edn_line = op_edn_line
     pairs = timeline_pairs(history)
     shown = pairs[:MAX_PAIRS]
     processes = sorted({inv.process for inv, _ in shown}, key=_process_order)
@@ -77,20 +87,23 @@ def timeline_html(history: Sequence[Op], title: str) -> str:
             bottom, type_ = done.index * ROW, done.type
         nemesis = inv.process == NEMESIS
         process = f":{inv.process}" if nemesis else str(inv.process)
-        text = f"{process} {inv.f}" + ("" if nemesis else f" {pr(inv.value)}")
-        if done is not None and pr(done.value) != pr(inv.value):
-            text += f" {pr(done.value)}"
+        inv_value = pr(inv.value)
+        text = f"{process} {inv.f}" + ("" if nemesis else f" {inv_value}")
+        if done is not None:
+            done_value = pr(done.value)
+            if done_value != inv_value:
+                text += f" {done_value}"
         tip = []
         if nemesis:
-            tip.append(f"Msg: {pr(inv.value)}")
+            tip.append(f"Msg: {inv_value}")
         if done is not None:
             tip.append(f"Dur: {(done.time - inv.time) / 1e6:.0f} ms")
         last = done if done is not None else inv
         if last.error is not None:
             tip.append(f"Err: {pr(last.error)}")
-        tip.append(_clip(pr(op_to_map(inv)), 2000))
+        tip.append(_clip(edn_line(inv), 2000))
         if done is not None:
-            tip.append(_clip(pr(op_to_map(done)), 2000))
+            tip.append(_clip(edn_line(done), 2000))
         boxes.append(
             f'<a href="#i{last.index}" id="i{last.index}" class="op" title="{html.escape(chr(10).join(tip))}" '
             f'style="left:{column[inv.process] * COL_PITCH}px;top:{top}px;'
@@ -123,7 +136,9 @@ body {{ font-family: sans-serif; font-size: 11px; margin: 1em; }}
 """
 
 
-def write_timeline(history: Sequence[Op], out_dir: str | Path, title: str) -> Path:
+def write_timeline(
+    history: Sequence[Op], out_dir: str | Path, title: str, edn_lines: Sequence[str] | None = None
+) -> Path:
     path = Path(out_dir) / "timeline.html"
-    path.write_text(timeline_html(history, title), encoding="utf-8")
+    path.write_text(timeline_html(history, title, edn_lines), encoding="utf-8")
     return path

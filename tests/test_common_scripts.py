@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def fake_challenge(tree: Path, name: str, results: dict | None, code: int = 0) -
     (folder / "run.sh").write_text(f"#!/usr/bin/env bash\necho running {name}\n{write}exit {code}\n")
 
 
-def run_all(tree: Path) -> subprocess.CompletedProcess[str]:
+def run_all(tree: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     (tree / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "run-all.sh", tree / "scripts" / "run-all.sh")
     (tree / "scripts" / "setup.sh").write_text("#!/usr/bin/env bash\n")  # the real one is not under test
@@ -35,7 +36,12 @@ def run_all(tree: Path) -> subprocess.CompletedProcess[str]:
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
     return subprocess.run(
-        ["bash", str(tree / "scripts" / "run-all.sh")], capture_output=True, text=True, timeout=60, cwd="/"
+        ["bash", str(tree / "scripts" / "run-all.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -80,3 +86,55 @@ def test_invalid_failed_or_missing_runs_exit_non_zero_and_never_show_old_figures
     assert "not run yet" in rows["single-node-broadcast"]
     assert "not run yet" in rows["grow-only-counter"]  # no run.sh at all
     assert "single-node-broadcast (exit 255)" in result.stderr
+
+
+def meeting_challenge(tree: Path, name: str, other: str) -> None:
+    """A --sim challenge that writes its reference results and logs whether ``other`` ran at the
+    same time: it marks its start, then waits (at most 3 s) for ``other``'s mark."""
+    folder = tree / name
+    folder.mkdir(parents=True)
+    (folder / "saved.json").write_text(json.dumps(reference(name)))
+    marks = tree / "store" / "marks"
+    (folder / "run.sh").write_text(
+        "#!/usr/bin/env bash\n"
+        f'mkdir -p "{marks}" && touch "{marks}/{name}"\n'
+        f'for _ in $(seq 30); do [[ -e "{marks}/{other}" ]] && {{ echo together; break; }}; sleep 0.1; done\n'
+        f'[[ -e "{marks}/{other}" ]] || echo alone\n'
+        f'echo "args: $*"\n'
+        f'out="{tree}/store/sim-results/{name}"; mkdir -p "$out"\n'
+        f'cp "$(dirname "$0")/saved.json" "$out/results.json"\n'
+    )
+
+
+def test_sim_runs_in_parallel_and_keeps_each_log_and_the_table(tmp_path):
+    meeting_challenge(tmp_path, "echo", "unique-id-generation")
+    meeting_challenge(tmp_path, "unique-id-generation", "echo")
+    result = run_all(tmp_path, "-j", "2", "--sim", "--seed", "3")
+    # exit 1 only because the other challenges were not run ("not run yet" in the table)
+    assert result.returncode == 1 and "run.sh exited non-zero" not in result.stderr, result.stderr
+    for name in ("echo", "unique-id-generation"):
+        log = (tmp_path / "store" / "run-all-sim" / f"{name}.log").read_text()
+        assert log.splitlines() == ["together", "args: --sim --seed 3"]  # -j is run-all's own
+        assert " valid " in table(result.stdout)[name]
+        assert f"{name} ... exit 0 after" in result.stderr
+
+
+def test_real_mode_stays_sequential_whatever_the_jobs(tmp_path):
+    meeting_challenge(tmp_path, "echo", "unique-id-generation")
+    meeting_challenge(tmp_path, "unique-id-generation", "echo")
+    run_all(tmp_path, "-j", "2", env={"RUN_ALL_JOBS": "4"})
+    assert (tmp_path / "store" / "run-all" / "echo.log").read_text().splitlines()[0] == "alone"
+
+
+def test_sim_failures_in_parallel_are_reported(tmp_path):
+    fake_challenge(tmp_path, "echo", None, code=255)
+    meeting_challenge(tmp_path, "unique-id-generation", "nobody")
+    result = run_all(tmp_path, "--sim", env={"RUN_ALL_JOBS": "2"})
+    assert result.returncode == 1
+    assert "echo (exit 255)" in result.stderr
+    assert "unique-id-generation ... exit 0" in result.stderr
+
+
+def test_a_bad_job_count_is_refused(tmp_path):
+    result = run_all(tmp_path, "--sim", "-j", "0")
+    assert result.returncode == 254 and "positive integer" in result.stderr

@@ -191,3 +191,105 @@ def test_a_compressed_file_stands_in_for_the_plain_one(tmp_path):
 def test_records_in_lin_kv_results_read_as_maps():
     text = '{:model #knossos.model.CASRegister{:value 3}, :error #knossos.model.Inconsistent{:msg "no"}}'
     assert edn.loads(text) == {kw("model"): {kw("value"): 3}, kw("error"): {kw("msg"): "no"}}
+
+
+def _pr_reference(value, readably=True):
+    """pr as a plain chain of isinstance tests (what edn.pr was before its by-type fast path)."""
+    if value is None:
+        return "nil"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return edn._pr_str(value) if readably else value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return edn.pr(value)
+    if isinstance(value, Keyword):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + " ".join(_pr_reference(v, readably) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + " ".join(_pr_reference(v, readably) for v in value) + ")"
+    if isinstance(value, Op):
+        return _pr_reference(edn.op_to_map(value), readably)
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(
+                f"{_pr_reference(k, readably)} {_pr_reference(v, readably)}" for k, v in value.items()
+            )
+            + "}"
+        )
+    if isinstance(value, (set, frozenset)):
+        return "#{" + " ".join(_pr_reference(v, readably) for v in value) + "}"
+    return edn_format.dumps(value)
+
+
+PR_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**70,
+    1.5,
+    float("nan"),
+    float("-inf"),
+    "",
+    "plain",
+    'q"uo\\te\n\t\r\b\f',
+    kw("r"),
+    [1, [True, None], {"a": [kw("w"), 2]}],
+    (1, "x"),
+    frozenset({1}),
+    {1: True, False: 0.25},
+    StrKeys({"n1": 2}),
+    {kw("k"): {"nested": ["x\ny"]}},
+    Op("ok", "read", 0, [1], 5, 1, extra={"final?": True}),
+]
+
+
+@pytest.mark.parametrize("value", PR_VALUES, ids=repr)
+@pytest.mark.parametrize("readably", [True, False])
+def test_pr_fast_path_prints_as_the_isinstance_chain(value, readably):
+    assert edn.pr(value, readably) == _pr_reference(value, readably)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in EDN_FILES if p.name == "history.edn"], ids=lambda p: "/".join(p.parts[-3:])
+)
+def test_op_edn_line_is_pr_of_op_to_map_on_corpus(path):
+    ops = edn.read_history(path)
+    sample = ops[:200] + [op for op in ops if op.error is not None or op.extra or not op.is_client][:200]
+    for op in sample:
+        assert edn.op_edn_line(op) == edn.pr(edn.op_to_map(op)) == _pr_reference(edn.op_to_map(op))
+
+
+def test_op_edn_line_with_extras_named_like_its_keys():
+    # an extra named like one of op_to_map's keys replaces that entry in place, as in the map
+    for extra in ({"value": 3}, {"error": "x"}, {"index": 9, "z": 1}, {"final?": True}):
+        for error in (None, kw("net-timeout")):
+            op = Op("info", "read", 2, [1, 2], 5, 1, extra=extra, error=error)
+            assert edn.op_edn_line(op) == _pr_reference(edn.op_to_map(op))
+
+
+def test_write_history_uses_given_txt_lines_only_when_there_is_one_per_op(tmp_path):
+    ops = [Op("invoke", "echo", 0, "hi", 5, 0), Op("ok", "echo", 0, "hi", 9, 1)]
+    edn.write_history(ops, tmp_path)
+    expected = (tmp_path / "history.txt").read_text()
+    edn.write_history(ops, tmp_path, [edn.history_txt_line(op) for op in ops])
+    assert (tmp_path / "history.txt").read_text() == expected
+    edn.write_history(ops, tmp_path, ["stale"])  # not one per op: formatted afresh
+    assert (tmp_path / "history.txt").read_text() == expected
+
+
+def test_timeline_with_the_history_edn_lines_is_the_timeline_without(tmp_path):
+    from harness.timeline import timeline_html
+
+    path = next(p for p in EDN_FILES if p.name == "history.edn" and "nemesis" in edn.read_text(p))
+    ops = edn.read_history(path)
+    lines = edn.write_history(ops, tmp_path)
+    assert lines == (tmp_path / "history.edn").read_text().splitlines()
+    assert timeline_html(ops, "t", lines) == timeline_html(ops, "t")
+    assert timeline_html(ops, "t", lines[:-1]) == timeline_html(ops, "t")  # not one per op: unused

@@ -87,15 +87,37 @@ def test_the_redis_variant_is_simulated_with_the_local_one(
 def test_a_report_that_fails_is_shown_and_fails_the_command(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(argv: list[str]) -> int:
+    def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("the report broke")
 
-    monkeypatch.setattr("harness.report.main", broken)
+    # run-challenge's own copy of the report (from the ops in memory); the run's report in its
+    # store dir is harness.run's, written before
+    monkeypatch.setattr("harness.report.write_report", broken)
     code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
     assert code == 255
     err = capsys.readouterr().err
     assert "Could not write the report" in err and "RuntimeError: the report broke" in err
     assert (repo / "echo" / "results" / "results.json").is_file()  # the run's results are still kept
+    # and when it is read back from the store dir (no ops in memory), report_main's failure shows
+    monkeypatch.setattr("harness.report.main", broken)
+    assert not run_challenge.keep_results((repo / "store" / "latest").resolve(), repo / "echo" / "results")
+    assert "RuntimeError: the report broke" in capsys.readouterr().err
+
+
+def test_the_kept_report_from_the_ops_in_memory_is_the_one_read_back_from_history_edn(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a partition nemesis, so the report's history sections have something to show
+    code = run_challenge.main(
+        ["multi-node-broadcast", "--time-limit", "2", "--rate", "50", "--nemesis", "partition",
+         "--nemesis-interval", "0.5", "--no-plots", "--seed", "4", "--sim"]
+    )  # fmt: skip
+    assert code == 0
+    out = repo / "store" / "sim-results" / "multi-node-broadcast"
+    from_memory = (out / "index.html").read_text()
+    assert "start-partition" in (repo / "store" / "latest" / "history.txt").read_text()
+    assert run_challenge.keep_results((repo / "store" / "latest").resolve(), out)  # no history: read back
+    assert (out / "index.html").read_text() == from_memory
 
 
 def test_under_real_maelstrom_the_node_is_the_path_and_store_latest_is_kept(
