@@ -169,6 +169,87 @@ class NodeIO:
         #: stopped by the nemesis (SIGSTOP, or its simulated equivalent)
         self.paused = False
 
+    # -- nemesis faults -------------------------------------------------------------------------
+    # The bookkeeping every node runner shares: flags, the network's hold and fault marks, the
+    # keyword the history records for this node (Jepsen's {node -> result}). How a node is
+    # stopped, started, frozen and thawed is the subclass's: kill, _reap, _spawn, _freeze, _thaw.
+
+    async def crash(self) -> Keyword:
+        """Kill: stop the node for good and wait until it is gone; messages to it now wait."""
+        if self.down:
+            return kw("not-running")
+        self.down = True
+        self.paused = False
+        self.net.mark_faulted(self.id)
+        self.net.hold(self.id)
+        self.stopping = True
+        self.kill()
+        await self._reap()
+        self._flush_stderr_tail()
+        self._stdout_buf = b""
+        return kw("killed")
+
+    async def restart(self, init: Callable[[Any], Awaitable[None]]) -> Keyword:
+        """Start: a fresh node under the same id; ``init`` sends it init (admitted through the
+        hold) and raises if it gets no init_ok; only then do the messages that waited flow."""
+        if not self.down:
+            return kw("already-running")
+        self.stopping = False
+        self.reading = True
+        self.returncode = None
+        self._stdout_buf = b""
+        await self._spawn()
+        if self._log is not None:
+            self._log.write(f"--- {self.id} restarted by the nemesis ({self._incarnation()}) ---\n".encode())
+        try:
+            await init(self)
+        except BaseException:
+            self.stopping = True  # it stays down
+            self.kill()
+            await self._reap()
+            raise
+        self.down = False
+        self.net.release(self.id)
+        self.net.mark_recovered(self.id)
+        return kw("started")
+
+    def pause(self) -> Keyword:
+        if self.down:
+            return kw("not-running")
+        if self.paused:
+            return kw("already-paused")
+        self.net.mark_faulted(self.id)
+        self._freeze()
+        self.paused = True
+        return kw("paused")
+
+    def resume(self) -> Keyword:
+        if not self.paused:
+            return kw("not-paused")
+        self._thaw()
+        self.paused = False
+        self.net.mark_recovered(self.id)
+        return kw("resumed")
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+    async def _reap(self) -> None:
+        """Wait until a killed node is gone (nothing to wait for by default)."""
+
+    async def _spawn(self) -> None:
+        raise NotImplementedError
+
+    def _freeze(self) -> None:
+        raise NotImplementedError
+
+    def _thaw(self) -> None:
+        raise NotImplementedError
+
+    def _incarnation(self) -> str:
+        """Names the node's current incarnation in its log's restart line."""
+        return f"incarnation {len(self.pids)}"
+
     def _open_log(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in _close_log)
@@ -353,65 +434,16 @@ class NodeProcess(NodeIO):
         LIVE_PROCESS_GROUPS.add(self.pid)
         self._stdin = transport.get_pipe_transport(0)  # type: ignore[assignment]
 
-    # -- nemesis faults -------------------------------------------------------------------------
-    # Each returns the keyword the history records for this node (Jepsen's {node -> result}).
+    # -- nemesis faults (the bookkeeping is NodeIO's) ------------------------------------------
 
-    async def crash(self) -> Keyword:
-        """Kill: SIGKILL the process group and wait for the exit; messages to the node now wait."""
-        if self.down:
-            return kw("not-running")
-        self.down = True
-        self.paused = False
-        self.net.mark_faulted(self.id)
-        self.net.hold(self.id)
-        self.stopping = True
-        self.kill()
-        await self._reap()
-        self._flush_stderr_tail()
-        self._stdout_buf = b""
-        return kw("killed")
-
-    async def restart(self, init: Callable[[NodeProcess], Awaitable[None]]) -> Keyword:
-        """Start: a fresh process under the same node id; ``init`` sends it init (admitted through
-        the hold) and raises if it gets no init_ok; only then do the messages that waited flow."""
-        if not self.down:
-            return kw("already-running")
-        self.stopping = False
-        self.reading = True
-        self.returncode = None
-        self._stdout_buf = b""
-        await self._spawn()
-        if self._log is not None:
-            self._log.write(f"--- {self.id} restarted by the nemesis (pid {self.pid}) ---\n".encode())
-        try:
-            await init(self)
-        except BaseException:
-            self.stopping = True  # it stays down
-            self.kill()
-            await self._reap()
-            raise
-        self.down = False
-        self.net.release(self.id)
-        self.net.mark_recovered(self.id)
-        return kw("started")
-
-    def pause(self) -> Keyword:
-        if self.down:
-            return kw("not-running")
-        if self.paused:
-            return kw("already-paused")
-        self.net.mark_faulted(self.id)
+    def _freeze(self) -> None:
         self._signal(signal.SIGSTOP)
-        self.paused = True
-        return kw("paused")
 
-    def resume(self) -> Keyword:
-        if not self.paused:
-            return kw("not-paused")
+    def _thaw(self) -> None:
         self._signal(signal.SIGCONT)
-        self.paused = False
-        self.net.mark_recovered(self.id)
-        return kw("resumed")
+
+    def _incarnation(self) -> str:
+        return f"pid {self.pid}"
 
     def _signal(self, sig: signal.Signals) -> None:
         if self.pid is not None and self.pid in LIVE_PROCESS_GROUPS:

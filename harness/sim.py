@@ -36,7 +36,7 @@ import sys
 import time
 import traceback
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -45,7 +45,6 @@ import common
 from common.durable import Journal
 from common.node import Node
 from common.testing import VirtualTimeLoop
-from harness.history import Keyword, kw
 from harness.network import Network
 from harness.processes import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
 
@@ -428,9 +427,9 @@ class SimNode(NodeIO):
         self._open_log()
         self.net.register(self.id, self._deliver)
         self._argv = argv
-        self._spawn()
+        await self._spawn()
 
-    def _spawn(self) -> None:
+    async def _spawn(self) -> None:
         number = next(self._incarnations)
         instance = _Instance(self, number)
         self._instance = instance
@@ -519,67 +518,22 @@ class SimNode(NodeIO):
 
     # -- nemesis faults -------------------------------------------------------------------------
 
-    async def crash(self) -> Keyword:
-        """Kill: the instance stops for good; messages to the node now wait."""
-        if self.down:
-            return kw("not-running")
-        self.down = True
-        self.paused = False
-        self.net.mark_faulted(self.id)
-        self.net.hold(self.id)
-        self.stopping = True
-        self.kill()
-        self._flush_stderr_tail()
-        self._stdout_buf = b""
-        return kw("killed")
+    # crash, restart, pause and resume are NodeIO's; these are the simulated mechanism
 
-    async def restart(self, init: Callable[[SimNode], Awaitable[None]]) -> Keyword:
-        """Start: a fresh instance from the program's module (same data dir); ``init`` sends it init."""
-        if not self.down:
-            return kw("already-running")
-        self.stopping = False
-        self.reading = True
-        self.returncode = None
-        self._stdout_buf = b""
-        self._spawn()
-        if self._log is not None:
-            self._log.write(
-                f"--- {self.id} restarted by the nemesis (incarnation {self.pids[-1]}) ---\n".encode()
-            )
-        try:
-            await init(self)
-        except BaseException:
-            self.stopping = True  # it stays down
-            self.kill()
-            raise
-        self.down = False
-        self.net.release(self.id)
-        self.net.mark_recovered(self.id)
-        return kw("started")
-
-    def pause(self) -> Keyword:
-        if self.down:
-            return kw("not-running")
-        if self.paused:
-            return kw("already-paused")
-        self.net.mark_faulted(self.id)
+    def _freeze(self) -> None:
         if self._instance is not None:
             self._instance.paused = True
-        self.paused = True
-        return kw("paused")
 
-    def resume(self) -> Keyword:
-        if not self.paused:
-            return kw("not-paused")
+    def _thaw(self) -> None:
         instance = self._instance
         if instance is not None:
             instance.paused = False
             loop = asyncio.get_running_loop()
             assert isinstance(loop, SimLoop)
             loop.resume_stashed(instance)
-        self.paused = False
-        self.net.mark_recovered(self.id)
-        return kw("resumed")
+
+    def _incarnation(self) -> str:
+        return f"incarnation {self.pids[-1]}"
 
     def kill(self) -> None:
         self.stopping = True
