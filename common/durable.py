@@ -64,7 +64,15 @@ import msgspec
 if TYPE_CHECKING:
     from common.node import Node
 
-__all__ = ["COMPACT_BYTES", "COMPACT_RATIO", "Journal", "decode_records", "encode_record", "node_dir"]
+__all__ = [
+    "COMPACT_BYTES",
+    "COMPACT_RATIO",
+    "Journal",
+    "decode_records",
+    "encode_record",
+    "lose_as_sigkill",
+    "node_dir",
+]
 
 #: a journal is compacted only from this size on (the largest one of the 14 reference runs and the
 #: kill runs of issue 15 is 0.5 MB: txn 6a, n0)
@@ -303,3 +311,20 @@ class Journal:
             self.commit()
             os.close(self._fd)
             self._fd = -1
+
+    def abandon(self) -> None:
+        """What a SIGKILL does to the journal: records not yet written are gone, the fd is closed."""
+        self._buffer.clear()  # in the process's memory only: gone with it
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def lose_as_sigkill(node: Node) -> None:
+    """For in-process kills (tests, the runner's simulation): every journal of ``node`` is
+    abandoned as SIGKILL would leave it, and nothing more is committed."""
+    for hook in node._commit_hooks:
+        journal = getattr(hook, "__self__", None)
+        if isinstance(journal, Journal):
+            journal.abandon()
+    node._commit_hooks.clear()

@@ -169,6 +169,15 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     node_data.mkdir(exist_ok=True)
     node_env = {**os.environ, "MAELSTROM_DATA_DIR": str(node_data)}
     nodes: list[Any]
+
+    def node_kwargs(n: str) -> dict[str, Any]:
+        return {
+            "on_fault": on_fault,
+            "on_crash": on_crash,
+            "console": functools.partial(progress.node_stderr, n),
+            "log_stderr": test.log_stderr,
+        }
+
     if config.sim:
         from harness.sim import SimNode
 
@@ -178,27 +187,15 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
                 n,
                 net,
                 run_dir / "node-logs" / f"{n}.log",
-                on_fault=on_fault,
-                on_crash=on_crash,
-                console=functools.partial(progress.node_stderr, n),
-                log_stderr=test.log_stderr,
                 data_dir=node_data,
                 seed=node_seed,
+                **node_kwargs(n),
             )
             for n in test.nodes
         ]
     else:
         nodes = [
-            NodeProcess(
-                n,
-                net,
-                run_dir / "node-logs" / f"{n}.log",
-                on_fault=on_fault,
-                on_crash=on_crash,
-                console=functools.partial(progress.node_stderr, n),
-                log_stderr=test.log_stderr,
-                env=node_env,
-            )
+            NodeProcess(n, net, run_dir / "node-logs" / f"{n}.log", env=node_env, **node_kwargs(n))
             for n in test.nodes
         ]
     client_ids = ClientIds(net)

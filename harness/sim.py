@@ -29,7 +29,6 @@ import contextvars
 import importlib.util
 import inspect
 import itertools
-import os
 import random
 import re
 import sys
@@ -42,7 +41,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import common
-from common.durable import Journal
+from common.durable import Journal, lose_as_sigkill
 from common.node import Node
 from common.testing import VirtualTimeLoop
 from harness.network import Network
@@ -329,13 +328,7 @@ class _Instance:
         node = self.node
         if node is None:
             return
-        for hook in node._commit_hooks:
-            journal = getattr(hook, "__self__", None)
-            if isinstance(journal, Journal) and journal._fd >= 0:
-                journal._buffer.clear()  # in the process's memory only: gone with it
-                os.close(journal._fd)
-                journal._fd = -1
-        node._commit_hooks.clear()
+        lose_as_sigkill(node)
         node._stdout_closed = True
         if self.module is not None:
             sys.modules.pop(self.module.__name__, None)

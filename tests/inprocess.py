@@ -29,7 +29,7 @@ from typing import Any
 
 import common
 from common import Node
-from common.durable import Journal
+from common.durable import lose_as_sigkill
 from harness.services import Service, make_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,13 +125,7 @@ class Program:
     async def kill(self) -> None:
         """Stop the node as SIGKILL would: nothing more is read, written or committed."""
         node = self.node
-        for hook in node._commit_hooks:
-            journal = getattr(hook, "__self__", None)
-            if isinstance(journal, Journal) and journal._fd >= 0:
-                journal._buffer.clear()  # in the process's memory only: gone with it
-                os.close(journal._fd)
-                journal._fd = -1
-        node._commit_hooks.clear()
+        lose_as_sigkill(node)
         node._stdout_closed = True
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._to_node_r)
