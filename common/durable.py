@@ -249,10 +249,7 @@ class Journal:
         """Write and sync every buffered record (the node calls this before each stdout write)."""
         if not self._buffer:
             return
-        view = memoryview(self._buffer)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        del view
+        _write_all(self._fd, self._buffer)
         self.size += len(self._buffer)
         self._buffer.clear()
         if self.fsync:
@@ -276,9 +273,7 @@ class Journal:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, data)
                 if self.fsync:
                     os.fsync(fd)
             finally:
@@ -318,6 +313,13 @@ class Journal:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    """``os.write`` until all of ``data`` is written (a write may take only part of it)."""
+    with memoryview(data) as view:
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def lose_as_sigkill(node: Node) -> None:
