@@ -119,6 +119,17 @@ class _Gated:
         instance.run(self.callback, self.args)
 
 
+def _gate(
+    callback: Callable[..., Any], args: tuple[Any, ...], context: contextvars.Context | None
+) -> _Gated | None:
+    """``callback`` behind the gate of the node instance whose context it is scheduled in (the
+    given one, else the current one); None for the runner's callbacks, which run ungated."""
+    instance = _INSTANCE.get() if context is None else context.get(_INSTANCE)
+    if instance is None:
+        return None
+    return _Gated(instance, callback, args, contextvars.copy_context() if context is None else context)
+
+
 class SimLoop(VirtualTimeLoop):
     """The simulation's event loop: virtual time, plus each node instance's gate."""
 
@@ -135,13 +146,10 @@ class SimLoop(VirtualTimeLoop):
     def call_soon(  # type: ignore[override]
         self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.Handle:
-        instance = _INSTANCE.get() if context is None else context.get(_INSTANCE)
-        if instance is None:
+        gated = _gate(callback, args, context)
+        if gated is None:
             return super().call_soon(callback, *args, context=context)
-        if context is None:
-            context = contextvars.copy_context()
-        gated = _Gated(instance, callback, args, context)
-        gated.handle = handle = super().call_soon(gated, context=context)
+        gated.handle = handle = super().call_soon(gated, context=gated.context)
         return handle
 
     def call_at(  # type: ignore[override]
@@ -151,13 +159,10 @@ class SimLoop(VirtualTimeLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        instance = _INSTANCE.get() if context is None else context.get(_INSTANCE)
-        if instance is None:
+        gated = _gate(callback, args, context)
+        if gated is None:
             return super().call_at(when, callback, *args, context=context)
-        if context is None:
-            context = contextvars.copy_context()
-        gated = _Gated(instance, callback, args, context)
-        gated.handle = handle = super().call_at(when, gated, context=context)
+        gated.handle = handle = super().call_at(when, gated, context=gated.context)
         return handle
 
     def wall_time_ns(self) -> int:
