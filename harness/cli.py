@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import Op
+from harness.nodelog import ENV_VAR as NODE_LOG_LIMIT_ENV
+from harness.nodelog import default_limit, parse_size
 from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
@@ -85,6 +87,8 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --no-plots               skip the PNG plots (they take seconds to draw)
       --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
+      --node-log-limit SIZE    bytes each node log keeps, its beginning and end (default 64M, or
+                               $MAELSTROM_NODE_LOG_LIMIT; K/M/G suffixes; 0 = no limit)
 """
 )
 
@@ -136,6 +140,16 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise BadArgs(
+            f'Failed to validate "--node-log-limit {text}": must be a size in bytes, optionally with K, M '
+            "or G (0 = no limit)"
+        ) from None
 
 
 def _nemesis(text: str) -> frozenset[str]:
@@ -207,6 +221,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--no-plots": ("no_plots", None),
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
+    "--node-log-limit": ("node_log_limit", _size),
     "--sim": ("sim", None),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
@@ -294,6 +309,11 @@ def parse_test_args(
     else:
         nodes = list(DEFAULT_NODES)
     concurrency = parse_concurrency(values.get("concurrency", "1n"), len(nodes))
+    if "node_log_limit" not in values:
+        try:
+            values["node_log_limit"] = default_limit()
+        except ValueError as e:
+            raise BadArgs(f"{NODE_LOG_LIMIT_ENV}: {e}") from None
 
     workload = values.get("workload", "lin-kv")
     if workload not in REGISTRY:
@@ -335,6 +355,7 @@ def parse_test_args(
         log_ops=not values.get("quiet_ops"),
         run_dir_file=values.get("run_dir_file"),
         sim=bool(values.get("sim")),
+        node_log_limit=values["node_log_limit"],
     )
     return test, config
 

@@ -23,18 +23,21 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import msgspec
 
 from harness.history import Keyword, kw
 from harness.network import Network
+from harness.nodelog import DEFAULT_LIMIT, NodeLog, format_size
 
 __all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeIO", "NodeProcess", "RunAborted", "kill_all"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
 _TAIL = 32
+#: a stderr "line" longer than this is handled (tail, --log-stderr echo) in pieces of this size
+_MAX_LINE = 1 << 16
 #: seconds stop() waits for a killed node's exit to be seen
 STOP_TIMEOUT = 5.0
 
@@ -145,6 +148,7 @@ class NodeIO:
         on_crash: Callable[[Any], None],
         console: Callable[[str], None],
         log_stderr: bool = False,
+        log_limit: int = DEFAULT_LIMIT,
     ) -> None:
         self.id = node_id
         self.net = net
@@ -154,7 +158,14 @@ class NodeIO:
         #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
         self._console = console
         self._log_stderr = log_stderr
-        self._log: IO[bytes] | None = None
+        #: the node log keeps at most this many bytes (harness.nodelog; 0: all of them); the
+        #: --log-stderr echo shows the first half of it, then, at the end, the last lines
+        self._log_limit = log_limit
+        self._log: NodeLog | None = None
+        self._echoed = 0
+        self._echo_dropped = 0
+        #: after the run, when the node log was cut: {"total", "kept", "dropped", "limit"} (bytes)
+        self.log_truncation: dict[str, int] | None = None
         self._stdout_buf = b""
         self._stderr_buf = b""
         self.stdout_tail: deque[str] = deque(maxlen=_TAIL)
@@ -200,7 +211,10 @@ class NodeIO:
         self._stdout_buf = b""
         await self._spawn()
         if self._log is not None:
-            self._log.write(f"--- {self.id} restarted by the nemesis ({self._incarnation()}) ---\n".encode())
+            newline = "" if self._log.ends_line else "\n"
+            self._log.write(
+                f"{newline}--- {self.id} restarted by the nemesis ({self._incarnation()}) ---\n".encode()
+            )
         try:
             await init(self)
         except BaseException:
@@ -251,14 +265,32 @@ class NodeIO:
         return f"incarnation {len(self.pids)}"
 
     def _open_log(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in _close_log)
+        self._log = NodeLog(self.log_path, self._log_limit)
 
     def _close_log(self) -> None:
         if self._log is not None:
             self._flush_stderr_tail()
-            self._log.close()
+            self.log_truncation = self._log.close()
             self._log = None
+        if self._echo_dropped:
+            self._console(
+                f"--- --log-stderr: {self._echo_dropped} bytes ({format_size(self._echo_dropped)}) of "
+                f"{self.id}'s stderr not shown (--node-log-limit {self._log_limit}); its last lines: ---"
+            )
+            for line in self.stderr_tail:
+                self._console(line)
+            self._echo_dropped = 0
+
+    def log_truncation_text(self) -> str | None:
+        """One sentence for the console when the node's log was cut, else None."""
+        t = self.log_truncation
+        if t is None:
+            return None
+        return (
+            f"Node {self.id} wrote {format_size(t['total'])} to stderr: its log {self.log_path} keeps "
+            f"the first and last parts ({format_size(t['kept'])}; {format_size(t['dropped'])} dropped "
+            f"at the marker line; --node-log-limit {format_size(t['limit'])})"
+        )
 
     def crash_report(self) -> str:
         out = "\n".join(self.stdout_tail) or "(nothing)"
@@ -270,21 +302,33 @@ class NodeIO:
         )
 
     def _on_stderr(self, data: bytes) -> None:
-        data = self._stderr_buf + data
-        *lines, self._stderr_buf = data.split(b"\n")
         if self._log is not None:
-            self._log.write(data[: len(data) - len(self._stderr_buf)])
-            self._log.flush()
-        for raw in lines:
-            text = raw.decode("utf-8", "replace")
-            self.stderr_tail.append(text)
+            self._log.write(data)  # as it came: the log needs no line boundaries
+        data = self._stderr_buf + data
+        echo = self._log_stderr and (not self._log_limit or self._echoed < self._log_limit // 2)
+        if echo:
+            *lines, rest = data.split(b"\n")
+        else:  # only the last lines matter (the tail): do not split and decode the rest
+            *lines, rest = data.rsplit(b"\n", _TAIL)
+            if lines and len(lines) == _TAIL and b"\n" in lines[0]:
+                lines[0] = lines[0].rpartition(b"\n")[2]
             if self._log_stderr:
-                self._console(text)
+                self._echo_dropped += len(data) - len(rest)
+        if len(rest) > _MAX_LINE:  # a node that never ends its line: take it in pieces
+            lines.append(rest[:_MAX_LINE])
+            rest = rest[_MAX_LINE:][-_MAX_LINE:]
+        self._stderr_buf = rest
+        for raw in lines:
+            text = raw[:2000].decode("utf-8", "replace")
+            self.stderr_tail.append(text)
+            if echo:
+                self._echoed += len(raw) + 1
+                self._console(raw.decode("utf-8", "replace"))
 
     def _flush_stderr_tail(self) -> None:
-        if self._stderr_buf and self._log is not None:
-            self._log.write(self._stderr_buf)
-            self.stderr_tail.append(self._stderr_buf.decode("utf-8", "replace"))
+        """The node is gone: its unfinished last line goes to the tail (the log has it already)."""
+        if self._stderr_buf:
+            self.stderr_tail.append(self._stderr_buf[:2000].decode("utf-8", "replace"))
             self._stderr_buf = b""
 
     def _on_stdout(self, data: bytes) -> None:
@@ -380,6 +424,7 @@ class NodeProcess(NodeIO):
         on_crash: Callable[[NodeProcess], None],
         console: Callable[[str], None],
         log_stderr: bool = False,
+        log_limit: int = DEFAULT_LIMIT,
         env: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
@@ -390,6 +435,7 @@ class NodeProcess(NodeIO):
             on_crash=on_crash,
             console=console,
             log_stderr=log_stderr,
+            log_limit=log_limit,
         )
         #: the process environment (None: the runner's own)
         self._env = env

@@ -33,6 +33,7 @@ from harness.checkers.core import WORKLOAD, summarize
 from harness.edn import read_history, read_results, results_to_json, stored
 from harness.history import UNKNOWN, Op
 from harness.nemesis import FAULT_COLORS, faults_by_kind, partition_intervals
+from harness.nodelog import TRUNCATED_FILE, format_size
 from harness.summary import MAX_TEXT, Summary, Table, compact
 from harness.svg import write_messages_svg
 from harness.workloads import REGISTRY
@@ -312,6 +313,7 @@ def _render_page(
     ]
 
     by_checker = summaries(results or {}, test, history)
+    parts += _truncated_logs(run_dir)
     parts.append("<h2>Why</h2>")
     if results is None:
         parts.append(
@@ -380,6 +382,28 @@ def _render_page(
         )
     parts.append("</ul></body></html>\n")
     return "\n".join(parts)
+
+
+def _truncated_logs(run_dir: Path) -> list[str]:
+    """A warning naming each node log that was cut at --node-log-limit (harness.nodelog)."""
+    try:
+        cut = json.loads((run_dir / TRUNCATED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(cut, dict) or not cut:
+        return []
+    items = "".join(
+        f"<li>{escape(str(node))}: wrote {format_size(int(t.get('total', 0)))}, "
+        f"{format_size(int(t.get('dropped', 0)))} dropped, the first and last parts kept "
+        f"(limit {format_size(int(t.get('limit', 0)))})</li>"
+        for node, t in sorted(cut.items())
+        if isinstance(t, dict)
+    )
+    return [
+        "<p class=unk id=truncated-logs>Node logs truncated at the node-log limit "
+        "(<code>--node-log-limit</code>): the marker line in each says where.</p>",
+        f"<ul>{items}</ul>",
+    ]
 
 
 def _section_kills_pauses(history: list[Op] | None) -> list[str]:

@@ -45,6 +45,7 @@ from harness.history import INVOKE, NEMESIS, Op
 from harness.interpreter import ClientIds, Interpreter, derive_rngs
 from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
 from harness.network import Network, latency_sampler, net_result
+from harness.nodelog import DEFAULT_LIMIT, TRUNCATED_FILE
 from harness.options import TestOptions
 from harness.processes import NodeFault, NodeProcess, RunAborted
 from harness.progress import Progress
@@ -83,6 +84,8 @@ class RunConfig:
     #: called with (run dir, history) after a completed run's report, so a caller in this process
     #: (run-challenge's second report) uses the ops instead of reading history.edn back
     on_history: Callable[[Path, list[Op]], None] | None = None
+    #: bytes each node log keeps (its beginning and end; harness.nodelog), 0 = all
+    node_log_limit: int = DEFAULT_LIMIT
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -176,6 +179,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             "on_crash": on_crash,
             "console": functools.partial(progress.node_stderr, n),
             "log_stderr": test.log_stderr,
+            "log_limit": config.node_log_limit,
         }
 
     if config.sim:
@@ -299,6 +303,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         for node in nodes:
             node.kill()
         await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
+        _note_truncated_logs(nodes, run_dir, say)
         if nemesis is not None:
             nemesis.heal(interp.now())
         await net.close()
@@ -387,6 +392,18 @@ def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) ->
                 net.send(name, msg.src, reply)
 
         net.register(name, deliver)
+
+
+def _note_truncated_logs(nodes: list[Any], run_dir: Path, say: Callable[[str], None]) -> None:
+    """Say which node logs were cut at the limit, and keep that in node-logs/truncated.json (the
+    report reads it)."""
+    cut = {node.id: node.log_truncation for node in nodes if node.log_truncation is not None}
+    if not cut:
+        return
+    for node in nodes:
+        if node.log_truncation is not None:
+            say(node.log_truncation_text())
+    (run_dir / TRUNCATED_FILE).write_text(json.dumps(cut, indent=1, sort_keys=True) + "\n")
 
 
 def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:

@@ -45,6 +45,7 @@ from common.durable import Journal, lose_as_sigkill
 from common.node import Node
 from common.testing import VirtualTimeLoop
 from harness.network import Network
+from harness.nodelog import DEFAULT_LIMIT
 from harness.processes import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
 
 __all__ = ["EPOCH_NS", "SimLoop", "SimNode", "run_simulation", "sim_program_problem"]
@@ -396,6 +397,7 @@ class SimNode(NodeIO):
         on_crash: Callable[[Any], None],
         console: Callable[[str], None],
         log_stderr: bool = False,
+        log_limit: int = DEFAULT_LIMIT,
         data_dir: Path,
         seed: int,
     ) -> None:
@@ -407,6 +409,7 @@ class SimNode(NodeIO):
             on_crash=on_crash,
             console=console,
             log_stderr=log_stderr,
+            log_limit=log_limit,
         )
         self.data_dir = data_dir
         self.seed = seed

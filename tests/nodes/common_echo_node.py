@@ -6,6 +6,7 @@ wrong-echo      echoes a different value (the checker's catch)
 unknown-dest    sends a message to a node that does not exist on the 3rd echo (a node fault)
 exit            exits with status 3 after 3 echoes (the run aborts)
 stray-print     print()s to stdout on every echo: it must go to the log, not the network
+chatty          writes 1 KB to stderr on every echo (for the node-log limit)
 """
 
 import sys
@@ -25,6 +26,8 @@ def echo(msg):
         node.send("n99", {"type": "hello"})
     if mode == "exit" and count > 3:
         sys.exit(3)
+    if mode == "chatty":
+        print(f"echo number {count} " + "x" * 1000, file=sys.stderr)
     if mode == "stray-print":
         print(f"echo number {count}")
     value = msg.body["echo"]

@@ -7,11 +7,14 @@ unknown-dest    sends to a node that does not exist
 ids             correct unique ids            dup-ids       hands out the same id twice
 slow-echo       answers each echo after 30 ms (for late-reply tests)
 forks           echo node that starts a child process and ignores the end of stdin
+stderr-flood    correct echo node with a thread writing stderr as fast as it can
 """
 
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "echo"
@@ -24,6 +27,12 @@ def send(dest, body):
     sys.stdout.flush()
 
 
+def flood():
+    block = b"".join(b"flood line %06d: " % i + b"x" * 80 + b"\n" for i in range(640))
+    while True:
+        os.write(2, block)
+
+
 for line in sys.stdin:
     msg = json.loads(line)
     body = msg["body"]
@@ -33,6 +42,8 @@ for line in sys.stdin:
         print(f"{node_id} init", file=sys.stderr, flush=True)
         if mode == "hang-init":
             continue
+        if mode == "stderr-flood":
+            threading.Thread(target=flood, daemon=True).start()
         if mode == "forks":  # the child carries our argv, so a test can look for it
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", *sys.argv[1:]])
         send(msg["src"], {**reply, "type": "init_ok"})
