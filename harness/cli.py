@@ -19,12 +19,14 @@ import random
 import re
 import shlex
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.history import Op
+from harness.junit import Case, parse_shard, shard_runs, write_junit
 from harness.nodelog import ENV_VAR as NODE_LOG_LIMIT_ENV
 from harness.nodelog import default_limit, parse_size
 from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
@@ -87,6 +89,10 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --no-plots               skip the PNG plots (they take seconds to draw)
       --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
+      --junit FILE             write JUnit XML: one test case per run (seed), a failing one with
+                               its verdict's summary and the command that reproduces it
+      --shard K/N              run only shard K of N of the --test-count seeds (needs --seed):
+                               runs i with i % N == K-1; the N shards together are the whole sweep
       --node-log-limit SIZE    bytes each node log keeps, its beginning and end (default 64M, or
                                $MAELSTROM_NODE_LOG_LIMIT; K/M/G suffixes; 0 = no limit)
 """
@@ -150,6 +156,13 @@ def _size(text: str) -> int:
             f'Failed to validate "--node-log-limit {text}": must be a size in bytes, optionally with K, M '
             "or G (0 = no limit)"
         ) from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        return parse_shard(text)
+    except ValueError as e:
+        raise BadArgs(f'Failed to validate "--shard {text}": {e}') from None
 
 
 def _nemesis(text: str) -> frozenset[str]:
@@ -222,6 +235,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--node-log-limit": ("node_log_limit", _size),
+    "--junit": ("junit", str),
+    "--shard": ("shard", _shard),
     "--sim": ("sim", None),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
@@ -309,6 +324,10 @@ def parse_test_args(
     else:
         nodes = list(DEFAULT_NODES)
     concurrency = parse_concurrency(values.get("concurrency", "1n"), len(nodes))
+    if "shard" in values and "seed" not in values:
+        raise BadArgs(
+            "--shard needs --seed S, so that every shard sweeps the same seeds (S..S+N-1 for --test-count N)"
+        )
     if "node_log_limit" not in values:
         try:
             values["node_log_limit"] = default_limit()
@@ -356,6 +375,8 @@ def parse_test_args(
         run_dir_file=values.get("run_dir_file"),
         sim=bool(values.get("sim")),
         node_log_limit=values["node_log_limit"],
+        junit=values.get("junit"),
+        shard=values.get("shard"),
     )
     return test, config
 
@@ -390,15 +411,19 @@ Commands:
 """
 
 
+#: the distribution's name on a package index (pyproject.toml)
+DISTRIBUTION = "glomers-runner"
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as package_version
 
     try:
-        number = package_version("gossip-glomers-challenges")
+        number = package_version(DISTRIBUTION)
     except PackageNotFoundError:
         number = "unknown (not installed)"
-    return f"maelstrom {number}: the Java-free, Maelstrom-compatible runner of gossip-glomers-challenges"
+    return f"maelstrom ({DISTRIBUTION} {number}): the Java-free, Maelstrom-compatible runner of gossip-glomers-challenges"
 
 
 #: the commands other than ``test``: each module's ``main(argv) -> int``, imported only when used
@@ -457,17 +482,71 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         print(f"{e}\n\n{USAGE}", file=sys.stderr)
         return EXIT_BAD_ARGS
     config.on_history = on_history
-    code = 0
     base_seed = test.seed
     if config.sim and base_seed is None:
         base_seed = random.SystemRandom().randrange(2**31)
         print(f"Seed: {base_seed} (rerun with --seed {base_seed})", file=sys.stderr)
     failed: list[tuple[int, int]] = []
-    for run in range(test.test_count):
+    cases: list[Case] = []
+    indices = shard_runs(test.test_count, config.shard)
+    try:
+        return _sweep(test, config, rest, base_seed, indices, failed, cases)
+    finally:
+        if config.junit:
+            ran = {c.name for c in cases}
+            cases += [  # what a series that stopped at a failure did not run
+                Case(_case_name(base_seed, i), None)
+                for i in indices
+                if _case_name(base_seed, i) not in ran and base_seed is not None
+            ]
+            write_junit(Path(config.junit), _suite_name(rest), cases, _properties(test, config, base_seed))
+            print(f"JUnit XML: {config.junit}", file=sys.stderr)
+
+
+def _case_name(base_seed: int | None, index: int, seed: int | None = None) -> str:
+    return f"seed {base_seed + index if base_seed is not None else seed}"
+
+
+def _suite_name(argv: list[str]) -> str:
+    return _repro_command(argv, None)
+
+
+def _properties(test: TestOptions, config: RunConfig, base_seed: int | None) -> dict[str, str]:
+    props = {"workload": test.workload, "test-count": str(test.test_count), "sim": str(config.sim).lower()}
+    if base_seed is not None:
+        props["first-seed"] = str(base_seed)
+    if config.shard is not None:
+        props["shard"] = f"{config.shard[0]}/{config.shard[1]}"
+    return props
+
+
+def _sweep(
+    test: TestOptions,
+    config: RunConfig,
+    rest: list[str],
+    base_seed: int | None,
+    indices: list[int],
+    failed: list[tuple[int, int]],
+    cases: list[Case],
+) -> int:
+    """Run the sweep's runs (every run index of this shard), recording each in ``cases``."""
+    code = 0
+    if config.shard is not None:
+        k, n = config.shard
+        print(
+            f"Shard {k}/{n}: {len(indices)} of {test.test_count} runs, seeds "
+            + (", ".join(str(base_seed + i) for i in indices[:20]) if base_seed is not None else "?")
+            + (" ..." if len(indices) > 20 else ""),
+            file=sys.stderr,
+        )
+    for run in indices:
         seed = random.SystemRandom().randrange(2**31) if base_seed is None else base_seed + run
         test.seed = seed
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
+        config.last_run_dir = None
+        started = time.monotonic()
+        broke = 0
         try:
             if config.sim:
                 from harness.sim import run_simulation
@@ -484,9 +563,20 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
             return 128 + e.args[0].value
         except Exception:
             print(f"Oh jeez, I'm sorry, the harness broke:\n{traceback.format_exc()}", file=sys.stderr)
-            return EXIT_ABORTED
+            code = broke = EXIT_ABORTED
         finally:
             kill_all()
+        cases.append(
+            Case(
+                _case_name(base_seed, run, seed),
+                code,
+                time.monotonic() - started,
+                config.last_run_dir,
+                _repro_command(rest, seed),
+            )
+        )
+        if broke:
+            return code
         if code != 0 and config.sim and test.test_count > 1:
             # many seeds: go on past a failure; each failing seed is named with its own command
             failed.append((seed, code))
@@ -494,19 +584,25 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         if code != 0:
             break
     if failed:
-        print(f"{len(failed)} of {test.test_count} seeds failed:", file=sys.stderr)
+        print(f"{len(failed)} of {len(indices)} seeds failed:", file=sys.stderr)
         for seed, status in failed:
             print(f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed)}", file=sys.stderr)
         return failed[0][1]
     if config.sim and test.test_count > 1 and base_seed is not None:
-        print(
-            f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
-            file=sys.stderr,
-        )
+        if config.shard is None:
+            print(
+                f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"All {len(indices)} seeds of shard {config.shard[0]}/{config.shard[1]} valid.",
+                file=sys.stderr,
+            )
     return code
 
 
-def _repro_command(argv: list[str], seed: int) -> str:
+def _repro_command(argv: list[str], seed: int | None) -> str:
     """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed."""
     words: list[str] = []
     skip = False
@@ -515,8 +611,8 @@ def _repro_command(argv: list[str], seed: int) -> str:
             skip = False
             continue
         name = word.split("=", 1)[0]
-        if name in ("--test-count", "--seed", "--run-dir-file"):
+        if name in ("--test-count", "--seed", "--run-dir-file", "--junit", "--shard"):
             skip = "=" not in word
             continue
         words.append(word)
-    return shlex.join(["maelstrom", "test", *words, "--seed", str(seed)])
+    return shlex.join(["maelstrom", "test", *words, *(["--seed", str(seed)] if seed is not None else [])])

@@ -86,6 +86,11 @@ class RunConfig:
     on_history: Callable[[Path, list[Op]], None] | None = None
     #: bytes each node log keeps (its beginning and end; harness.nodelog), 0 = all
     node_log_limit: int = DEFAULT_LIMIT
+    #: --junit FILE: the sweep's JUnit XML (harness.junit); --shard K/N: this shard's runs only
+    junit: str | None = None
+    shard: tuple[int, int] | None = None
+    #: set by run_once: the store directory of the run it made (for the sweep's JUnit cases)
+    last_run_dir: Path | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -102,6 +107,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
     say = progress.log
     rngs = derive_rngs(test.seed)
     run_dir = make_run_dir(test.store, test.workload)
+    config.last_run_dir = run_dir
     progress.open_log(run_dir / "jepsen.log")
     write_test_json(test, run_dir)
     progress.log_file_only(f"Test options: {json.dumps(test.to_json(), sort_keys=True)}")

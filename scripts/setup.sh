@@ -51,10 +51,12 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]]; then
   echo "$wanted" >"$STAMP"
 fi
 
-# System programs the project runs: redis-server (a unique-ids design and its tests) and chromium
-# (the test that loads a run report in a headless browser).
+# System programs the project runs: redis-server (a unique-ids design and its tests), chromium
+# (the test that loads a run report in a headless browser) and jq (the shell node that the
+# installed-runner test runs, tests/nodes/jq_echo_node.sh).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then

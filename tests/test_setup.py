@@ -27,7 +27,7 @@ def scratch(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (venv_bin / "python").write_text(
         f'#!/bin/sh\nif [ "$1 $2" = "-m pip" ]; then echo pip >> "{log}"; exit 0; fi\nexec "{sys.executable}" "$@"\n'
     )
-    bin_dir = tmp_path / "bin"  # only what setup.sh needs, so redis-server and chromium are missing
+    bin_dir = tmp_path / "bin"  # only what setup.sh needs, so redis-server, jq and chromium are missing
     bin_dir.mkdir()
     for tool in TOOLS:
         if found := shutil.which(tool):
@@ -49,12 +49,12 @@ def test_setup_says_what_it_does_first_and_nothing_after(tmp_path: Path) -> None
     assert first.stdout == ""
     lines = first.stderr.splitlines()
     assert any(line.startswith("setup: installing the project") and "pip" in line for line in lines)
-    assert any(line.startswith("setup: installing redis-server chromium with apt-get") for line in lines)
+    assert any(line.startswith("setup: installing redis-server jq chromium with apt-get") for line in lines)
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert calls[0] == "pip" and calls[1].startswith("apt-get update")
     # pip is not run again while pyproject.toml and the interpreter are unchanged; apt-get is
     # (the fake installed nothing), so make the programs exist
-    for program in ("redis-server", "chromium"):
+    for program in ("redis-server", "jq", "chromium"):
         (Path(env["PATH"]) / program).write_text("#!/bin/sh\n")
         (Path(env["PATH"]) / program).chmod(0o755)
     again = subprocess.run(
