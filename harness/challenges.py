@@ -13,9 +13,11 @@ README's table (tests/test_challenges.py checks that README.md shows exactly tha
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ __all__ = [
     "Target",
     "Variant",
     "by_folder",
+    "challenge_of_run",
+    "flag_differences",
     "main",
     "markdown_table",
 ]
@@ -253,6 +257,43 @@ def by_folder(name: str | Path) -> Challenge:
     raise KeyError(
         f"{name!r} is not a challenge folder (expected one of: {', '.join(c.folder for c in CHALLENGES)})"
     )
+
+
+def challenge_of_run(test: Mapping[str, Any]) -> Challenge | None:
+    """The challenge a run tested, from its test.json: ``--bin`` is a challenge folder's main.py
+    (any checkout) and the workload is the challenge's; else None (a plain ``maelstrom test``)."""
+    bin_path = test.get("bin")
+    if not isinstance(bin_path, str) or not bin_path:
+        return None
+    path = Path(bin_path)
+    if path.name != "main.py":
+        return None
+    for c in CHALLENGES:
+        if c.folder == path.parent.name and c.workload == test.get("workload"):
+            return c
+    return None
+
+
+#: the test.json parameters a challenge's flags set, compared by ``flag_differences``
+_COMPARED = ("nodes", "concurrency", "rate", "time-limit", "latency", "nemesis", "nemesis-interval",
+             "availability", "consistency-models", "topology")  # fmt: skip
+
+
+def flag_differences(challenge: Challenge, test: Mapping[str, Any]) -> list[str]:
+    """Where a run's parameters (test.json) differ from the challenge's flags, in words."""
+    from harness.cli import parse_test_args
+
+    wanted = parse_test_args([*challenge.flags, "--bin", "main.py"], warn=lambda _: None)[0].to_json()
+    out = []
+    for key in _COMPARED:
+        have, want = test.get(key), wanted.get(key)
+        if isinstance(have, (int, float)) and isinstance(want, (int, float)):
+            same = float(have) == float(want)
+        else:
+            same = have == want
+        if not same and key in test:
+            out.append(f"{key} {json.dumps(have)} (the challenge's: {json.dumps(want)})")
+    return out
 
 
 def _target_text(challenge: Challenge) -> str:

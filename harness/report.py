@@ -313,6 +313,7 @@ def _render_page(
     ]
 
     by_checker = summaries(results or {}, test, history)
+    parts += _section_targets(test, results, by_checker)
     parts += _truncated_logs(run_dir)
     parts.append("<h2>Why</h2>")
     if results is None:
@@ -382,6 +383,60 @@ def _render_page(
         )
     parts.append("</ul></body></html>\n")
     return "\n".join(parts)
+
+
+def _section_targets(
+    test: Mapping[str, Any], results: Mapping[str, Any] | None, by_checker: Mapping[str, Summary]
+) -> list[str]:
+    """What the run is judged on, first: a challenge run's targets (harness.challenges) against
+    what was measured, met or not; any other run's key figures (the checkers' summaries)."""
+    from harness.challenges import challenge_of_run, flag_differences
+    from harness.results_table import COMMON_FIGURES, challenge_checks
+
+    challenge = challenge_of_run(test)
+    if challenge is not None and results is not None:
+        checks = challenge_checks(challenge, results)
+        failed = [c.label for c in checks if not c.met]
+        rows = [
+            [
+                c.label,
+                f"valid? {_valid_cell(results.get('valid?'))[0]}; {c.figure}"
+                if c.label == "valid"
+                else c.figure,
+                ("yes", "ok") if c.met else ("NO", "bad"),
+            ]
+            for c in checks
+        ]
+        verdict = (
+            "<p class=ok id=targets-met>Meets the challenge's target.</p>"
+            if not failed
+            else f"<p class=bad id=targets-met>Does not meet the challenge's target: {escape(', '.join(failed))}.</p>"
+        )
+        differences = flag_differences(challenge, test)
+        note = (
+            "<p class=unk>This run's parameters differ from the challenge's flags ("
+            + escape("; ".join(differences))
+            + f"): the targets are set for <code>{escape(challenge.command())}</code>.</p>"
+            if differences
+            else ""
+        )
+        return [
+            f"<h2 id=targets>Targets: {escape(challenge.name)}</h2>",
+            verdict,
+            _table(["target", "measured", "met?"], rows),
+            note,
+        ]
+    figures = list(by_checker[WORKLOAD].figures) if WORKLOAD in by_checker else []
+    for name, summary in by_checker.items():
+        if name != WORKLOAD:
+            figures += [f for f in summary.figures if f.key in COMMON_FIGURES]
+    figures = [f for f in figures if f.value is not None]
+    if results is None or not figures:
+        return []
+    return [
+        "<h2 id=key-figures>Key figures</h2>",
+        _table(["figure", "value"], [[f.label, f.text().removeprefix(f.label).strip(" :")] for f in figures]),
+    ]
 
 
 def _truncated_logs(run_dir: Path) -> list[str]:

@@ -31,6 +31,7 @@ __all__ = [
     "RESULTS_SIZE_LIMIT",
     "Check",
     "Row",
+    "challenge_checks",
     "evaluate",
     "figure_labels",
     "key_figures",
@@ -114,6 +115,16 @@ def check_target(target: Target, figs: Mapping[str, Figure], labels: Mapping[str
     )
 
 
+def challenge_checks(
+    challenge: Challenge, results: Mapping[str, Any], figs: Mapping[str, Figure] | None = None
+) -> list[Check]:
+    """ "valid", then each of the challenge's targets, against the run's key figures."""
+    if figs is None:
+        figs = key_figures(challenge.workload, results)
+    labels = figure_labels(challenge)
+    return [valid(results, figs), *(check_target(t, figs, labels) for t in challenge.targets)]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     challenge: Challenge
@@ -145,8 +156,7 @@ def evaluate(root: Path, challenge: Challenge, results_root: Path | None = None)
     v = results.get("valid?")
     verdict = "valid" if v is True else "INVALID" if v is False else "unknown"
     figs = key_figures(challenge.workload, results)
-    labels = figure_labels(challenge)
-    checks = [valid(results, figs), *(check_target(t, figs, labels) for t in challenge.targets)]
+    checks = challenge_checks(challenge, results, figs)
     # the same three figures for every challenge, then whatever its own targets measure
     common = [_text(figs, key) for key in COMMON_FIGURES]
     figures = list(dict.fromkeys([*common, *(c.figure for c in checks)]))

@@ -1,7 +1,8 @@
 """``maelstrom serve``: browse store/ over HTTP with the standard library (maelstrom-more.md §4.6).
 
 ``/`` is an index of every run under the store (``<store>/<workload>/<timestamp>/``, symlinks
-such as ``latest`` skipped), newest first: workload, time, verdict, the workload's key figures
+such as ``latest`` skipped), newest first: workload, time, verdict, a challenge run's targets
+against what was measured (``harness.challenges``; met or not), the workload's key figures
 (``Workload.summarize`` of the stored result), the test's parameters, and links to the run's
 report and files, and a zip of the run (``<run>.zip``, streamed), ``PAGE_SIZE`` runs a page
 (``?page=N``). Every other path is a file or directory under the store, served as is by
@@ -64,6 +65,8 @@ class RunEntry:
     figures: tuple[str, ...]
     parameters: dict[str, Any]
     files: tuple[str, ...]
+    #: a challenge run's targets against what was measured: (text, met) each; () for other runs
+    targets: tuple[tuple[str, bool], ...] = ()
 
 
 def _parse_time(name: str) -> datetime.datetime | None:
@@ -103,19 +106,47 @@ def _figures(workload: str, results: dict[str, Any], test: dict[str, Any]) -> tu
     return tuple(f.text() for f in figures)
 
 
+def _targets(test: dict[str, Any], results: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    """A challenge run's targets (harness.challenges) against the figures measured, met or not."""
+    from harness.challenges import challenge_of_run
+    from harness.results_table import challenge_checks
+
+    challenge = challenge_of_run(test)
+    if challenge is None:
+        return ()
+    try:
+        checks = challenge_checks(challenge, results)
+    except Exception as e:  # as _figures: an old result costs its targets only
+        return ((f"(targets not computed: {type(e).__name__})", False),)
+    head = (f"{challenge.number}: {'meets its target' if all(c.met for c in checks) else 'target NOT met'}",)
+    return (
+        (head[0], all(c.met for c in checks)),
+        *((f"{'✓' if c.met else '✗'} {c.label}: {c.figure}", c.met) for c in checks if c.label != "valid"),
+    )
+
+
 def _run_entry(store: Path, run: Path) -> RunEntry:
     test = _load_json(run / "test.json")
     test = test if isinstance(test, dict) else {}
     results = _load_json(run / "results.json")
+    targets: tuple[tuple[str, bool], ...] = ()
     if isinstance(results, dict):
         verdict = results.get("valid?", "unknown")
         figures = _figures(run.parent.name, results, test)
+        targets = _targets(test, results)
     else:
         verdict, figures = "incomplete", ()
     parameters = {k: test[k] for k in PARAMETERS if test.get(k) not in (None, [], "")}
     files = tuple(f for f in FILES if (run / f).exists())
     return RunEntry(
-        run.relative_to(store), run.parent.name, _parse_time(run.name), verdict, figures, parameters, files
+        run.relative_to(store),
+        run.parent.name,
+        _parse_time(run.name),
+        verdict,
+        figures,
+        parameters,
+        files,
+        targets,
     )
 
 
@@ -212,14 +243,17 @@ def index_html(store: str | Path, page: int = 1, page_size: int = PAGE_SIZE) -> 
             f"{html.escape(k)} {html.escape(_param_text(v))}" for k, v in e.parameters.items()
         )
         figures = "<br>".join(html.escape(f) for f in e.figures)
+        targets = "<br>".join(
+            f'<span class="{"met" if met else "unmet"}">{html.escape(text)}</span>' for text, met in e.targets
+        )
         rows.append(
             f'<tr><td><a href="{href}">{html.escape(e.workload)}</a></td>'
             f"<td>{html.escape(when)}</td>"
             f'<td class="verdict" style="background:{color}">{html.escape(verdict)}</td>'
-            f'<td>{figures}</td><td class="params">{params}</td><td>{links}</td></tr>'
+            f'<td class="targets">{targets}</td><td>{figures}</td><td class="params">{params}</td><td>{links}</td></tr>'
         )
     body = (
-        "<table><thead><tr><th>Workload</th><th>Time (UTC)</th><th>Valid?</th><th>Key figures</th>"
+        "<table><thead><tr><th>Workload</th><th>Time (UTC)</th><th>Valid?</th><th>Challenge target</th><th>Key figures</th>"
         f"<th>Parameters</th><th>Files</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         if rows
         else f"<p>No runs in {html.escape(str(store))} yet.</p>"
@@ -232,6 +266,7 @@ body {{ font-family: sans-serif; margin: 1.5em; }}
 table {{ border-collapse: collapse; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; font-size: 13px; }}
 td.params {{ color: #555; font-size: 12px; }}
+.met {{ color: #2e8b3d; }} .unmet {{ color: #c62828; font-weight: bold; }}
 </style></head>
 <body><h1>Maelstrom runs</h1><p>{len(all_runs)} run{"" if len(all_runs) == 1 else "s"} in {html.escape(str(Path(store).resolve()))}</p>
 {pager}{body}{pager}
