@@ -36,6 +36,8 @@ __all__ = ["LIVE_PROCESS_GROUPS", "NodeFault", "NodeIO", "NodeProcess", "RunAbor
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
 _TAIL = 32
+#: about the bytes a --log-stderr line gains in jepsen.log (timestamp, thread, logger)
+_ECHO_PREFIX = 64
 #: a stderr "line" longer than this is handled (tail, --log-stderr echo) in pieces of this size
 _MAX_LINE = 1 << 16
 #: seconds stop() waits for a killed node's exit to be seen
@@ -321,8 +323,8 @@ class NodeIO:
         for raw in lines:
             text = raw[:2000].decode("utf-8", "replace")
             self.stderr_tail.append(text)
-            if echo:
-                self._echoed += len(raw) + 1
+            if echo:  # counted with the line's log prefix, so that short lines cannot multiply it
+                self._echoed += len(raw) + _ECHO_PREFIX
                 self._console(raw.decode("utf-8", "replace"))
 
     def _flush_stderr_tail(self) -> None:
