@@ -339,13 +339,13 @@ class _Instance:
             sys.modules.pop(self.module.__name__, None)
 
 
-def _forget_siblings(folder: str, known: set[str]) -> None:
-    """Unlist the modules a program's load imported from its own folder: the next instance imports
-    its own copies, as each process has its own (module-level state is per node, not shared)."""
-    for name in set(sys.modules) - known:
-        file = getattr(sys.modules[name], "__file__", None) or ""
-        if str(Path(file).parent) == folder:
-            del sys.modules[name]
+def _siblings(folder: str, known: set[str]) -> set[str]:
+    """The modules a program's load imported from its own folder (not listed in ``known`` before)."""
+    return {
+        name
+        for name in set(sys.modules) - known
+        if str(Path(getattr(sys.modules[name], "__file__", None) or "/").parent) == folder
+    }
 
 
 def _node_class(instance: _Instance, created: list[Node], seed: int) -> type[Node]:
@@ -426,6 +426,8 @@ class SimNode(NodeIO):
         self._refusal: str | None = None
         #: the runner's context (no instance in it), in which the node's output is handled
         self._runner_context = contextvars.Context()
+        #: modules the program imported from its own folder (raft-lin-kv's raft), unlisted at stop
+        self._sibling_modules: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -496,7 +498,9 @@ class SimNode(NodeIO):
             _leave(saved)
             common.Node = saved_node  # type: ignore[misc]
             sys.path.remove(folder)
-            _forget_siblings(folder, known)
+            # listed until the run ends (msgspec resolves their annotations there), shared by the
+            # instances of this run as common is; the next run imports its own copies
+            self._sibling_modules |= _siblings(folder, known)
 
     def _served(self, instance: _Instance, task: asyncio.Task[None]) -> None:
         """The instance's serve() ended: for a process, that is its exit."""
@@ -568,6 +572,8 @@ class SimNode(NodeIO):
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        for name in self._sibling_modules:
+            sys.modules.pop(name, None)
         self._close_log()
 
     # -- input and output -----------------------------------------------------------------------
