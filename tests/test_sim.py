@@ -20,7 +20,7 @@ import pytest
 
 from harness.client import ClientTimeout, RPCClient
 from harness.net.network import Network
-from harness.nodeio import NodeFault
+from harness.nodeio import NodeFault, NodeHooks
 from harness.sim import EPOCH_NS, SimNode, run_simulation, sim_program_problem
 from tests.simrun import node_bin, run_test
 
@@ -168,9 +168,7 @@ def _drive(program: list[str], scenario: Any) -> Any:
             "n0",
             net,
             data / "logs" / "n0.log",
-            on_fault=faults.append,
-            on_crash=lambda n: crashes.append(n.crash_report()),
-            console=print,
+            NodeHooks(faults.append, lambda n: crashes.append(n.crash_report())),
             data_dir=data,
             seed=1,
         )
@@ -393,9 +391,7 @@ def test_what_a_node_sent_before_it_was_killed_is_still_delivered() -> None:
                 n,
                 net,
                 data / "logs" / f"{n}.log",
-                on_fault=lambda f: None,
-                on_crash=lambda n: None,
-                console=print,
+                NodeHooks(lambda f: None, lambda n: None),
                 data_dir=data,
                 seed=1,
             )
