@@ -160,13 +160,18 @@ def _run(args: list[str]) -> tuple[int, Path | None, list[Op] | None]:
 _TEXT_SUFFIXES = (".json", ".edn", ".log", ".html", ".txt", ".svg")
 
 
-def relative_paths(text: str, folder: Path, root: Path = ROOT) -> str:
-    """``text`` with this machine's absolute paths under ``root`` made relative to the challenge
-    ``folder`` (``/…/echo/main.py`` becomes ``./main.py``, ``/…/store/x`` ``../store/x``), so that
-    committed results name no stranger's directory tree."""
-    for base in dict.fromkeys((root, root.resolve())):
-        for path, relative in ((base / folder.name, "."), (base, "..")):
-            text = re.sub(re.escape(str(path)) + r"(?=[/\"'<\s),;:]|$)", relative, text, flags=re.MULTILINE)
+def relative_paths(text: str, folder: Path, root: Path | None = None) -> str:
+    """``text`` with this machine's absolute paths made relative to the challenge ``folder``: the
+    folder itself (``/…/echo/main.py`` becomes ``./main.py``), and the repository and ``root`` (the
+    store's parent) above it (``/…/store/x`` becomes ``../store/x``), so that committed results
+    name no stranger's directory tree."""
+    root = ROOT if root is None else root
+    pairs = {}
+    for path, relative in ((folder, "."), (folder.parent, ".."), (root, "..")):
+        for form in (path, path.resolve()):
+            pairs.setdefault(str(form), relative)
+    for path, relative in sorted(pairs.items(), key=lambda pair: -len(pair[0])):
+        text = re.sub(re.escape(path) + r"(?=[/\"'<\s),;:]|$)", relative, text, flags=re.MULTILINE)
     return text
 
 
@@ -278,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     # the reference results in FOLDER/results/ are real-mode runs; a simulated run's lean part
     # goes to store/sim-results/FOLDER/ (maelstrom results --sim reads it from there)
     out = ROOT / SIM_RESULTS / challenge.folder if sim else ROOT / challenge.folder / "results"
-    reported = keep_results(run_dir, out, history, ROOT / challenge.folder)
+    reported = keep_results(run_dir, out, history, challenge.main_py.parent)
     _say(f"Kept the lean part of {run_dir} in {out.relative_to(ROOT)}/")
     if not reported:
         return code or EXIT_ABORTED
