@@ -166,7 +166,7 @@ def relative_paths(text: str, folder: Path, root: Path | None = None) -> str:
     store's parent) above it (``/…/store/x`` becomes ``../store/x``), so that committed results
     name no stranger's directory tree."""
     root = ROOT if root is None else root
-    pairs = {}
+    pairs: dict[str, str] = {}
     for path, relative in ((folder, "."), (folder.parent, ".."), (root, "..")):
         for form in (path, path.resolve()):
             pairs.setdefault(str(form), relative)
