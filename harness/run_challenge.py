@@ -170,8 +170,8 @@ def relative_paths(text: str, folder: Path, root: Path | None = None) -> str:
     for path, relative in ((folder, "."), (folder.parent, ".."), (root, "..")):
         for form in (path, path.resolve()):
             pairs.setdefault(str(form), relative)
-    for path, relative in sorted(pairs.items(), key=lambda pair: -len(pair[0])):
-        text = re.sub(re.escape(path) + r"(?=[/\"'<\s),;:]|$)", relative, text, flags=re.MULTILINE)
+    for prefix, relative in sorted(pairs.items(), key=lambda pair: -len(pair[0])):
+        text = re.sub(re.escape(prefix) + r"(?=[/\"'<\s),;:]|$)", relative, text, flags=re.MULTILINE)
     return text
 
 
