@@ -12,15 +12,15 @@ README's table (tests/test_challenges.py checks that README.md shows exactly tha
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.options import parse_concurrency
 
 __all__ = [
     "CHALLENGES",
@@ -32,8 +32,6 @@ __all__ = [
     "by_folder",
     "challenge_of_run",
     "flag_differences",
-    "main",
-    "markdown_table",
 ]
 
 #: the repository root (the package is installed editable from it)
@@ -259,81 +257,65 @@ def by_folder(name: str | Path) -> Challenge:
     )
 
 
-def challenge_of_run(test: Mapping[str, Any]) -> Challenge | None:
+def challenge_of_run(test: Mapping[str, Any], run_dir: Path | None = None) -> Challenge | None:
     """The challenge a run tested, from its test.json: ``--bin`` is a challenge folder's main.py
-    (any checkout) and the workload is the challenge's; else None (a plain ``maelstrom test``)."""
+    and the workload is the challenge's; else None (a plain ``maelstrom test``). A kept copy
+    names the node relative to its folder (``./main.py``, run-challenge's rewrite): then the
+    folder is the copy's (``FOLDER/results/``, or ``store/sim-results/FOLDER/``)."""
     bin_path = test.get("bin")
     if not isinstance(bin_path, str) or not bin_path:
         return None
     path = Path(bin_path)
     if path.name != "main.py":
         return None
+    folders = [path.parent.name]
+    if not path.is_absolute() and path.parent == Path(".") and run_dir is not None:
+        here = Path(os.path.abspath(run_dir))
+        folders = [here.parent.name] if here.name == "results" else [here.name]
     for c in CHALLENGES:
-        if c.folder == path.parent.name and c.workload == test.get("workload"):
+        if c.folder in folders and c.workload == test.get("workload"):
             return c
     return None
 
 
-#: the test.json parameters a challenge's flags set, compared by ``flag_differences``
-_COMPARED = ("nodes", "concurrency", "rate", "time-limit", "latency", "nemesis", "nemesis-interval",
-             "availability", "consistency-models", "topology")  # fmt: skip
-
-
 def flag_differences(challenge: Challenge, test: Mapping[str, Any]) -> list[str]:
-    """Where a run's parameters (test.json) differ from the challenge's flags, in words."""
-    from harness.cli import parse_test_args
-
-    wanted = parse_test_args([*challenge.flags, "--bin", "main.py"], warn=lambda _: None)[0].to_json()
+    """Where a run's parameters (test.json) differ from the challenge's flags, in words: each
+    flag the challenge sets, against the value the run recorded."""
+    flags = dict(zip(challenge.flags[::2], challenge.flags[1::2], strict=True))
+    nodes = test.get("nodes")
+    node_count = len(nodes) if isinstance(nodes, list) else test.get("node-count")
+    latency = test.get("latency")
+    have_of: dict[str, Any] = {
+        "--node-count": node_count,
+        "--time-limit": test.get("time-limit"),
+        "--rate": test.get("rate"),
+        "--nemesis-interval": test.get("nemesis-interval"),
+        "--concurrency": test.get("concurrency"),
+        "--latency": latency.get("mean") if isinstance(latency, Mapping) else None,
+        "--nemesis": sorted(str(x).removeprefix(":") for x in test.get("nemesis") or []),
+        "--availability": str(test.get("availability") or "").removeprefix(":"),
+        "--consistency-models": [str(m).removeprefix(":") for m in test.get("consistency-models") or []],
+        "--topology": str(test.get("topology") or "").removeprefix(":"),
+    }
     out = []
-    for key in _COMPARED:
-        have, want = test.get(key), wanted.get(key)
-        if isinstance(have, (int, float)) and isinstance(want, (int, float)):
-            same = float(have) == float(want)
-        else:
-            same = have == want
-        if not same and key in test:
-            out.append(f"{key} {json.dumps(have)} (the challenge's: {json.dumps(want)})")
-    return out
-
-
-def _target_text(challenge: Challenge) -> str:
-    from harness.results_table import target_text
-
-    return target_text(challenge)
-
-
-def markdown_table() -> str:
-    """The README's table of challenges (one row per challenge, Fly.io's flags and our targets),
-    then the challenges' notes."""
-    lines = [
-        "| # | Challenge | Folder | Test command (from the folder) | Target |",
-        "|---|---|---|---|---|",
-    ]
-    for c in CHALLENGES:
-        cmd, target = (
-            text.replace("|", "\\|") for text in (c.command("./main.py", "../maelstrom"), _target_text(c))
+    for flag, text in flags.items():
+        if flag not in have_of:
+            continue
+        want: Any = text
+        if flag == "--concurrency" and isinstance(node_count, int):
+            want = parse_concurrency(text, node_count)
+        elif flag == "--nemesis":
+            want = sorted(text.split(","))
+        elif flag == "--consistency-models":
+            want = [text]
+        elif flag not in ("--availability", "--topology"):
+            want = float(text)
+        have = have_of[flag]
+        same = (
+            float(have) == want
+            if isinstance(have, (int, float)) and isinstance(want, float)
+            else have == want
         )
-        lines.append(f"| {c.number} | {c.title} | [`{c.folder}`]({c.folder}/) | `{cmd}` | {target} |")
-    notes = [f"{c.number}: {c.note}" for c in CHALLENGES if c.note]
-    return "\n".join([*lines, *([""] if notes else []), *notes])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="maelstrom challenges", description="List the challenges (folder names, in challenge order)."
-    )
-    parser.add_argument("--markdown", action="store_true", help="print the README's table of challenges")
-    parser.add_argument("--commands", action="store_true", help="print each challenge's test command")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        print(markdown_table())
-    elif args.commands:
-        for c in CHALLENGES:
-            print(c.command(f"./{c.folder}/main.py", "./maelstrom"))
-    else:
-        print("\n".join(c.folder for c in CHALLENGES))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        if not same:
+            out.append(f"{flag.removeprefix('--')} {json.dumps(have)} (the challenge's: {text})")
+    return out

@@ -5,7 +5,7 @@ a *node fault* (:class:`NodeFault`): like Maelstrom, the runner then stops readi
 stdout; unlike Maelstrom, the fault makes the verdict invalid. Its stderr goes to its log file
 (and tails, and the console under ``--log-stderr``). The nemesis's bookkeeping (kill, restart,
 pause, resume) is here too; how a node is started, stopped, frozen and thawed is the runtime's
-subclass's (``harness.processes.NodeProcess``, ``harness.sim.SimNode``).
+subclass's: ``NodeProcess`` (harness/processes.py) and ``SimNode`` (harness/sim.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.history import Keyword, kw
 from harness.net.network import Network
 from harness.nodelog import DEFAULT_LIMIT, NodeLog, format_size
 
-__all__ = ["STOP_TIMEOUT", "NodeFault", "NodeIO", "RunAborted"]
+__all__ = ["STOP_TIMEOUT", "NodeFault", "NodeHooks", "NodeIO", "RunAborted"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
@@ -52,6 +52,23 @@ class NodeFault:
         return {"node": self.node, "kind": self.kind, "message": self.message, "line": self.line}
 
 
+@dataclass(frozen=True, slots=True)
+class NodeHooks:
+    """What a node tells the run, in one object (every runtime's node gets the same one)."""
+
+    #: a node fault: the node's stdout is no longer read and the verdict will be invalid
+    on_fault: Callable[[NodeFault], None]
+    #: the node exited (or its instance ended) while the run needed it: the run ends (exit 255)
+    on_crash: Callable[[NodeIO], None]
+    #: (node id, line): where each stderr line goes under --log-stderr (the run's log)
+    console: Callable[[str, str], None] = lambda node_id, line: None
+    #: --log-stderr: every stderr line to ``console`` too, not only to the node's log file
+    log_stderr: bool = False
+    #: bytes the node's log keeps, its beginning and end (harness.nodelog; 0: all); the
+    #: --log-stderr echo shows the first half of that, then, when the node stops, its last lines
+    log_limit: int = DEFAULT_LIMIT
+
+
 def _clip(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
@@ -61,30 +78,13 @@ class NodeIO:
     (each line checked as a message and sent on the network, or a node fault), the stderr log
     (node log file, tails, ``--log-stderr``), the crash report and the fault flags."""
 
-    def __init__(
-        self,
-        node_id: str,
-        net: Network,
-        log_path: Path,
-        *,
-        on_fault: Callable[[NodeFault], None],
-        on_crash: Callable[[Any], None],
-        console: Callable[[str], None],
-        log_stderr: bool = False,
-        log_limit: int = DEFAULT_LIMIT,
-    ) -> None:
+    def __init__(self, node_id: str, net: Network, log_path: Path, hooks: NodeHooks) -> None:
         self.id = node_id
         self.net = net
         self.log_path = log_path
-        self._on_fault_cb = on_fault
-        self._on_crash_cb = on_crash
-        #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
-        self._console = console
-        self._log_stderr = log_stderr
-        #: the node log keeps at most this many bytes (harness.nodelog; 0: all of them); the
-        #: --log-stderr echo shows the first half of it, then, at the end, the last lines
-        self._log_limit = log_limit
+        self.hooks = hooks
         self._log: NodeLog | None = None
+        #: --log-stderr bytes echoed so far, and not echoed once past half the node-log limit
         self._echoed = 0
         self._echo_dropped = 0
         #: after the run, when the node log was cut: {"total", "kept", "dropped", "limit"} (bytes)
@@ -168,6 +168,16 @@ class NodeIO:
         self.net.mark_recovered(self.id)
         return kw("resumed")
 
+    # -- what each runtime's node supplies ------------------------------------------------------
+
+    async def start(self, argv: list[str], cwd: str) -> None:
+        """Register in the network, then start the node (``argv``: the program and its words)."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Kill the node, wait until it is gone, unregister it and close its log."""
+        raise NotImplementedError
+
     def kill(self) -> None:
         raise NotImplementedError
 
@@ -188,7 +198,7 @@ class NodeIO:
         return f"incarnation {len(self.pids)}"
 
     def _open_log(self) -> None:
-        self._log = NodeLog(self.log_path, self._log_limit)
+        self._log = NodeLog(self.log_path, self.hooks.log_limit)
 
     def _close_log(self) -> None:
         if self._log is not None:
@@ -196,12 +206,13 @@ class NodeIO:
             self.log_truncation = self._log.close()
             self._log = None
         if self._echo_dropped:
-            self._console(
+            self.hooks.console(
+                self.id,
                 f"--- --log-stderr: {self._echo_dropped} bytes ({format_size(self._echo_dropped)}) of "
-                f"{self.id}'s stderr not shown (--node-log-limit {self._log_limit}); its last lines: ---"
+                f"{self.id}'s stderr not shown (--node-log-limit {self.hooks.log_limit}); its last lines: ---",
             )
             for line in self.stderr_tail:
-                self._console(line)
+                self.hooks.console(self.id, line)
             self._echo_dropped = 0
 
     def log_truncation_text(self) -> str | None:
@@ -228,14 +239,16 @@ class NodeIO:
         if self._log is not None:
             self._log.write(data)  # as it came: the log needs no line boundaries
         data = self._stderr_buf + data
-        echo = self._log_stderr and (not self._log_limit or self._echoed < self._log_limit // 2)
+        echo = self.hooks.log_stderr and (
+            not self.hooks.log_limit or self._echoed < self.hooks.log_limit // 2
+        )
         if echo:
             *lines, rest = data.split(b"\n")
         else:  # only the last lines matter (the tail): do not split and decode the rest
             *lines, rest = data.rsplit(b"\n", _TAIL)
             if lines and len(lines) == _TAIL and b"\n" in lines[0]:
                 lines[0] = lines[0].rpartition(b"\n")[2]
-            if self._log_stderr:
+            if self.hooks.log_stderr:
                 self._echo_dropped += len(data) - len(rest)
         if len(rest) > _MAX_LINE:  # a node that never ends its line: take it in pieces
             lines.append(rest[:_MAX_LINE])
@@ -246,7 +259,7 @@ class NodeIO:
             self.stderr_tail.append(text)
             if echo:  # counted with the line's log prefix, so that short lines cannot multiply it
                 self._echoed += len(raw) + _ECHO_PREFIX
-                self._console(raw.decode("utf-8", "replace"))
+                self.hooks.console(self.id, raw.decode("utf-8", "replace"))
 
     def _flush_stderr_tail(self) -> None:
         """The node is gone: its unfinished last line goes to the tail (the log has it already)."""
@@ -328,7 +341,7 @@ class NodeIO:
         self.reading = False
         self._stop_reading()
         line = _clip(raw.decode("utf-8", "replace"))
-        self._on_fault_cb(NodeFault(self.id, kind, message, line))
+        self.hooks.on_fault(NodeFault(self.id, kind, message, line))
 
     def _stop_reading(self) -> None:
         """After a node fault: read nothing more of this node's stdout."""

@@ -1,4 +1,4 @@
-"""``maelstrom serve``: browse store/ over HTTP with the standard library (maelstrom-more.md §4.6).
+"""``maelstrom serve``: browse store/ over HTTP with the standard library (as ``maelstrom serve``: jepsen-io/jepsen, jepsen/src/jepsen/web.clj).
 
 ``/`` is an index of every run under the store (``<store>/<workload>/<timestamp>/``, symlinks
 such as ``latest`` skipped), newest first: workload, time, verdict, a challenge run's targets
@@ -106,12 +106,12 @@ def _figures(workload: str, results: dict[str, Any], test: dict[str, Any]) -> tu
     return tuple(f.text() for f in figures)
 
 
-def _targets(test: dict[str, Any], results: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+def _targets(test: dict[str, Any], results: dict[str, Any], run: Path) -> tuple[tuple[str, bool], ...]:
     """A challenge run's targets (harness.challenges) against the figures measured, met or not."""
     from harness.challenges import challenge_of_run
     from harness.results_table import challenge_checks
 
-    challenge = challenge_of_run(test)
+    challenge = challenge_of_run(test, run)
     if challenge is None:
         return ()
     try:
@@ -133,7 +133,7 @@ def _run_entry(store: Path, run: Path) -> RunEntry:
     if isinstance(results, dict):
         verdict = results.get("valid?", "unknown")
         figures = _figures(run.parent.name, results, test)
-        targets = _targets(test, results)
+        targets = _targets(test, results, run)
     else:
         verdict, figures = "incomplete", ()
     parameters = {k: test[k] for k in PARAMETERS if test.get(k) not in (None, [], "")}

@@ -34,16 +34,25 @@ def _targets_rows(section: str) -> list[tuple[str, str, str]]:
     return [(a, b, c) for a, b, c in rows]
 
 
+def _copy_run(folder: str, dest: Path) -> Path:
+    """A committed results/ copied as a store run would be: its node named by absolute path."""
+    shutil.copytree(ROOT / folder / "results", dest)
+    test = json.loads((dest / "test.json").read_text())
+    (dest / "test.json").write_text(json.dumps({**test, "bin": str(ROOT / folder / "main.py")}))
+    return dest
+
+
 def test_a_challenge_run_is_recognised_by_its_node_and_workload() -> None:
     for c in COMMITTED:
         test = json.loads((ROOT / c.folder / "results" / "test.json").read_text())
-        assert challenge_of_run(test) == c
+        assert challenge_of_run(test, ROOT / c.folder / "results") == c
+        assert challenge_of_run({**test, "bin": str(ROOT / c.folder / "main.py")}) == c
         assert flag_differences(c, test) == [], c.folder  # the reference runs use Fly.io's flags
     assert challenge_of_run({"bin": "/home/me/echo/main.py", "workload": "echo"}) == by_folder("echo")
     assert challenge_of_run({"bin": "/home/me/echo/main.py", "workload": "broadcast"}) is None
     assert challenge_of_run({"bin": "/home/me/my-node", "workload": "echo"}) is None
     shorter = {**json.loads((ROOT / "echo" / "results" / "test.json").read_text()), "time-limit": 5.0}
-    assert flag_differences(by_folder("echo"), shorter) == ["time-limit 5.0 (the challenge's: 10.0)"]
+    assert flag_differences(by_folder("echo"), shorter) == ["time-limit 5.0 (the challenge's: 10)"]
 
 
 @pytest.mark.parametrize("challenge", COMMITTED, ids=lambda c: c.folder)
@@ -63,8 +72,7 @@ def test_a_fresh_report_opens_with_the_targets_and_agrees_with_the_results_table
 
 
 def test_an_unmet_target_says_NO_and_which(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(ROOT / "efficient-broadcast" / "results", run)
+    run = _copy_run("efficient-broadcast", tmp_path / "run")
     results = json.loads((run / "results.json").read_text())
     results["net"]["servers"]["msgs-per-op"] = 9.5
     (run / "results.json").write_text(json.dumps(results))
@@ -73,7 +81,9 @@ def test_an_unmet_target_says_NO_and_which(tmp_path: Path) -> None:
     assert ("server msgs/op &lt;= 5", "server msgs/op 9.5", "NO") in _targets_rows(section)
     test = json.loads((run / "test.json").read_text())
     (run / "test.json").write_text(json.dumps({**test, "rate": 10}))
-    assert "differ from the challenge's flags (rate 10" in _first_section(write_report(run).read_text())
+    assert "differ from the challenge's flags (rate 10 (the challenge&#x27;s: 100)" in _first_section(
+        write_report(run).read_text()
+    )
 
 
 def test_a_plain_run_opens_with_its_key_figures(tmp_path: Path) -> None:
@@ -93,8 +103,7 @@ def test_serve_index_shows_each_challenge_runs_targets(tmp_path: Path) -> None:
         ("efficient-broadcast", "20260101T000000.000+0000"),
         ("echo", "20260101T000001.000+0000"),
     ):
-        run = store / by_folder(folder).workload / name
-        shutil.copytree(ROOT / folder / "results", run)
+        _copy_run(folder, store / by_folder(folder).workload / name)
     results = json.loads((store / "broadcast" / "20260101T000000.000+0000" / "results.json").read_text())
     results["net"]["servers"]["msgs-per-op"] = 9.5
     (store / "broadcast" / "20260101T000000.000+0000" / "results.json").write_text(json.dumps(results))
