@@ -1,8 +1,8 @@
 #!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 5c, efficient Kafka-style log: no owners, no KV; every node takes sends for every key.
 
-* Offsets interleave: node i of N (ids sorted) gives a message ``clock * N + i``, where ``clock`` is its own
-  counter, raised by one per send. Two nodes never give out the same offset, and one node's
+* Offsets interleave: node i of N (ids sorted) gives a message ``clock * N + i``, where
+  ``clock`` is its own counter, raised by one per send. Two nodes never give out the same offset, and one node's
   offsets only rise (its clock is journaled in blocks, so a restart resumes above it), so a
   ``send`` is answered at once, without a message to anyone. Offsets need not be contiguous.
 * Every node copies its own messages to every peer in ``sync`` batches every ``SYNC_INTERVAL``:
