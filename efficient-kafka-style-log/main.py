@@ -2,9 +2,10 @@
 """Challenge 5c, efficient Kafka-style log: no owners, no KV; every node takes sends for every key.
 
 * Offsets interleave: node i of N (ids sorted) gives a message ``clock * N + i``, where
-  ``clock`` is its own counter, raised by one per send. Two nodes never give out the same offset, and one node's
-  offsets only rise (its clock is journaled in blocks, so a restart resumes above it), so a
-  ``send`` is answered at once, without a message to anyone. Offsets need not be contiguous.
+  ``clock`` is its own counter, raised by one per send. Two nodes never give out the same
+  offset, and one node's offsets only rise (its clock is journaled in blocks, so a restart
+  resumes above it), so a ``send`` is answered at once, without a message to anyone. Offsets
+  need not be contiguous.
 * Every node copies its own messages to every peer in ``sync`` batches every ``SYNC_INTERVAL``:
   one one-way message carrying the messages the peer has not acknowledged, the node's *floor*
   (its clock: it will never give out a lower one) and how many of the peer's messages it holds.
@@ -38,8 +39,8 @@ from typing import Any
 
 from common import ErrorCode, Message, Node, RPCError
 from common.durable import Journal
-from common.kafka import COMPACT_RATIO, CommitOffsets, ListCommittedOffsets, Poll, Send, raise_offsets
 from common.requests import NonNegativeInt, Request, parse
+from engines.kafka import COMPACT_RATIO, CommitOffsets, ListCommittedOffsets, Poll, Send, raise_offsets
 
 SYNC_INTERVAL = 0.05  # seconds between syncs to each peer while anything changes
 HEARTBEAT = 1.0  # a sync at least this often even when nothing changed (a lost sync is resent)
