@@ -122,3 +122,26 @@ def test_acks_ride_on_data_and_retries_stop_once_acked():
 def test_rejects_retries_without_acks():
     with pytest.raises(ValueError):
         Gossip(FakeNode(SimNet(0), "n0"), retry_after=1.0)
+
+
+def everyone(me: str, ids: list[str]) -> list[str]:
+    return [i for i in ids if i != me]
+
+
+@pytest.mark.parametrize("relay", [True, False])
+def test_all_to_all_without_relay_sends_each_value_once_per_peer(relay: bool):
+    async def main():
+        net, gs = await _cluster(5, 0.002, everyone, relay=relay)
+        for v in range(20):
+            gs[f"n{v % 5}"].add(v)
+            await asyncio.sleep(0.01)  # one value per message: counts are per value
+        await asyncio.sleep(0.05)
+        net.stop()
+        return net, gs
+
+    net, gs = run(main())
+    for g in gs.values():
+        assert sorted(g.values) == list(range(20))
+    # without relaying, the origin alone sends each value, once to each of its 4 peers; relaying
+    # on a complete graph sends it on again from every peer that receives it
+    assert (net.sent == 20 * 4) is not relay, net.sent
