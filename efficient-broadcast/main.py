@@ -10,11 +10,13 @@ up to 8.
 * The hub batches: at most one message per leaf every ``HUB_BATCH`` seconds, carrying every value
   that leaf lacks. That message is the bulk of the traffic: 24 leaves x 1/HUB_BATCH per second.
 * Reliability costs little: acks ride on the next message to the same peer, and go alone only
-  when none is sent within ``ACK_DELAY``; a value unacked after ``RETRY_AFTER`` is sent again,
+  when none is sent within ``ack_delay``; a value unacked after ``retry_after`` is sent again,
   which carries values across partitions once they heal. An idle cluster sends nothing.
 
-The constants below are the challenge's configuration. ``scripts/frontier.py`` sweeps other
-overlays and intervals through the ``BROADCAST_*`` environment variables (README: the frontier).
+The three constants below are the challenge's configuration; the ack timings follow from them.
+``scripts/frontier.py`` sweeps other overlays and intervals through ``BROADCAST_OVERLAY``,
+``BROADCAST_HUB_BATCH`` and ``BROADCAST_LEAF_BATCH`` (README: the frontier);
+``BROADCAST_ACK_DELAY=none`` turns acks off, for comparison only.
 """
 
 import os
@@ -25,20 +27,21 @@ from common.gossip import Gossip, serve_broadcast
 OVERLAY = "star"  # star | tree<K> (root, K inner nodes, leaves) | all (all-to-all) | topology
 HUB_BATCH = 0.1  # s between a relaying node's messages to one peer (the star's hub)
 LEAF_BATCH = 0.0  # s between the messages of a node that sends only its own clients' values
-ACK_DELAY = 0.4  # s an ack may wait for a message to ride on
-RETRY_AFTER = 1.0  # s; above 2 hops' latency + ACK_DELAY + HUB_BATCH, so retries mean real loss
 
 
-def _setting(name: str, default: str) -> str:
-    return os.environ.get(f"BROADCAST_{name}", default)
+def _setting(name: str, default: object) -> str:
+    return os.environ.get(f"BROADCAST_{name}", str(default))
 
 
 overlay = _setting("OVERLAY", OVERLAY)
-hub_batch = float(_setting("HUB_BATCH", str(HUB_BATCH)))
-leaf_batch = float(_setting("LEAF_BATCH", str(LEAF_BATCH)))
-acks = _setting("ACK_DELAY", str(ACK_DELAY))  # "none": fire and forget (not partition-safe)
-ack_delay = None if acks == "none" else float(acks)
-retry_after = None if ack_delay is None else float(_setting("RETRY_AFTER", str(RETRY_AFTER)))
+hub_batch = float(_setting("HUB_BATCH", HUB_BATCH))
+leaf_batch = float(_setting("LEAF_BATCH", LEAF_BATCH))
+# An ack may wait ack_delay for a message to ride on: about two of the link's own messages (0.4 s
+# at the hub's 0.1 s; all-to-all links carry ~2 a second each way). Acks are per link, so a retry
+# only has to outlast one hop there and back plus that wait (1.0 s at the hub's 0.1 s).
+acks = _setting("ACK_DELAY", 2.0 if overlay == "all" else max(0.4, 2 * max(hub_batch, leaf_batch)))
+ack_delay = None if acks == "none" else float(acks)  # none: fire and forget (not partition-safe)
+retry_after = None if ack_delay is None else max(1.0, ack_delay + 0.6)
 
 node = Node()
 # all-to-all: a value's origin sends it to every node itself, so nobody passes on what it receives

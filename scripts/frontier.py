@@ -3,6 +3,7 @@ batch intervals of efficient-broadcast/main.py, at Fly.io's 3d flags.
 
     scripts/frontier.sh                  # sweep every configuration in --sim (seeds 1-3), plot, table
     scripts/frontier.sh --confirm        # real mode, one run at a time, for each marked point
+    scripts/frontier.sh --missing        # sweep only the configurations not recorded yet
     scripts/frontier.sh --plot           # plot and table from what is recorded (no runs)
     scripts/frontier.sh --write-readme   # ... and put the table into efficient-broadcast/README.md
 
@@ -45,15 +46,15 @@ README = ROOT / FOLDER / "README.md"
 BEGIN, END = "<!-- frontier: begin -->", "<!-- frontier: end -->"
 KEYS = {"msgs": "server-msgs-per-op", "median": "stable-latency-median", "max": "stable-latency-max"}
 
-#: published points: (who, server msgs/op, median ms, max ms, note); see the issue and
-#: /work/shared/reference/prior-art.md §2 (each author's README or challenge write-up)
+#: published points: (who, server msgs/op, median ms, max ms, note, label offset in points);
+#: see issue 26 and each author's write-up (listed in the README)
 PUBLISHED = [
-    ("tirasundaraa", 7.75, 333, 533, ""),
-    ("teivah", 1.92, 764, 1087, " (3e)"),
-    ("virajac0", 2.80, 269, 757, ""),
-    ("Emmanuel32", 11.55, 82, 98, " (3d, no acks)"),
-    ("stoykotolev", 13.17, 345, 411, " (5-ary tree)"),
-    ("Maelstrom tree4", 11.99, 386, 505, ""),
+    ("tirasundaraa", 7.75, 333, 533, "", (-5, 5)),
+    ("teivah", 1.92, 764, 1087, " (3e)", (5, 3)),
+    ("virajac0", 2.80, 269, 757, "", (5, 3)),
+    ("Emmanuel32", 11.55, 82, 98, " (3d, no acks)", (-5, -11)),
+    ("stoykotolev", 13.17, 345, 411, " (5-ary tree)", (5, -10)),
+    ("Maelstrom tree4", 11.99, 386, 505, "", (5, 4)),
 ]
 #: Fly.io's limits (strict <): name, msgs/op, median ms, max ms
 LIMITS = [("3d", 30, 400, 600), ("3e", 20, 1000, 2000)]
@@ -77,22 +78,15 @@ class Config:
 
     @property
     def family(self) -> str:
-        return self.overlay + ("" if self.acks else " no acks")
+        leaf = " + leaf batch" if self.leaf_batch and self.overlay != "all" else ""
+        return self.overlay + leaf + ("" if self.acks else " no acks")
 
     def env(self) -> dict[str, str]:
         overlay = "topology" if self.overlay.startswith("topology:") else self.overlay
         env = {"BROADCAST_OVERLAY": overlay, "BROADCAST_HUB_BATCH": f"{self.hub_batch:g}"}
         env["BROADCAST_LEAF_BATCH"] = f"{self.leaf_batch:g}"
         if not self.acks:
-            env["BROADCAST_ACK_DELAY"] = "none"
-        else:
-            # Acks should ride on data: wait for about two of the link's messages (all-to-all:
-            # ~2 per second each way). Acks are per link, so a retry only has to outlast one
-            # hop there and back plus the ack's wait. The challenge's own (0.4, 1.0) at hub 0.1.
-            slowest = max(self.hub_batch, self.leaf_batch)
-            ack = 2.0 if self.overlay == "all" else max(0.4, 2 * slowest)
-            env["BROADCAST_ACK_DELAY"] = f"{ack:g}"
-            env["BROADCAST_RETRY_AFTER"] = f"{max(1.0, ack + 0.6):g}"
+            env["BROADCAST_ACK_DELAY"] = "none"  # otherwise main.py derives the ack timings
         return env
 
     def flags(self) -> list[str]:
@@ -102,7 +96,7 @@ class Config:
 DEFAULT = Config("star", 0.1)  # efficient-broadcast/main.py's own constants
 
 SWEEP: list[Config] = [
-    *(Config("star", b) for b in (0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)),
+    *(Config("star", b) for b in (0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.3, 1.6)),
     # the hub's and the leaves' intervals: for a given sum, fewest messages near hub = leaf + 0.5 s
     *(Config("star", h, leaf) for h, leaf in ((0.7, 0.2), (0.8, 0.3), (0.9, 0.4), (1.0, 0.5), (1.1, 0.6))),
     *(Config("all", 0, leaf) for leaf in (0, 0.02, 0.04, 0.1, 0.2, 0.4)),
@@ -156,6 +150,8 @@ def measure(config: Config, mode: str, seed: int) -> dict[str, Any]:
     rec.update({name: figs[key].value if key in figs else None for name, key in KEYS.items()})
     rec["lost"] = results.get("workload", {}).get("lost-count")
     rec["load"] = round(load_before, 2)
+    # how late the runner delivered messages (real mode under load; 0 in --sim)
+    rec["lateness_p99"] = results.get("net", {}).get("delivery-lateness-ms", {}).get("p99")
     rec["run_dir"] = str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir)
     return rec
 
@@ -175,9 +171,10 @@ def _say(rec: dict[str, Any]) -> None:
     )
 
 
-def sweep(configs: list[Config], seeds: list[int], jobs: int) -> None:
+def sweep(configs: list[Config], seeds: list[int], jobs: int, missing: bool) -> None:
     """--sim runs are deterministic and independent of load: run them in parallel."""
-    tasks = [(c, "sim", s) for c in configs for s in seeds]
+    runs = load() if missing else {}
+    tasks = [(c, "sim", s) for c in configs for s in seeds if _key(c, "sim", s) not in runs]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for rec in pool.map(lambda t: measure(*t), tasks):
             _say(rec)
@@ -228,14 +225,19 @@ def marked(points: dict[Config, dict[str, Any]], pareto: list[Config]) -> list[C
     return chosen
 
 
-def plot(points: dict[Config, dict[str, Any]], pareto: list[Config], chosen: list[Config]) -> None:
+def plot(
+    points: dict[Config, dict[str, Any]],
+    pareto: list[Config],
+    chosen: list[Config],
+    real: dict[Config, dict[str, Any]],
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), dpi=80, sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), dpi=80, sharex=True)
     families = sorted({c.family for c in points}, key=lambda f: [c.family for c in SWEEP].index(f))
     colours = dict(zip(families, plt.get_cmap("tab10").colors, strict=False))
     for ax, stat, title in (
@@ -249,9 +251,8 @@ def plot(points: dict[Config, dict[str, Any]], pareto: list[Config], chosen: lis
             limit = median if stat == "median" else top
             ax.add_patch(Rectangle((0.1, 0), msgs - 0.1, limit, fill=True, alpha=0.07, color=colour, lw=0))
             ax.add_patch(Rectangle((0.1, 0), msgs - 0.1, limit, fill=False, color=colour, lw=1.2, ls="--"))
-            ax.text(
-                msgs * 0.93, limit * 0.97, f"Fly.io {name}", ha="right", va="top", fontsize=8, color=colour
-            )
+            text = f"Fly.io {name}: < {msgs} msgs/op, < {limit} ms"
+            ax.text(0.32, limit * 0.985, text, ha="left", va="top", fontsize=7.5, color=colour)
         for family in families:
             cs = sorted((c for c in points if c.family == family), key=lambda c: points[c]["msgs"])
             xs = [points[c]["msgs"] for c in cs]
@@ -268,13 +269,20 @@ def plot(points: dict[Config, dict[str, Any]], pareto: list[Config], chosen: lis
             ls="none", marker="o", ms=9, mfc="none", mec="black", mew=1.2, label="marked: confirmed in real mode",
         )  # fmt: skip
         ax.plot(
+            [r["msgs"] for r in real.values()], [r[stat] for r in real.values()],
+            ls="none", marker="+", ms=9, mew=1.5, color="red", label="real mode, same seeds",
+        )  # fmt: skip
+        ax.plot(
             [points[DEFAULT]["msgs"]], [points[DEFAULT][stat]], ls="none", marker="*", ms=14,
             color="gold", mec="black", label="main.py as committed",
         )  # fmt: skip
-        for who, msgs, median, top, note in PUBLISHED:
+        for who, msgs, median, top, note, (dx, dy) in PUBLISHED:
             y = median if stat == "median" else top
             ax.plot([msgs], [y], ls="none", marker="X", ms=7, color="black")
-            ax.annotate(f"{who}{note}", (msgs, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+            ha = "left" if dx > 0 else "right"
+            ax.annotate(
+                f"{who}{note}", (msgs, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha
+            )
         ax.set_xscale("log")
         ax.set_xlim(0.3, 32)
         ax.set_ylim(0, 2200)
@@ -282,7 +290,7 @@ def plot(points: dict[Config, dict[str, Any]], pareto: list[Config], chosen: lis
         ax.set_ylabel(f"{title}, ms")
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-    axes[1].legend(fontsize=6.5, loc="upper right", ncol=2)
+    axes[0].legend(fontsize=6.5, loc="upper right", ncol=2)
     fig.suptitle(
         "3d/3e: 25 nodes, 100 ms per hop, 100 ops/s, 20 s (--sim, mean of seeds 1-3; X = published)",
         fontsize=10,
@@ -329,9 +337,10 @@ def table(
 def confirmations(runs: dict[str, dict[str, Any]], chosen: list[Config], seeds: list[int]) -> str:
     """Per seed: real against sim, for each frontier point."""
     lines = [
-        "| configuration | seed | sim msgs/op | real | sim median | real | sim max | real | real valid | load |"
+        "| configuration | seed | sim msgs/op | real | sim median | real | sim max | real | real valid | load "
+        "| real delivery lateness p99 ms |"
     ]
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for c in sorted(chosen, key=lambda c: -c_msgs(runs, c, seeds)):
         for s in seeds:
             sim, real = runs.get(_key(c, "sim", s)), runs.get(_key(c, "real", s))
@@ -339,7 +348,8 @@ def confirmations(runs: dict[str, dict[str, Any]], chosen: list[Config], seeds: 
                 continue
             lines.append(
                 f"| {c.label} | {s} | {sim['msgs']:.2f} | {real['msgs']:.2f} | {sim['median']} | "
-                f"{real['median']} | {sim['max']} | {real['max']} | {real['valid']} | {real['load']} |"
+                f"{real['median']} | {sim['max']} | {real['max']} | {real['valid']} | {real['load']} | "
+                f"{real.get('lateness_p99', '')} |"
             )
     return "\n".join(lines)
 
@@ -366,6 +376,7 @@ def main() -> int:
     parser.add_argument(
         "--confirm", action="store_true", help="real mode for the frontier points, one at a time"
     )
+    parser.add_argument("--missing", action="store_true", help="sweep only what is not recorded yet")
     parser.add_argument("--plot", action="store_true", help="no runs: plot and table from what is recorded")
     parser.add_argument("--write-readme", action="store_true", help="also put the tables into the README")
     args = parser.parse_args()
@@ -376,7 +387,7 @@ def main() -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
 
     if not args.plot and not args.confirm:
-        sweep(SWEEP, seeds, args.jobs)
+        sweep(SWEEP, seeds, args.jobs, args.missing)
     runs = load()
     points = {c: p for c in SWEEP if (p := mean_of(runs, c, "sim", seeds)) is not None}
     pareto = frontier(points)
@@ -389,7 +400,8 @@ def main() -> int:
                 record([rec])
         runs = load()
     if DEFAULT in points:
-        plot(points, pareto, chosen)
+        real = {c: r for c in chosen if (r := mean_of(runs, c, "real", seeds)) is not None}
+        plot(points, pareto, chosen, real)
     text = table(runs, points, pareto, chosen, seeds) + "\n\nReal mode against --sim, seed by seed:\n\n"
     text += confirmations(runs, chosen, seeds)
     print(text)
