@@ -22,7 +22,7 @@ The three constants below are the challenge's configuration; the ack timings fol
 import os
 
 from common import Node
-from common.gossip import Gossip, serve_broadcast
+from engines.gossip import Gossip, serve_broadcast
 
 OVERLAY = "star"  # star | tree<K> (root, K inner nodes, leaves) | all (all-to-all) | topology
 HUB_BATCH = 0.1  # s between a relaying node's messages to one peer (the star's hub)

@@ -1,4 +1,4 @@
-"""``python -m harness bench``: can the runner keep up with 3 trivial nodes at --rate 1000?
+"""``scripts/bench-harness.sh``: can the runner keep up with 3 trivial nodes at --rate 1000?
 
 It measures, on this machine and at this moment:
 
@@ -8,14 +8,13 @@ It measures, on this machine and at this moment:
    achieved rate (invocations / time limit) and op latency quantiles.
 
 Harness-added latency = op latency − bare round trip (p50 each). Targets: achieved rate ≥ 97 %
-of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is bench_nodes/trivial_node.c
-when a C compiler is available (a node that costs microseconds), else bench_nodes/trivial_node.py.
+of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is scripts/bench_nodes/trivial_node.c
+when a C compiler is available (a node that costs microseconds), else scripts/bench_nodes/trivial_node.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import statistics
@@ -28,7 +27,8 @@ from pathlib import Path
 from harness.checkers.core import pairs, quantile
 from harness.edn import read_history
 from harness.options import TestOptions, parse_concurrency
-from harness.run import RunConfig, precise_event_loop, run_once
+from harness.run import RunConfig, run_once
+from harness.runtime import ProcessRuntime
 
 NODES = Path(__file__).resolve().parent / "bench_nodes"
 C_NODE = NODES / "trivial_node.c"
@@ -74,7 +74,7 @@ def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="bench_harness.py", description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--concurrency", default="1n", help="N or Kn (default 1n, as Maelstrom)")
@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         config = RunConfig(plots=False, progress_stream=open(os.devnull, "w"), log_ops=False)  # noqa: SIM115
         t = time.monotonic()
-        with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-            code = runner.run(run_once(test, config))
+        code = ProcessRuntime().run(run_once(test, config))
         wall = time.monotonic() - t
         config.progress_stream.close()
         run_dir = (workdir / "store" / "latest").resolve()
@@ -128,3 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "PASS" if ok else "FAIL", "(targets: achieved >= 97% of rate, harness-added p50 <= 1 ms, valid run)"
     )
     return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
