@@ -5,7 +5,7 @@ batch intervals of efficient-broadcast/main.py, at Fly.io's 3d flags.
     scripts/frontier.sh --confirm        # real mode, one run at a time, for each marked point
     scripts/frontier.sh --missing        # sweep only the configurations not recorded yet
     scripts/frontier.sh --plot           # plot and table from what is recorded (no runs)
-    scripts/frontier.sh --write-readme   # ... and put the table into efficient-broadcast/README.md
+    scripts/frontier.sh --plot --write-readme   # ... and put the tables into efficient-broadcast/README.md
 
 The program reads its overlay and intervals from ``BROADCAST_*`` environment variables (its own
 constants are the defaults), so a configuration here is an environment. A point is on the
@@ -192,7 +192,6 @@ def mean_of(
     out["valid"] = sum(r["valid"] for r in got)
     out["n"] = len(got)
     out["load"] = max(r["load"] for r in got)
-    out["per_seed"] = got
     return out
 
 
@@ -334,14 +333,19 @@ def table(
     return "\n".join(lines)
 
 
-def confirmations(runs: dict[str, dict[str, Any]], chosen: list[Config], seeds: list[int]) -> str:
-    """Per seed: real against sim, for each frontier point."""
+def confirmations(
+    runs: dict[str, dict[str, Any]],
+    points: dict[Config, dict[str, Any]],
+    chosen: list[Config],
+    seeds: list[int],
+) -> str:
+    """Per seed: real against sim, for each marked point."""
     lines = [
         "| configuration | seed | sim msgs/op | real | sim median | real | sim max | real | real valid | load "
         "| real delivery lateness p99 ms |"
     ]
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for c in sorted(chosen, key=lambda c: -c_msgs(runs, c, seeds)):
+    for c in sorted(chosen, key=lambda c: -points[c]["msgs"]):
         for s in seeds:
             sim, real = runs.get(_key(c, "sim", s)), runs.get(_key(c, "real", s))
             if sim is None or real is None:
@@ -352,11 +356,6 @@ def confirmations(runs: dict[str, dict[str, Any]], chosen: list[Config], seeds: 
                 f"{real.get('lateness_p99', '')} |"
             )
     return "\n".join(lines)
-
-
-def c_msgs(runs: dict[str, dict[str, Any]], c: Config, seeds: list[int]) -> float:
-    p = mean_of(runs, c, "sim", seeds)
-    return p["msgs"] if p else 0.0
 
 
 def write_readme(text: str) -> None:
@@ -374,7 +373,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="1-3", help="seeds, as 1-3 or 1,2,5 (default 1-3)")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parallel --sim runs")
     parser.add_argument(
-        "--confirm", action="store_true", help="real mode for the frontier points, one at a time"
+        "--confirm", action="store_true", help="real mode for the marked points, one at a time"
     )
     parser.add_argument("--missing", action="store_true", help="sweep only what is not recorded yet")
     parser.add_argument("--plot", action="store_true", help="no runs: plot and table from what is recorded")
@@ -403,7 +402,7 @@ def main() -> int:
         real = {c: r for c in chosen if (r := mean_of(runs, c, "real", seeds)) is not None}
         plot(points, pareto, chosen, real)
     text = table(runs, points, pareto, chosen, seeds) + "\n\nReal mode against --sim, seed by seed:\n\n"
-    text += confirmations(runs, chosen, seeds)
+    text += confirmations(runs, points, chosen, seeds)
     print(text)
     if args.write_readme:
         write_readme(text)
