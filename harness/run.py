@@ -60,6 +60,7 @@ from harness.results import (
 )
 from harness.services import make_services
 from harness.timeline import write_timeline
+from harness.wasm import is_wasm, process_argv
 from harness.workloads import REGISTRY
 
 __all__ = ["RunConfig", "Terminated", "precise_event_loop", "run_once"]
@@ -163,6 +164,17 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             "line finds its interpreter (as every <challenge>/main.py does) runs the same under both."
         )
     argv = [bin_path, *test.args]
+    wasm = is_wasm(bin_path)
+    if wasm:  # compiled once here, before any node starts, then loaded from the cache by each
+        from harness.wasm.engine import load_module
+
+        try:
+            load_module(bin_path, say=progress.stream)
+        except (OSError, ValueError) as e:
+            say(f"Cannot load --bin {test.bin}: {e}")
+            return EXIT_ABORTED
+        if not config.sim:  # the same host on the real clock, as a process per node
+            argv = process_argv(bin_path, test.args)
     # where a node may keep what must survive a kill: per run, so a restarted node finds its files
     # and the next run starts clean (real Maelstrom has no such directory; common/durable.py copes)
     node_data = (run_dir / "node-data").resolve()
@@ -182,13 +194,20 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         from harness.sim import SimNode
 
         node_seed = rngs["nodes"].getrandbits(64)
+        node_class: Any = SimNode
+        sim_extra: dict[str, Any] = {}
+        if wasm:
+            from harness.wasm.simnode import WasmSimNode
+
+            node_class, sim_extra = WasmSimNode, {"env": node_env}
         nodes = [
-            SimNode(
+            node_class(
                 n,
                 net,
                 run_dir / "node-logs" / f"{n}.log",
                 data_dir=node_data,
                 seed=node_seed,
+                **sim_extra,
                 **node_kwargs(n),
             )
             for n in test.nodes

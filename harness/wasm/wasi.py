@@ -1,0 +1,340 @@
+"""The WASI preview1 functions a node program imports, answered by the runner itself.
+
+A WebAssembly node observes the world only through these calls: the clocks, stdin, stdout and
+stderr, randomness, its arguments and environment, and waiting (``poll_oneoff``). :class:`WasiHost`
+defines them over wasmtime's ``Linker``; what "now", "wait" and "write" mean is its subclass's:
+the simulation (:mod:`harness.wasm.simnode`: virtual time, the simulation's network) or a real
+process (:mod:`harness.wasm.__main__`: the real clock, the process's own fds).
+
+Layouts and numbers follow the preview1 witx (WebAssembly/WASI, legacy/preview1/witx/
+typenames.witx and wasi_snapshot_preview1.witx). Why stdin must be non-blocking for Go: Go's
+``syscall/fs_wasip1.go`` sets fds 0-2 non-blocking at start, and ``runtime/netpoll_wasip1.go``
+then waits for stdin and its next timer in one ``poll_oneoff``; a host that refuses
+``fd_fdstat_set_flags`` (as stock WASI does for stdio) leaves a Go node deaf until stdin closes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import wasmtime
+
+__all__ = ["NodeExit", "WasiHost"]
+
+# errno (typenames.witx)
+SUCCESS = 0
+EAGAIN = 6
+EBADF = 8
+EINVAL = 28
+ENOSYS = 52
+
+# clockid
+CLOCK_REALTIME = 0
+CLOCK_MONOTONIC = 1
+CLOCK_PROCESS_CPUTIME = 2
+CLOCK_THREAD_CPUTIME = 3
+
+# eventtype / subscription tags
+EVENT_CLOCK = 0
+EVENT_FD_READ = 1
+EVENT_FD_WRITE = 2
+SUBCLOCK_ABSTIME = 1
+EVENTRWFLAGS_HANGUP = 1
+
+FDFLAG_NONBLOCK = 4
+FILETYPE_CHARACTER_DEVICE = 2
+ALL_RIGHTS = (1 << 30) - 1
+
+#: a monotonic clock that never reads zero: Go's runtime throws "nanotime returning zero"
+#: (runtime/proc.go, main) if its first reading is 0, which virtual time 0 would be
+MONOTONIC_ORIGIN_NS = 1_000_000_000
+
+_SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH6x")  # userdata, tag, (clock id | fd), timeout, precision, flags
+_SUB_SIZE = 48
+_EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
+_EVENT_SIZE = 32
+
+I32 = wasmtime.ValType.i32()
+I64 = wasmtime.ValType.i64()
+
+
+class NodeExit(Exception):
+    """The program called ``proc_exit``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"proc_exit({code})")
+        self.code = code
+
+
+class WasiHost:
+    """One program instance's WASI world. Subclasses give the clock, waiting and output:
+    :meth:`now_ns`, :meth:`wall_ns`, :meth:`wait`, :meth:`write`, and feed :attr:`stdin`."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], random_bytes: Callable[[int], bytes]) -> None:
+        self.args = [a.encode() + b"\0" for a in argv]
+        self.environ = [f"{k}={v}".encode() + b"\0" for k, v in env.items()]
+        self.random_bytes = random_bytes
+        #: bytes delivered to stdin and not yet read
+        self.stdin = bytearray()
+        self.stdin_closed = False
+        self.fdflags = {0: 0, 1: 0, 2: 0}
+        self.memory: wasmtime.Memory | None = None
+        self.store: wasmtime.Store | None = None
+        #: names of imported functions this host does not implement that the program called
+        self.unsupported_calls: list[str] = []
+
+    # -- what a subclass gives ----------------------------------------------------------------
+
+    def now_ns(self) -> int:
+        """Monotonic time in ns."""
+        raise NotImplementedError
+
+    def wall_ns(self) -> int:
+        """Wall-clock time in ns since the Unix epoch."""
+        raise NotImplementedError
+
+    def wait(self, deadline_ns: int | None, for_input: bool) -> bool:
+        """Return once stdin has bytes (or closed) if ``for_input``, or ``deadline_ns`` (monotonic)
+        has come: True in that case. May return early (the caller looks again)."""
+        raise NotImplementedError
+
+    def write(self, fd: int, data: bytes) -> None:
+        """What the program wrote to stdout (1) or stderr (2)."""
+        raise NotImplementedError
+
+    def refill(self) -> None:
+        """Take in whatever input is there now, without waiting (a real process reads its fd)."""
+
+    def on_unsupported(self, name: str) -> None:
+        """The program called an imported WASI function this host answers with ENOSYS."""
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    IMPLEMENTED: tuple[tuple[str, tuple[wasmtime.ValType, ...], tuple[wasmtime.ValType, ...]], ...] = (
+        ("args_get", (I32, I32), (I32,)),
+        ("args_sizes_get", (I32, I32), (I32,)),
+        ("environ_get", (I32, I32), (I32,)),
+        ("environ_sizes_get", (I32, I32), (I32,)),
+        ("clock_res_get", (I32, I32), (I32,)),
+        ("clock_time_get", (I32, I64, I32), (I32,)),
+        ("fd_close", (I32,), (I32,)),
+        ("fd_fdstat_get", (I32, I32), (I32,)),
+        ("fd_fdstat_set_flags", (I32, I32), (I32,)),
+        ("fd_prestat_get", (I32, I32), (I32,)),
+        ("fd_prestat_dir_name", (I32, I32, I32), (I32,)),
+        ("fd_read", (I32, I32, I32, I32), (I32,)),
+        ("fd_write", (I32, I32, I32, I32), (I32,)),
+        ("poll_oneoff", (I32, I32, I32, I32), (I32,)),
+        ("proc_exit", (I32,), ()),
+        ("random_get", (I32, I32), (I32,)),
+        ("sched_yield", (), (I32,)),
+    )
+
+    def linker(self, engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Linker:
+        """A linker that answers every function ``module`` imports from WASI preview1 with this
+        host's (ENOSYS for those it does not implement). Raises ValueError naming any import that
+        is not a WASI preview1 function."""
+        linker = wasmtime.Linker(engine)
+        implemented = {name for name, _, _ in self.IMPLEMENTED}
+        foreign = []
+        for imp in module.imports:
+            if imp.module != "wasi_snapshot_preview1" or not isinstance(imp.type, wasmtime.FuncType):
+                foreign.append(f"{imp.module}.{imp.name}")
+            elif imp.name not in implemented:
+                linker.define_func(
+                    imp.module, imp.name or "", imp.type, self._unsupported(imp.name or "", imp.type)
+                )
+        if foreign:
+            raise ValueError(
+                "it imports " + ", ".join(foreign) + ", which are not WASI preview1 functions "
+                "(only wasi_snapshot_preview1 is provided: build with GOOS=wasip1 or --target wasm32-wasip1)"
+            )
+        for name, params, results in self.IMPLEMENTED:
+            linker.define_func(
+                "wasi_snapshot_preview1",
+                name,
+                wasmtime.FuncType(list(params), list(results)),
+                getattr(self, name),
+            )
+        return linker
+
+    def _unsupported(self, name: str, ty: wasmtime.FuncType) -> Callable[..., Any]:
+        returns_errno = [str(r) for r in ty.results] == ["i32"]
+
+        def call(*_args: Any) -> int:
+            if name not in self.unsupported_calls:
+                self.unsupported_calls.append(name)
+                self.on_unsupported(name)
+            if not returns_errno:
+                raise RuntimeError(f"the program called WASI {name}, which this host does not provide")
+            return ENOSYS
+
+        return call
+
+    # -- memory -----------------------------------------------------------------------------------
+
+    def _mem(self) -> memoryview:
+        memory, store = self.memory, self.store
+        assert memory is not None and store is not None
+        size = memory.data_len(store)
+        address = ctypes.addressof(memory.data_ptr(store).contents)
+        return memoryview((ctypes.c_char * size).from_address(address)).cast("B")
+
+    # -- the functions ------------------------------------------------------------------------------
+
+    def _put_strings(self, items: list[bytes], ptrs: int, buf: int) -> int:
+        mem = self._mem()
+        for k, item in enumerate(items):
+            struct.pack_into("<I", mem, ptrs + 4 * k, buf)
+            mem[buf : buf + len(item)] = item
+            buf += len(item)
+        return SUCCESS
+
+    def _put_sizes(self, items: list[bytes], count_out: int, size_out: int) -> int:
+        mem = self._mem()
+        struct.pack_into("<I", mem, count_out, len(items))
+        struct.pack_into("<I", mem, size_out, sum(len(i) for i in items))
+        return SUCCESS
+
+    def args_get(self, argv: int, argv_buf: int) -> int:
+        return self._put_strings(self.args, argv, argv_buf)
+
+    def args_sizes_get(self, count_out: int, size_out: int) -> int:
+        return self._put_sizes(self.args, count_out, size_out)
+
+    def environ_get(self, environ: int, environ_buf: int) -> int:
+        return self._put_strings(self.environ, environ, environ_buf)
+
+    def environ_sizes_get(self, count_out: int, size_out: int) -> int:
+        return self._put_sizes(self.environ, count_out, size_out)
+
+    def clock_res_get(self, clock_id: int, out: int) -> int:
+        struct.pack_into("<Q", self._mem(), out, 1)
+        return SUCCESS
+
+    def clock_time_get(self, clock_id: int, precision: int, out: int) -> int:
+        if clock_id == CLOCK_REALTIME:
+            now = self.wall_ns()
+        elif clock_id in (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_THREAD_CPUTIME):
+            now = MONOTONIC_ORIGIN_NS + self.now_ns()
+        else:
+            return EINVAL
+        struct.pack_into("<Q", self._mem(), out, now)
+        return SUCCESS
+
+    def fd_close(self, fd: int) -> int:
+        return SUCCESS if fd in self.fdflags else EBADF
+
+    def fd_fdstat_get(self, fd: int, out: int) -> int:
+        if fd not in self.fdflags:
+            return EBADF
+        struct.pack_into(
+            "<BxHxxxxQQ", self._mem(), out, FILETYPE_CHARACTER_DEVICE, self.fdflags[fd], ALL_RIGHTS, 0
+        )
+        return SUCCESS
+
+    def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
+        if fd not in self.fdflags:
+            return EBADF
+        self.fdflags[fd] = flags
+        return SUCCESS
+
+    def fd_prestat_get(self, fd: int, out: int) -> int:
+        return EBADF  # no preopened directories: the end of the list
+
+    def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
+        return EBADF
+
+    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_out: int) -> int:
+        if fd != 0:
+            return EBADF
+        if not self.stdin and not self.stdin_closed:
+            self.refill()
+        if not self.stdin and not self.stdin_closed:
+            if self.fdflags[0] & FDFLAG_NONBLOCK:
+                return EAGAIN
+            while not self.stdin and not self.stdin_closed:  # a blocking read (Rust's std)
+                self.wait(None, True)
+        mem = self._mem()
+        total = 0
+        data = self.stdin
+        for k in range(iovs_len):
+            buf, length = struct.unpack_from("<II", mem, iovs + 8 * k)
+            chunk = data[total : total + length]
+            mem[buf : buf + len(chunk)] = chunk
+            total += len(chunk)
+            if total >= len(data):
+                break
+        del data[:total]
+        struct.pack_into("<I", mem, nread_out, total)
+        return SUCCESS
+
+    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_out: int) -> int:
+        if fd not in (1, 2):
+            return EBADF
+        mem = self._mem()
+        parts = []
+        for k in range(iovs_len):
+            buf, length = struct.unpack_from("<II", mem, iovs + 8 * k)
+            parts.append(bytes(mem[buf : buf + length]))
+        data = b"".join(parts)
+        self.write(fd, data)
+        struct.pack_into("<I", mem, nwritten_out, len(data))
+        return SUCCESS
+
+    def poll_oneoff(self, in_: int, out: int, nsubscriptions: int, nevents_out: int) -> int:
+        if nsubscriptions == 0:
+            return EINVAL
+        self.refill()
+        mem = self._mem()
+        subs = [_SUBSCRIPTION.unpack_from(mem, in_ + _SUB_SIZE * k) for k in range(nsubscriptions)]
+        now = self.now_ns()
+        deadline: int | None = None
+        for _userdata, tag, clock_id, timeout, _precision, flags in subs:
+            if tag == EVENT_CLOCK:
+                if flags & SUBCLOCK_ABSTIME:
+                    due = timeout - (
+                        self.wall_ns() - now if clock_id == CLOCK_REALTIME else MONOTONIC_ORIGIN_NS
+                    )
+                else:
+                    due = now + timeout
+                deadline = due if deadline is None else min(deadline, due)
+        wants_input = any(tag == EVENT_FD_READ and fd == 0 for _, tag, fd, *_ in subs)
+        woken_by_timer = False
+        while True:
+            events = []
+            for userdata, tag, fd, *_ in subs:
+                if tag == EVENT_FD_READ:
+                    if fd != 0:
+                        events.append((userdata, EBADF, tag, 0, 0))
+                    elif self.stdin or self.stdin_closed:
+                        events.append(
+                            (userdata, SUCCESS, tag, len(self.stdin), EVENTRWFLAGS_HANGUP * self.stdin_closed)
+                        )
+                elif tag == EVENT_FD_WRITE:
+                    events.append((userdata, SUCCESS if fd in (1, 2) else EBADF, tag, 0, 0))
+            if deadline is not None and (woken_by_timer or self.now_ns() >= deadline):
+                events += [(u, SUCCESS, t, 0, 0) for u, t, *_ in subs if t == EVENT_CLOCK]
+            if events:
+                break
+            if deadline is None and not wants_input:
+                return EINVAL  # nothing could ever wake it
+            woken_by_timer = self.wait(deadline, wants_input) and deadline is not None
+            mem = self._mem()
+        for k, event in enumerate(events):
+            _EVENT.pack_into(mem, out + _EVENT_SIZE * k, *event)
+        struct.pack_into("<I", mem, nevents_out, len(events))
+        return SUCCESS
+
+    def proc_exit(self, code: int) -> None:
+        raise NodeExit(code)
+
+    def random_get(self, buf: int, length: int) -> int:
+        self._mem()[buf : buf + length] = self.random_bytes(length)
+        return SUCCESS
+
+    def sched_yield(self) -> int:
+        return SUCCESS
