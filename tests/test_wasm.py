@@ -1,0 +1,145 @@
+"""WebAssembly nodes (harness/wasm): the project's Go nodes built for WASI, under --sim and real.
+
+The Go toolchain comes with the dev dependencies (scripts/setup.sh); without it these tests
+fail, saying so, rather than skip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gowasm import EXAMPLES, ROOT, TEST_NODES, GoMissing, build
+from simrun import run_test
+
+from harness.sim import sim_program_problem
+
+BROADCAST_3B = ["-w", "broadcast", "--node-count", "5", "--time-limit", "20", "--rate", "10"]
+BROADCAST_3C = [*BROADCAST_3B, "--nemesis", "partition"]
+
+
+@pytest.fixture(scope="session")
+def go_nodes() -> dict[str, Path]:
+    try:
+        return {
+            "echo": build(EXAMPLES / "echo"),
+            "broadcast": build(EXAMPLES / "broadcast"),
+            "broadcast-once": build(TEST_NODES / "go-broadcast-once"),
+            "spin": build(TEST_NODES / "go-spin"),
+        }
+    except GoMissing as e:
+        pytest.fail(str(e))
+
+
+def maelstrom(args: list[str]) -> tuple[int, str]:
+    """``maelstrom test ARGS`` in a fresh process (as a user runs it)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "test", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_wasm_module_can_be_simulated_and_a_native_program_is_told_how_to_build_one(
+    go_nodes: dict[str, Path],
+) -> None:
+    assert sim_program_problem(str(go_nodes["echo"])) is None
+    problem = sim_program_problem(sys.executable) or ""
+    assert "GOOS=wasip1 GOARCH=wasm" in problem and "wasm32-wasip1" in problem
+
+
+@pytest.mark.parametrize("sim", [True, False], ids=["sim", "real"])
+def test_the_go_echo_node_is_valid(go_nodes: dict[str, Path], tmp_path: Path, sim: bool) -> None:
+    args = ["-w", "echo", "--bin", str(go_nodes["echo"]), "--node-count", "2", "--time-limit", "3"]
+    code, out = run_test([*args, "--store", str(tmp_path), "--seed", "1"], sim=sim)
+    assert code == 0, out
+    assert ":echo {:valid? true" in out
+
+
+@pytest.mark.parametrize("example", ["echo", "broadcast"])
+def test_the_same_seed_twice_gives_byte_identical_runs_and_another_seed_differs(
+    go_nodes: dict[str, Path], tmp_path: Path, example: str
+) -> None:
+    workload = ["-w", "echo"] if example == "echo" else ["-w", "broadcast", "--rate", "10"]
+    common = [
+        *workload,
+        "--bin",
+        str(go_nodes[example]),
+        "--sim",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "6",
+        "--nemesis",
+        "partition,kill,pause",
+        "--nemesis-interval",
+        "1",
+        "--recovery-time",
+        "2",
+        "--no-plots",
+    ]
+    runs, codes = [], []
+    for k, seed in enumerate([5, 5, 6]):
+        store = tmp_path / f"run{k}"
+        code, out = maelstrom([*common, "--seed", str(seed), "--store", str(store)])
+        # valid, or invalid as a node that keeps its state in memory may be under kill
+        assert code in (0, 1), out
+        codes.append(code)
+        runs.append(next(store.glob("*/latest")))
+    assert codes[0] == codes[1]
+    history = (runs[0] / "history.edn").read_text()
+    assert ":kill" in history and ":pause" in history and ":start-partition" in history
+    for name in ("history.edn", "results.edn", "net-journal.jsonl"):
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
+    assert (runs[0] / "history.edn").read_bytes() != (runs[2] / "history.edn").read_bytes()
+
+
+@pytest.mark.parametrize("sim", [True, False], ids=["sim", "real"])
+@pytest.mark.parametrize("flags", [BROADCAST_3B, BROADCAST_3C], ids=["3b", "3c"])
+def test_the_go_broadcast_node_is_valid_at_3b_and_3c_flags(
+    go_nodes: dict[str, Path], tmp_path: Path, flags: list[str], sim: bool
+) -> None:
+    args = [
+        *flags,
+        "--bin",
+        str(go_nodes["broadcast"]),
+        "--store",
+        str(tmp_path),
+        "--seed",
+        "3",
+        "--no-plots",
+    ]
+    code, out = run_test(args, sim=sim)
+    assert code == 0, out
+    assert "Everything looks good!" in out
+
+
+def test_a_broadcast_node_that_never_resends_is_invalid_under_partitions_in_sim(
+    go_nodes: dict[str, Path], tmp_path: Path
+) -> None:
+    node = ["--bin", str(go_nodes["broadcast-once"]), "--no-plots", "--quiet-ops"]
+    # without faults it is valid: the checker's verdict below is about the lost messages
+    code, out = run_test([*BROADCAST_3B, *node, "--store", str(tmp_path / "ok"), "--seed", "1"], sim=True)
+    assert code == 0, out
+    for seed in range(1, 21):
+        code, out = run_test([*BROADCAST_3C, *node, "--store", str(tmp_path), "--seed", str(seed)], sim=True)
+        if code == 1:
+            assert ":lost-count" in out and "Analysis invalid!" in out
+            return
+        assert code == 0, out
+    pytest.fail("the broken broadcast node was valid under partitions for 20 seeds")
+
+
+def test_a_node_that_spins_forever_after_init_ends_the_run_with_a_fault_naming_it(
+    go_nodes: dict[str, Path], tmp_path: Path
+) -> None:
+    args = ["-w", "echo", "--bin", str(go_nodes["spin"]), "--node-count", "1", "--time-limit", "10"]
+    code, out = run_test([*args, "--store", str(tmp_path), "--seed", "1"], sim=True)
+    assert code == 255, out
+    assert "Node n0 ran 1,000,000,000 WebAssembly instructions without waiting" in out
+    assert "Traceback" not in out
