@@ -86,8 +86,7 @@ def run(argv: list[str]) -> int:
         if not isinstance(memory, wasmtime.Memory) or not isinstance(start, wasmtime.Func):
             print(f"{path} is not a WASI command module (no _start or memory export)", file=sys.stderr)
             return 1
-        host.memory = memory
-        start(store)
+        host.run(store, memory, start)
     except NodeExit as e:
         return e.code
     except wasmtime.Trap as e:

@@ -121,8 +121,7 @@ class _SimHost(WasiHost):
                     "memory): build a program with a main function (GOOS=wasip1, --target wasm32-wasip1)"
                 )
                 return
-            self.memory = memory
-            start(store)
+            self.run(store, memory, start)
             self.exit_code = 0
         except NodeExit as e:
             self.exit_code = e.code

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as ffi
 
 __all__ = ["NodeExit", "WasiHost"]
 
@@ -57,6 +58,7 @@ _SUB_SIZE = 48
 _EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 _EVENT_SIZE = 32
 
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
 I32 = wasmtime.ValType.i32()
 I64 = wasmtime.ValType.i64()
 
@@ -85,6 +87,13 @@ class WasiHost:
         self.store: wasmtime.Store | None = None
         #: names of imported functions this host does not implement that the program called
         self.unsupported_calls: list[str] = []
+        #: what a host function raised (it reached the program as a trap)
+        self.raised: BaseException | None = None
+        self._callbacks: list[Any] = []
+        self._ctx: Any = None
+        self._memory_ref: Any = None
+        self._view = memoryview(b"")
+        self._view_size = -1
 
     # -- what a subclass gives ----------------------------------------------------------------
 
@@ -144,22 +153,85 @@ class WasiHost:
             if imp.module != "wasi_snapshot_preview1" or not isinstance(imp.type, wasmtime.FuncType):
                 foreign.append(f"{imp.module}.{imp.name}")
             elif imp.name not in implemented:
-                linker.define_func(
-                    imp.module, imp.name or "", imp.type, self._unsupported(imp.name or "", imp.type)
-                )
+                ty = imp.type
+                stub = self._unsupported(imp.name or "", ty)
+                self._define(linker, imp.name or "", tuple(ty.params), tuple(ty.results), stub)
         if foreign:
             raise ValueError(
                 "it imports " + ", ".join(foreign) + ", which are not WASI preview1 functions "
                 "(only wasi_snapshot_preview1 is provided: build with GOOS=wasip1 or --target wasm32-wasip1)"
             )
         for name, params, results in self.IMPLEMENTED:
-            linker.define_func(
-                "wasi_snapshot_preview1",
-                name,
-                wasmtime.FuncType(list(params), list(results)),
-                getattr(self, name),
-            )
+            self._define(linker, name, params, results, getattr(self, name))
         return linker
+
+    def _define(
+        self,
+        linker: wasmtime.Linker,
+        name: str,
+        params: tuple[wasmtime.ValType, ...],
+        results: tuple[wasmtime.ValType, ...],
+        fn: Callable[..., Any],
+    ) -> None:
+        """``fn`` as the import ``name``, through wasmtime's unchecked (raw values) callback: a
+        host call is a node's hottest path, and wasmtime-py's checked trampoline converts every
+        argument through typed wrappers. An exception is kept in :attr:`raised` and becomes a
+        trap; :meth:`run` raises it again once the trap reaches Python."""
+        wide = tuple(p == I64 for p in params)
+        count = len(params)
+        has_result = bool(results)
+        result_wide = has_result and results[0] == I64
+        trap_new = ffi.wasmtime_trap_new
+
+        def callback(_env: Any, _caller: Any, vals: Any, _n: int) -> int:
+            try:
+                args = [vals[k].i64 if wide[k] else vals[k].i32 & 0xFFFFFFFF for k in range(count)]
+                result = fn(*args)
+                if has_result:
+                    if result_wide:
+                        vals[0].i64 = result
+                    else:
+                        vals[0].i32 = result
+                return 0
+            except BaseException as e:
+                self.raised = e
+                text = f"host function {name}: {e!r}".encode()
+                return ctypes.cast(trap_new(text, len(text)), ctypes.c_void_p).value or 0
+
+        raw = ffi.wasmtime_func_unchecked_callback_t(callback)
+        self._callbacks.append(raw)  # the C side holds a bare pointer to it
+        module_name = b"wasi_snapshot_preview1"
+        encoded = name.encode()
+        ty = wasmtime.FuncType(list(params), list(results))
+        self._callbacks.append(ty)
+        error = ffi.wasmtime_linker_define_func_unchecked(
+            linker.ptr(),
+            module_name,
+            len(module_name),
+            encoded,
+            len(encoded),
+            ty.ptr(),
+            raw,
+            None,
+            _NO_FINALIZER,
+        )
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+
+    def run(self, store: wasmtime.Store, memory: wasmtime.Memory, start: wasmtime.Func) -> None:
+        """Run the program's ``_start`` to its end. Raises what a host function raised (NodeExit
+        for proc_exit), else wasmtime's Trap."""
+        self.store = store
+        self.memory = memory
+        self._ctx = store._context()
+        self._memory_ref = ctypes.byref(memory._memory)
+        try:
+            start(store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError):
+            raised, self.raised = self.raised, None
+            if raised is not None:
+                raise raised from None
+            raise
 
     def _unsupported(self, name: str, ty: wasmtime.FuncType) -> Callable[..., Any]:
         returns_errno = [str(r) for r in ty.results] == ["i32"]
@@ -177,11 +249,14 @@ class WasiHost:
     # -- memory -----------------------------------------------------------------------------------
 
     def _mem(self) -> memoryview:
-        memory, store = self.memory, self.store
-        assert memory is not None and store is not None
-        size = memory.data_len(store)
-        address = ctypes.addressof(memory.data_ptr(store).contents)
-        return memoryview((ctypes.c_char * size).from_address(address)).cast("B")
+        """The instance's linear memory. Its base does not move while its size stays the same (a
+        32-bit memory lives in a fixed reservation), so the view is rebuilt only after a grow."""
+        size = ffi.wasmtime_memory_data_size(self._ctx, self._memory_ref)
+        if size != self._view_size:
+            address = ctypes.addressof(ffi.wasmtime_memory_data(self._ctx, self._memory_ref).contents)
+            self._view = memoryview((ctypes.c_char * size).from_address(address)).cast("B")
+            self._view_size = size
+        return self._view
 
     # -- the functions ------------------------------------------------------------------------------
 

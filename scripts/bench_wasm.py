@@ -1,0 +1,233 @@
+"""WebAssembly nodes (harness/wasm): speed and memory of the simulation host, each figure next to
+a baseline measured in the same run.
+
+1. Echo round trips/s through the simulation host (one message in, its reply out, one turn of
+   the node each) against the same module under stock WASI (wasmtime's WasiConfig, in a
+   process of its own, one line at a time over pipes). Target >= 0.7x; aim >= 3,000/s.
+2. The example broadcast node at 3d's flags (25 nodes, --rate 100 --latency 100 --time-limit 20)
+   under --sim: virtual time of the run against its wall time. Target >= 2x faster than real time.
+3. RSS per node instance: 25 broadcast instances started and initialised. Target <= 10 MB.
+4. Start of a cached second run: loading the compiled module from the cache, and one instance
+   from instantiation to its init_ok. Target < 1 s.
+
+    scripts/bench-wasm.sh                # all four
+    scripts/bench-wasm.sh --echo 5000    # more echo round trips
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from gowasm import EXAMPLES, build  # noqa: E402
+
+from harness.wasm.engine import engine, load_module  # noqa: E402
+from harness.wasm.simnode import _SimHost  # noqa: E402
+
+STOCK_WASI = """
+import sys, wasmtime
+engine = wasmtime.Engine()
+module = wasmtime.Module.from_file(engine, sys.argv[1])
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+store = wasmtime.Store(engine)
+wasi = wasmtime.WasiConfig()
+wasi.inherit_stdin(); wasi.inherit_stdout(); wasi.inherit_stderr()
+store.set_wasi(wasi)
+try:
+    linker.instantiate(store, module).exports(store)["_start"](store)
+except wasmtime.ExitTrap:
+    pass
+"""
+
+
+class _Clock:
+    """The simulation loop's clock, standing still (echo needs no time)."""
+
+    def time_ns(self) -> int:
+        return 0
+
+    def wall_time_ns(self) -> int:
+        return 1_767_225_600 * 10**9
+
+
+def sim_host(module: Any, node_id: str, number: int = 1) -> _SimHost:
+    owner: Any = SimpleNamespace(
+        seed=1,
+        id=node_id,
+        _argv=["node.wasm"],
+        _env={},
+        _module=module,
+        _linker=lambda host, m: host.linker(engine(), m),
+    )
+    return _SimHost(owner, number, _Clock())
+
+
+def line(body: str) -> bytes:
+    return b'{"src":"c1","dest":"n1","body":' + body.encode() + b"}\n"
+
+
+INIT = line('{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}')
+
+
+def echo_sim(wasm: Path, count: int) -> float:
+    module = load_module(wasm)
+    host = sim_host(module, "n1")
+    host.stdin += INIT
+    host.resume()
+    host.output.clear()
+    messages = [line(f'{{"type":"echo","msg_id":{k + 2},"echo":"hello {k}"}}') for k in range(count)]
+    start = time.perf_counter()
+    for msg in messages:
+        host.stdin += msg
+        host.resume()
+        assert host.output, "no reply"
+        host.output.clear()
+    elapsed = time.perf_counter() - start
+    host.kill()
+    return count / elapsed
+
+
+def echo_stock(wasm: Path, count: int) -> float:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STOCK_WASI, str(wasm)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(INIT)
+    proc.stdout.readline()
+    messages = [line(f'{{"type":"echo","msg_id":{k + 2},"echo":"hello {k}"}}') for k in range(count)]
+    start = time.perf_counter()
+    for msg in messages:
+        proc.stdin.write(msg)
+        proc.stdout.readline()
+    elapsed = time.perf_counter() - start
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    return count / elapsed
+
+
+def rss_kb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+
+
+def rss_per_instance(wasm: Path, count: int) -> float:
+    module = load_module(wasm)
+    ids = [f"n{k}" for k in range(count)]
+    warm = sim_host(module, "warm")  # the first instance pays one-off costs (code pages, threads)
+    warm.stdin += INIT
+    warm.resume()
+    before = rss_kb()
+    hosts = []
+    for node in ids:
+        host = sim_host(module, node)
+        init = f'{{"type":"init","msg_id":1,"node_id":"{node}","node_ids":{ids!r}}}'.replace("'", '"')
+        host.stdin += line(init)
+        host.resume()
+        assert host.output, f"{node}: no init_ok"
+        hosts.append(host)
+    after = rss_kb()
+    for host in [warm, *hosts]:
+        host.kill()
+    return (after - before) / 1024 / count
+
+
+def cached_start(wasm: Path) -> tuple[float, float]:
+    load_module(wasm)  # compiled and cached, if it was not
+    start = time.perf_counter()
+    module = load_module(wasm)
+    loaded = time.perf_counter() - start
+    start = time.perf_counter()
+    host = sim_host(module, "n1")
+    host.stdin += INIT
+    host.resume()
+    assert host.output
+    started = time.perf_counter() - start
+    host.kill()
+    return loaded, started
+
+
+def broadcast_3d(wasm: Path) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as store:
+        command = [
+            sys.executable,
+            "-m",
+            "harness",
+            "test",
+            "-w",
+            "broadcast",
+            "--bin",
+            str(wasm),
+            "--node-count",
+            "25",
+            "--time-limit",
+            "20",
+            "--rate",
+            "100",
+            "--latency",
+            "100",
+            "--sim",
+            "--seed",
+            "1",
+            "--no-plots",
+            "--quiet-ops",
+            "--store",
+            store,
+        ]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"the 3d run failed (exit {done.returncode})")
+        history = next(Path(store).glob("broadcast/latest")) / "history.edn"
+        last = history.read_text().rstrip("\n").rsplit("\n", 1)[-1]
+        virtual = int(re.search(r":time (\d+)", last).group(1)) / 1e9  # type: ignore[union-attr]
+    return virtual, wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--echo", type=int, default=2000, help="echo round trips per measurement")
+    args = parser.parse_args(argv)
+    echo = build(EXAMPLES / "echo")
+    broadcast = build(EXAMPLES / "broadcast")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    sim_rate, stock_rate = echo_sim(echo, args.echo), echo_stock(echo, args.echo)
+    print(
+        f"echo round trips/s: simulation host {sim_rate:,.0f}, stock WASI {stock_rate:,.0f} "
+        f"(ratio {sim_rate / stock_rate:.2f}x; target >= 0.7x, aim >= 3,000/s)"
+    )
+    per_node = rss_per_instance(broadcast, 25)
+    print(f"RSS per broadcast instance (25 started and initialised): {per_node:.1f} MB (target <= 10 MB)")
+    loaded, started = cached_start(broadcast)
+    print(
+        f"cached start: module from the cache {loaded * 1000:.1f} ms, one instance to init_ok "
+        f"{started * 1000:.1f} ms (target < 1 s)"
+    )
+    virtual, wall = broadcast_3d(broadcast)
+    print(
+        f"broadcast at 3d's flags under --sim: {virtual:.1f} s virtual in {wall:.1f} s wall "
+        f"({virtual / wall:.2f}x real time; target >= 2x, aim 4x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
