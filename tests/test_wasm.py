@@ -143,3 +143,55 @@ def test_a_node_that_spins_forever_after_init_ends_the_run_with_a_fault_naming_i
     assert code == 255, out
     assert "Node n0 ran 1,000,000,000 WebAssembly instructions without waiting" in out
     assert "Traceback" not in out
+
+
+# -- programs that break: a clear message, never a traceback -----------------------------------------
+
+WASI = '(import "wasi_snapshot_preview1"'
+BROKEN_PROGRAMS = {
+    "trap": ('(module (memory (export "memory") 1) (func (export "_start") unreachable))', "trapped"),
+    "proc-exit": (
+        f'(module {WASI} "proc_exit" (func $exit (param i32))) (memory (export "memory") 1)'
+        '(func (export "_start") (call $exit (i32.const 3))))',
+        "crashed with exit status 3",
+    ),
+    "foreign-import": (
+        '(module (import "env" "now" (func (result i64))) (memory (export "memory") 1) (func (export "_start")))',
+        "imports env.now, which are not WASI preview1 functions",
+    ),
+    "no-start": ('(module (memory (export "memory") 1) (func (export "init")))', "not a WASI command module"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_PROGRAMS))
+def test_a_broken_program_ends_the_run_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    import wasmtime
+
+    monkeypatch.setenv("MAELSTROM_WASM_CACHE", str(tmp_path / "cache"))
+    wat, expected = BROKEN_PROGRAMS[kind]
+    program = tmp_path / f"{kind}.wasm"
+    program.write_bytes(wasmtime.wat2wasm(wat))
+    args = ["-w", "echo", "--bin", str(program), "--node-count", "1", "--time-limit", "2"]
+    code, out = run_test([*args, "--store", str(tmp_path), "--seed", "1"], sim=True)
+    assert code == 255, out
+    assert expected in out and "Traceback" not in out
+
+
+def test_a_module_is_compiled_once_then_loaded_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from harness.wasm.engine import load_module
+
+    monkeypatch.setenv("MAELSTROM_WASM_CACHE", str(tmp_path / "cache"))
+    program = tmp_path / "tiny.wasm"
+    program.write_bytes(b"\0asm\x01\0\0\0")  # the smallest valid module
+    first, second = io.StringIO(), io.StringIO()
+    load_module(program, say=first)
+    load_module(program, say=second)
+    assert first.getvalue().count("\n") == 1 and "Compiling" in first.getvalue()
+    assert second.getvalue() == ""
+    assert len(list((tmp_path / "cache").glob("*.cwasm"))) == 1
