@@ -64,3 +64,31 @@ def build(folder: Path) -> Path:
         raise RuntimeError(f"go build in {folder} failed:\n{done.stdout}{done.stderr}")
     os.replace(tmp, out)
     return out
+
+
+def sim_instance(module: object, node_id: str, data_dir: Path | None = None, number: int = 1) -> object:
+    """One simulated instance of ``module`` (harness.wasm.simnode's), driven by hand: append
+    lines to its ``stdin``, call ``resume()``, take its ``output``; ``kill()`` it. Its clock
+    stands still at 0."""
+    from types import SimpleNamespace
+
+    from harness.wasm.engine import engine
+    from harness.wasm.simnode import _SimHost
+
+    class Clock:
+        def time_ns(self) -> int:
+            return 0
+
+        def wall_time_ns(self) -> int:
+            return 1_767_225_600 * 10**9
+
+    owner = SimpleNamespace(
+        seed=1,
+        id=node_id,
+        _argv=["node.wasm"],
+        _env={"MAELSTROM_DATA_DIR": str(data_dir)} if data_dir is not None else {},
+        _module=module,
+        _linker=lambda host, m: host.linker(engine(), m),
+        data_dir=data_dir,
+    )
+    return _SimHost(owner, number, Clock())  # type: ignore[arg-type]

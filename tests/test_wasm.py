@@ -6,12 +6,14 @@ fail, saying so, rather than skip.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from gowasm import EXAMPLES, ROOT, TEST_NODES, GoMissing, build
+from gowasm import EXAMPLES, ROOT, TEST_NODES, GoMissing, build, sim_instance
 from simrun import run_test
 
 from harness.sim import sim_program_problem
@@ -195,3 +197,50 @@ def test_a_module_is_compiled_once_then_loaded_from_the_cache(
     assert first.getvalue().count("\n") == 1 and "Compiling" in first.getvalue()
     assert second.getvalue() == ""
     assert len(list((tmp_path / "cache").glob("*.cwasm"))) == 1
+
+
+# -- the data directory: files, fsync, and what a kill loses ------------------------------------------
+
+
+def _ask(host: Any, body: dict[str, Any]) -> dict[str, Any]:
+    host.stdin += json.dumps({"src": "c1", "dest": "n1", "body": body}).encode() + b"\n"
+    host.resume()
+    lines = b"".join(data for fd, data in host.output if fd == 1).splitlines()
+    host.output.clear()
+    assert len(lines) == 1, lines
+    reply: dict[str, Any] = json.loads(lines[0])["body"]
+    return reply
+
+
+def test_a_node_keeps_synced_writes_across_a_kill_and_loses_the_rest(tmp_path: Path) -> None:
+    from harness.wasm.engine import load_module
+
+    try:
+        module = load_module(build(TEST_NODES / "go-durable"))
+    except GoMissing as e:
+        pytest.fail(str(e))
+    first = sim_instance(module, "n1", tmp_path)
+    assert (
+        _ask(first, {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]})["type"] == "init_ok"
+    )
+    _ask(first, {"type": "append", "msg_id": 2, "value": "synced", "sync": True})
+    _ask(first, {"type": "append", "msg_id": 3, "value": "unsynced"})
+    assert _ask(first, {"type": "read", "msg_id": 4})["lines"] == ["synced", "unsynced"]
+    first.kill()  # type: ignore[attr-defined]
+    assert (tmp_path / "n1.lines").read_text() == "synced\n"
+    second = sim_instance(module, "n1", tmp_path, number=2)
+    _ask(second, {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]})
+    assert _ask(second, {"type": "read", "msg_id": 2})["lines"] == ["synced"]
+    _ask(second, {"type": "append", "msg_id": 3, "value": "again", "sync": True})
+    second.kill()  # type: ignore[attr-defined]
+    assert (tmp_path / "n1.lines").read_text() == "synced\nagain\n"
+
+
+def test_a_node_cannot_reach_outside_its_data_directory(tmp_path: Path) -> None:
+    from harness.wasm.files import ENOTCAPABLE, DataDir
+
+    files = DataDir(tmp_path / "data", simulated=True)
+    (tmp_path / "data").mkdir()
+    assert files.open(3, b"../secret", 1, 0, True) == (ENOTCAPABLE, -1)
+    assert files.open(3, b"/etc/passwd", 0, 0, False) == (ENOTCAPABLE, -1)
+    assert files.open(3, b"fine", 1, 0, True)[0] == 0

@@ -12,10 +12,12 @@ import os
 import select
 import sys
 import time
+from pathlib import Path
 
 import wasmtime
 
 from harness.wasm.engine import FUEL_PER_TURN, engine, load_module
+from harness.wasm.files import DataDir
 from harness.wasm.wasi import NodeExit, WasiHost
 
 
@@ -23,7 +25,9 @@ class ProcessHost(WasiHost):
     """WASI on the real clock and this process's fds."""
 
     def __init__(self, argv: list[str]) -> None:
-        super().__init__(argv, dict(os.environ), os.urandom)
+        data_dir = os.environ.get("MAELSTROM_DATA_DIR")
+        files = DataDir(Path(data_dir), simulated=False) if data_dir and os.path.isdir(data_dir) else None
+        super().__init__(argv, dict(os.environ), os.urandom, files)
         self._origin = time.monotonic_ns()
 
     def now_ns(self) -> int:

@@ -27,6 +27,7 @@ import wasmtime
 from harness.network import Network
 from harness.processes import NodeIO, RunAborted
 from harness.wasm.engine import FUEL_PER_TURN, engine, load_module
+from harness.wasm.files import DataDir
 from harness.wasm.wasi import NodeExit, WasiHost
 
 __all__ = ["WasmSimNode"]
@@ -41,7 +42,9 @@ class _SimHost(WasiHost):
 
     def __init__(self, owner: WasmSimNode, number: int, loop: Any) -> None:
         seed = random.Random(f"{owner.seed}:{owner.id}:{number}")
-        super().__init__(owner._argv, owner._env, seed.randbytes)
+        data_dir = getattr(owner, "data_dir", None)
+        files = DataDir(data_dir, simulated=True) if data_dir is not None else None
+        super().__init__(owner._argv, owner._env, seed.randbytes, files)
         self.owner = owner
         self.loop = loop
         self.killed = False
@@ -172,6 +175,8 @@ class _SimHost(WasiHost):
         self._node_turn.release()
         self._runner_turn.acquire()
         self.thread.join()
+        if self.files is not None:
+            self.files.lose_unsynced()
 
 
 class WasmSimNode(NodeIO):

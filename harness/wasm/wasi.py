@@ -23,6 +23,8 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from harness.wasm.files import FILETYPE_DIRECTORY, FILETYPE_REGULAR, PREOPEN_FD, DataDir
+
 __all__ = ["NodeExit", "WasiHost"]
 
 # errno (typenames.witx)
@@ -31,6 +33,10 @@ EAGAIN = 6
 EBADF = 8
 EINVAL = 28
 ENOSYS = 52
+ESPIPE = 70
+
+_U64 = (1 << 64) - 1
+RIGHT_FD_WRITE = 1 << 6
 
 # clockid
 CLOCK_REALTIME = 0
@@ -75,10 +81,18 @@ class WasiHost:
     """One program instance's WASI world. Subclasses give the clock, waiting and output:
     :meth:`now_ns`, :meth:`wall_ns`, :meth:`wait`, :meth:`write`, and feed :attr:`stdin`."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], random_bytes: Callable[[int], bytes]) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        random_bytes: Callable[[int], bytes],
+        data_dir: DataDir | None = None,
+    ) -> None:
         self.args = [a.encode() + b"\0" for a in argv]
         self.environ = [f"{k}={v}".encode() + b"\0" for k, v in env.items()]
         self.random_bytes = random_bytes
+        #: the preopened data directory (fd 3), if any
+        self.files = data_dir
         #: bytes delivered to stdin and not yet read
         self.stdin = bytearray()
         self.stdin_closed = False
@@ -140,6 +154,22 @@ class WasiHost:
         ("proc_exit", (I32,), ()),
         ("random_get", (I32, I32), (I32,)),
         ("sched_yield", (), (I32,)),
+        # the data directory
+        ("fd_pread", (I32, I32, I32, I64, I32), (I32,)),
+        ("fd_pwrite", (I32, I32, I32, I64, I32), (I32,)),
+        ("fd_seek", (I32, I64, I32, I32), (I32,)),
+        ("fd_tell", (I32, I32), (I32,)),
+        ("fd_sync", (I32,), (I32,)),
+        ("fd_datasync", (I32,), (I32,)),
+        ("fd_filestat_get", (I32, I32), (I32,)),
+        ("fd_filestat_set_size", (I32, I64), (I32,)),
+        ("fd_readdir", (I32, I32, I32, I64, I32), (I32,)),
+        ("path_open", (I32, I32, I32, I32, I32, I64, I64, I32, I32), (I32,)),
+        ("path_filestat_get", (I32, I32, I32, I32, I32), (I32,)),
+        ("path_create_directory", (I32, I32, I32), (I32,)),
+        ("path_remove_directory", (I32, I32, I32), (I32,)),
+        ("path_unlink_file", (I32, I32, I32), (I32,)),
+        ("path_rename", (I32, I32, I32, I32, I32, I32), (I32,)),
     )
 
     def linker(self, engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Linker:
@@ -301,31 +331,47 @@ class WasiHost:
         return SUCCESS
 
     def fd_close(self, fd: int) -> int:
-        return SUCCESS if fd in self.fdflags else EBADF
+        if fd in self.fdflags or (self.files is not None and fd == PREOPEN_FD):
+            return SUCCESS
+        return self.files.close(fd) if self.files is not None else EBADF
 
     def fd_fdstat_get(self, fd: int, out: int) -> int:
-        if fd not in self.fdflags:
-            return EBADF
-        struct.pack_into(
-            "<BxHxxxxQQ", self._mem(), out, FILETYPE_CHARACTER_DEVICE, self.fdflags[fd], ALL_RIGHTS, 0
-        )
+        if fd in self.fdflags:
+            kind, flags = FILETYPE_CHARACTER_DEVICE, self.fdflags[fd]
+        else:
+            entry = self.files.opened(fd) if self.files is not None else None
+            if entry is None:
+                return EBADF
+            kind, flags = (FILETYPE_DIRECTORY if entry.is_dir else FILETYPE_REGULAR), entry.flags
+        struct.pack_into("<BxHxxxxQQ", self._mem(), out, kind, flags, ALL_RIGHTS, ALL_RIGHTS)
         return SUCCESS
 
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
-        if fd not in self.fdflags:
+        if fd in self.fdflags:
+            self.fdflags[fd] = flags
+            return SUCCESS
+        entry = self.files.files.get(fd) if self.files is not None else None
+        if entry is None:
             return EBADF
-        self.fdflags[fd] = flags
+        entry.flags, entry.append = flags, bool(flags & 1)
         return SUCCESS
 
     def fd_prestat_get(self, fd: int, out: int) -> int:
-        return EBADF  # no preopened directories: the end of the list
+        if self.files is None or fd != PREOPEN_FD:
+            return EBADF  # the end of the list of preopened directories
+        struct.pack_into("<BxxxI", self._mem(), out, 0, len(self.files.name))
+        return SUCCESS
 
     def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
-        return EBADF
+        if self.files is None or fd != PREOPEN_FD:
+            return EBADF
+        name = self.files.name[:path_len]
+        self._mem()[path : path + len(name)] = name
+        return SUCCESS
 
     def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_out: int) -> int:
         if fd != 0:
-            return EBADF
+            return self._file_read(fd, iovs, iovs_len, None, nread_out)
         if not self.stdin and not self.stdin_closed:
             self.refill()
         if not self.stdin and not self.stdin_closed:
@@ -347,18 +393,142 @@ class WasiHost:
         struct.pack_into("<I", mem, nread_out, total)
         return SUCCESS
 
-    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_out: int) -> int:
-        if fd not in (1, 2):
-            return EBADF
+    def _gather(self, iovs: int, iovs_len: int) -> bytes:
         mem = self._mem()
         parts = []
         for k in range(iovs_len):
             buf, length = struct.unpack_from("<II", mem, iovs + 8 * k)
             parts.append(bytes(mem[buf : buf + length]))
-        data = b"".join(parts)
+        return b"".join(parts)
+
+    def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_out: int) -> int:
+        if fd not in (1, 2):
+            return self._file_write(fd, iovs, iovs_len, None, nwritten_out)
+        data = self._gather(iovs, iovs_len)
         self.write(fd, data)
-        struct.pack_into("<I", mem, nwritten_out, len(data))
+        struct.pack_into("<I", self._mem(), nwritten_out, len(data))
         return SUCCESS
+
+    # -- the data directory ---------------------------------------------------------------------------
+
+    def _file_read(self, fd: int, iovs: int, iovs_len: int, offset: int | None, nread_out: int) -> int:
+        if self.files is None:
+            return EBADF
+        mem = self._mem()
+        wanted = [struct.unpack_from("<II", mem, iovs + 8 * k) for k in range(iovs_len)]
+        data = self.files.read(fd, sum(length for _, length in wanted), offset)
+        if isinstance(data, int):
+            return data
+        at = 0
+        for buf, length in wanted:
+            chunk = data[at : at + length]
+            mem[buf : buf + len(chunk)] = chunk
+            at += len(chunk)
+        struct.pack_into("<I", mem, nread_out, len(data))
+        return SUCCESS
+
+    def _file_write(self, fd: int, iovs: int, iovs_len: int, offset: int | None, nwritten_out: int) -> int:
+        if self.files is None:
+            return EBADF
+        data = self._gather(iovs, iovs_len)
+        status = self.files.write(fd, data, offset)
+        if status == SUCCESS:
+            struct.pack_into("<I", self._mem(), nwritten_out, len(data))
+        return status
+
+    def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, nread_out: int) -> int:
+        return self._file_read(fd, iovs, iovs_len, offset & _U64, nread_out)
+
+    def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, nwritten_out: int) -> int:
+        return self._file_write(fd, iovs, iovs_len, offset & _U64, nwritten_out)
+
+    def fd_seek(self, fd: int, delta: int, whence: int, out: int) -> int:
+        if self.files is None or fd < PREOPEN_FD:
+            return ESPIPE if fd < PREOPEN_FD else EBADF
+        result = self.files.seek(fd, delta, whence)
+        if isinstance(result, int):
+            return result
+        struct.pack_into("<Q", self._mem(), out, result[1])
+        return SUCCESS
+
+    def fd_tell(self, fd: int, out: int) -> int:
+        return self.fd_seek(fd, 0, 1, out)
+
+    def fd_sync(self, fd: int) -> int:
+        if fd in self.fdflags:
+            return SUCCESS
+        return self.files.sync(fd) if self.files is not None else EBADF
+
+    def fd_datasync(self, fd: int) -> int:
+        return self.fd_sync(fd)
+
+    def fd_filestat_get(self, fd: int, out: int) -> int:
+        entry = self.files.opened(fd) if self.files is not None else None
+        if self.files is None or entry is None:
+            return EBADF
+        return self.files.filestat(entry.path, lambda packed: self._put(out, packed))
+
+    def fd_filestat_set_size(self, fd: int, size: int) -> int:
+        return self.files.set_size(fd, size & _U64) if self.files is not None else EBADF
+
+    def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, bufused_out: int) -> int:
+        if self.files is None:
+            return EBADF
+        entries = self.files.readdir(fd, cookie & _U64)
+        if isinstance(entries, int):
+            return entries
+        data = b"".join(entries)[:buf_len]  # a full buffer tells the reader to call again
+        self._put(buf, data)
+        struct.pack_into("<I", self._mem(), bufused_out, len(data))
+        return SUCCESS
+
+    def _put(self, address: int, data: bytes) -> None:
+        self._mem()[address : address + len(data)] = data
+
+    def _path(self, ptr: int, length: int) -> bytes:
+        return bytes(self._mem()[ptr : ptr + length])
+
+    def path_open(
+        self,
+        dirfd: int,
+        _lookupflags: int,
+        path: int,
+        path_len: int,
+        oflags: int,
+        rights_base: int,
+        _rights_inheriting: int,
+        fdflags: int,
+        fd_out: int,
+    ) -> int:
+        if self.files is None:
+            return EBADF
+        writable = bool(rights_base & RIGHT_FD_WRITE)
+        status, fd = self.files.open(dirfd, self._path(path, path_len), oflags, fdflags, writable)
+        if status == SUCCESS:
+            struct.pack_into("<I", self._mem(), fd_out, fd)
+        return status
+
+    def path_filestat_get(self, dirfd: int, _flags: int, path: int, path_len: int, out: int) -> int:
+        if self.files is None:
+            return EBADF
+        where = self.files.resolve(dirfd, self._path(path, path_len))
+        if isinstance(where, int):
+            return where
+        return self.files.filestat(where, lambda packed: self._put(out, packed))
+
+    def path_create_directory(self, dirfd: int, path: int, path_len: int) -> int:
+        return self.files.mkdir(dirfd, self._path(path, path_len)) if self.files is not None else EBADF
+
+    def path_remove_directory(self, dirfd: int, path: int, path_len: int) -> int:
+        return self.files.rmdir(dirfd, self._path(path, path_len)) if self.files is not None else EBADF
+
+    def path_unlink_file(self, dirfd: int, path: int, path_len: int) -> int:
+        return self.files.unlink(dirfd, self._path(path, path_len)) if self.files is not None else EBADF
+
+    def path_rename(self, dirfd: int, old: int, old_len: int, newdirfd: int, new: int, new_len: int) -> int:
+        if self.files is None:
+            return EBADF
+        return self.files.rename(dirfd, self._path(old, old_len), newdirfd, self._path(new, new_len))
 
     def poll_oneoff(self, in_: int, out: int, nsubscriptions: int, nevents_out: int) -> int:
         if nsubscriptions == 0:
