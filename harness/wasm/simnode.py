@@ -24,8 +24,8 @@ from typing import Any
 
 import wasmtime
 
-from harness.network import Network
-from harness.processes import NodeIO, RunAborted
+from harness.net.network import Network
+from harness.nodeio import NodeIO, RunAborted
 from harness.wasm.engine import FUEL_PER_TURN, engine, load_module
 from harness.wasm.files import DataDir
 from harness.wasm.wasi import NodeExit, WasiHost
