@@ -57,6 +57,8 @@ def build(folder: Path) -> Path:
         "GOPROXY": "off",
         "GOFLAGS": "-mod=mod",
     }
+    if not any(env.get(k) for k in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
+        env["GOCACHE"] = str(out_dir / "go-build-cache")  # go refuses to build without one
     done = subprocess.run(
         [go_command(), "build", "-o", str(tmp), "."], cwd=folder, env=env, capture_output=True, text=True
     )

@@ -177,6 +177,10 @@ class _SimHost(WasiHost):
         self.thread.join()
         if self.files is not None:
             self.files.lose_unsynced()
+        # its linear memory and compiled state go now, not when the run ends: a run with many
+        # restarts keeps one instance per node
+        self._view = memoryview(b"")
+        self.memory = self.store = None
 
 
 class WasmSimNode(NodeIO):
