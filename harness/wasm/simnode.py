@@ -60,6 +60,8 @@ class _SimHost(WasiHost):
         self.timed_out = False
         self.resume_scheduled = False
         self.started = False
+        #: the instance holds the baton (a turn is running)
+        self.in_turn = False
         self._node_turn = threading.Lock()
         self._node_turn.acquire()
         self._runner_turn = threading.Lock()
@@ -156,8 +158,10 @@ class _SimHost(WasiHost):
         if not self.started:
             self.started = True
             self.thread.start()
+        self.in_turn = True
         self._node_turn.release()
         self._runner_turn.acquire()
+        self.in_turn = False
 
     def kill(self) -> None:
         """Drop the instance: what it had not written is lost; its thread unwinds."""
@@ -171,6 +175,10 @@ class _SimHost(WasiHost):
             return
         if not self.started:
             self.ended = True
+            return
+        if self.in_turn:
+            # the loop was interrupted (Ctrl-C) while the instance ran: no baton to hand over;
+            # the daemon thread stays parked once it waits, and goes with the process
             return
         self._node_turn.release()
         self._runner_turn.acquire()
