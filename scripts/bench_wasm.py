@@ -135,19 +135,33 @@ def rss_per_instance(wasm: Path, count: int) -> float:
     return (after - before) / 1024 / count
 
 
-def cached_start(wasm: Path) -> tuple[float, float]:
+FRESH_START = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+t0 = time.perf_counter()
+import wasmtime
+t1 = time.perf_counter()
+from gowasm import sim_instance
+from harness.wasm.engine import load_module
+t2 = time.perf_counter()
+module = load_module(sys.argv[1])
+t3 = time.perf_counter()
+host = sim_instance(module, "n1")
+host.stdin += sys.argv[3].encode()
+host.resume()
+assert host.output
+print(t1 - t0, t3 - t2, time.perf_counter() - t3)
+"""
+
+
+def cached_start(wasm: Path) -> tuple[float, float, float]:
+    """In a fresh process, in seconds: importing wasmtime, loading the cached module, and one
+    instance from instantiation to its init_ok."""
     load_module(wasm)  # compiled and cached, if it was not
-    start = time.perf_counter()
-    module = load_module(wasm)
-    loaded = time.perf_counter() - start
-    start = time.perf_counter()
-    host = sim_host(module, "n1")
-    host.stdin += INIT
-    host.resume()
-    assert host.output
-    started = time.perf_counter() - start
-    host.kill()
-    return loaded, started
+    command = [sys.executable, "-c", FRESH_START, str(wasm), str(ROOT / "tests"), INIT.decode()]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    imported, loaded, started = map(float, done.stdout.split())
+    return imported, loaded, started
 
 
 def short_run(program: Path) -> float:
@@ -228,10 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     per_node = rss_per_instance(broadcast, 25)
     print(f"RSS per broadcast instance (25 started and initialised): {per_node:.1f} MB (target <= 10 MB)")
-    loaded, started = cached_start(broadcast)
+    imported, loaded, started = cached_start(broadcast)
     print(
-        f"cached start: module from the cache {loaded * 1000:.1f} ms, one instance to init_ok "
-        f"{started * 1000:.1f} ms (target < 1 s)"
+        f"cached start in a fresh process: import wasmtime {imported * 1000:.0f} ms, load the compiled "
+        f"module {loaded * 1000:.0f} ms, one instance to init_ok {started * 1000:.0f} ms (target < 1 s)"
     )
     short_run(echo)  # compiled and cached, if it was not
     wasm_run, python_run = short_run(echo), short_run(ROOT / "echo" / "main.py")
