@@ -16,7 +16,7 @@ import pytest
 from gowasm import EXAMPLES, ROOT, TEST_NODES, GoMissing, build, sim_instance
 from simrun import run_test
 
-from harness.sim import sim_program_problem
+from harness.runtime import WasmProcessRuntime, WasmSimRuntime, runtime_for
 
 BROADCAST_3B = ["-w", "broadcast", "--node-count", "5", "--time-limit", "20", "--rate", "10"]
 BROADCAST_3C = [*BROADCAST_3B, "--nemesis", "partition"]
@@ -50,8 +50,11 @@ def maelstrom(args: list[str]) -> tuple[int, str]:
 def test_a_wasm_module_can_be_simulated_and_a_native_program_is_told_how_to_build_one(
     go_nodes: dict[str, Path],
 ) -> None:
-    assert sim_program_problem(str(go_nodes["echo"])) is None
-    problem = sim_program_problem(sys.executable) or ""
+    echo = str(go_nodes["echo"])
+    assert isinstance(runtime_for(echo, sim=True), WasmSimRuntime)
+    assert isinstance(runtime_for(echo, sim=False), WasmProcessRuntime)
+    assert runtime_for(echo, sim=True).program_problem(echo) is None
+    problem = runtime_for(sys.executable, sim=True).program_problem(sys.executable) or ""
     assert "GOOS=wasip1 GOARCH=wasm" in problem and "wasm32-wasip1" in problem
 
 

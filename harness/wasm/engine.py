@@ -29,6 +29,9 @@ FUEL_PER_TURN = 1_000_000_000
 #: engine settings that change the compiled code (part of the cache key)
 _SETTINGS = "fuel=1"
 
+#: modules this process has loaded, by cache key
+_loaded: dict[str, wasmtime.Module] = {}
+
 
 @cache
 def engine() -> wasmtime.Engine:
@@ -54,10 +57,14 @@ def load_module(path: str | os.PathLike[str], say: IO[str] | None = sys.stderr) 
     """``path`` compiled for :func:`engine`, from the cache when it is there; a compile prints
     one line on ``say``. Raises OSError (unreadable) or ValueError (not a valid module)."""
     wasm = Path(path).read_bytes()
-    cached = cache_dir() / f"{_key(wasm)}.cwasm"
+    key = _key(wasm)
+    if key in _loaded:  # this process loaded it already (every node of a run, every seed of a sweep)
+        return _loaded[key]
+    cached = cache_dir() / f"{key}.cwasm"
     if cached.is_file():
         try:
-            return wasmtime.Module.deserialize_file(engine(), str(cached))
+            module = _loaded[key] = wasmtime.Module.deserialize_file(engine(), str(cached))
+            return module
         except wasmtime.WasmtimeError:
             pass  # written by an incompatible build: compile again below
     if say is not None:
@@ -75,4 +82,5 @@ def load_module(path: str | os.PathLike[str], say: IO[str] | None = sys.stderr) 
     except OSError as e:
         if say is not None:
             print(f"(could not cache the compiled module: {e})", file=say)
+    _loaded[key] = module
     return module

@@ -25,7 +25,7 @@ from typing import Any
 import wasmtime
 
 from harness.net.network import Network
-from harness.nodeio import NodeIO, RunAborted
+from harness.nodeio import NodeHooks, NodeIO, RunAborted
 from harness.wasm.engine import FUEL_PER_TURN, engine, load_module
 from harness.wasm.files import DataDir
 from harness.wasm.wasi import NodeExit, WasiHost
@@ -199,13 +199,13 @@ class WasmSimNode(NodeIO):
         node_id: str,
         net: Network,
         log_path: Path,
+        hooks: NodeHooks,
         *,
         data_dir: Path,
         seed: int,
         env: dict[str, str] | None = None,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(node_id, net, log_path, **kwargs)
+        super().__init__(node_id, net, log_path, hooks)
         self.data_dir = data_dir
         self.seed = seed
         self._env = dict(env or {})
@@ -283,7 +283,7 @@ class WasmSimNode(NodeIO):
             self._log_text(host.problem)
         self.returncode = host.exit_code if host.exit_code is not None else 1
         if not self.stopping:
-            self._on_crash_cb(self)
+            self.hooks.on_crash(self)
 
     def crash_report(self) -> str:
         if self._problem is not None:
