@@ -2,7 +2,10 @@
 
 - :mod:`harness.wasm.wasi`: the WASI functions a node imports, answered by the runner.
 - :mod:`harness.wasm.engine`: the wasmtime engine and the compile cache.
-- :mod:`harness.wasm.simnode`: a node in the deterministic simulation (virtual time, baton).
+- :mod:`harness.wasm.simnode`: a node in the deterministic simulation (virtual time, suspended
+  calls of :mod:`harness.wasm.suspend`, Wasmtime's async C API).
+- :mod:`harness.wasm.files`: the node's data directory (a preopen; unsynced writes lost at kill).
+- :mod:`harness.wasm.process`: a node process in real mode.
 - ``python -m harness.wasm node.wasm``: the same host as a real process on the real clock.
 """
 

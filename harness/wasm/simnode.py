@@ -1,44 +1,46 @@
 """A WebAssembly node in the deterministic simulation: NodeProcess's interface, on virtual time.
 
-Each incarnation of the node is a fresh wasmtime instance of the compiled module, run on its own
-OS thread, but never concurrently with anything: the simulation's loop hands the instance the
-baton (a pair of locks) and blocks until the instance hands it back, which it does only inside
-``poll_oneoff`` when it has nothing to do (or when it ends). So a turn of the node is one atomic
-step of the simulation, at one instant of virtual time, like a Python node's callback.
+Each incarnation of the node is a fresh wasmtime instance of the compiled module, run as a call
+future of Wasmtime's async API (:mod:`harness.wasm.suspend`), on the simulation's own thread: the
+WASI calls that wait (``poll_oneoff``, and ``fd_read`` of empty blocking stdin) suspend the program
+where it is, and the loop resumes it with one :func:`~harness.wasm.suspend.poll` when its input
+arrives or its timer falls due. So a turn of the node is one atomic step of the simulation, at one
+instant of virtual time, like a Python node's callback; no thread, no lock, nothing concurrent.
 
 What the node writes during its turn is handled after the turn, on the loop, in the order it was
 written: stdout through NodeIO's line handling (a node fault for a bad line), stderr to its log.
 Input is bytes appended to the instance's stdin and a resume scheduled with ``call_soon`` (so the
 lines delivered in one instant are read in one turn); a clock subscription is a loop timer.
-Pause keeps the instance parked (its input and due timers wait); kill drops the instance:
-its thread is woken with the instance marked killed, and unwinds with a trap.
+Pause keeps the instance suspended (its input and due timers wait); kill deletes the suspended
+call and the instance with it, and undoes the file writes it had not synced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import random
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as ffi
 
 from harness.net.network import Network
 from harness.nodeio import NodeHooks, NodeIO, RunAborted
+from harness.wasm import suspend
 from harness.wasm.engine import FUEL_PER_TURN, engine, load_module
 from harness.wasm.files import DataDir
-from harness.wasm.wasi import NodeExit, WasiHost
+from harness.wasm.wasi import EINVAL, NodeExit, Step, WasiHost
 
 __all__ = ["WasmSimNode"]
 
-
-class _Killed(BaseException):
-    """Raised inside a killed instance's poll_oneoff, to unwind its thread."""
+_SUSPENDING = ("poll_oneoff", "fd_read")
 
 
 class _SimHost(WasiHost):
-    """One incarnation: WASI on virtual time, run on its own thread by baton passing."""
+    """One incarnation: WASI on virtual time, its waits suspended calls of an async future."""
 
     def __init__(self, owner: WasmSimNode, number: int, loop: Any) -> None:
         seed = random.Random(f"{owner.seed}:{owner.id}:{number}")
@@ -59,14 +61,13 @@ class _SimHost(WasiHost):
         self.timer: asyncio.TimerHandle | None = None
         self.timed_out = False
         self.resume_scheduled = False
-        self.started = False
-        #: the instance holds the baton (a turn is running)
-        self.in_turn = False
-        self._node_turn = threading.Lock()
-        self._node_turn.acquire()
-        self._runner_turn = threading.Lock()
-        self._runner_turn.acquire()
-        self.thread = threading.Thread(target=self._main, name=f"wasm-{owner.id}-{number}", daemon=True)
+        #: the suspended call may go on (set by resume, taken by its continuation)
+        self._woken = False
+        self._future: Any = None
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+        self._continuation: Any = None
+        self._done = suspend.ContinuationCallback(lambda _env: True)
 
     # -- WASI on virtual time -------------------------------------------------------------------
 
@@ -85,53 +86,187 @@ class _SimHost(WasiHost):
         )
 
     def wait(self, deadline_ns: int | None, for_input: bool) -> bool:
-        """Hand the baton back to the loop; return when the loop resumes this instance."""
-        self.waiting_input = for_input
-        self.deadline = deadline_ns
-        self.timed_out = False
-        self._runner_turn.release()
-        self._node_turn.acquire()
-        if self.killed:
-            raise _Killed
-        assert self.store is not None
-        self.store.set_fuel(FUEL_PER_TURN)
-        return self.timed_out
+        raise AssertionError("a simulated instance suspends its waiting calls; it never blocks")
 
-    # -- the instance's thread ------------------------------------------------------------------
+    def _bind(
+        self,
+        linker: wasmtime.Linker,
+        name: str,
+        params: tuple[wasmtime.ValType, ...],
+        results: tuple[wasmtime.ValType, ...],
+    ) -> None:
+        if name not in _SUSPENDING:
+            return super()._bind(linker, name, params, results)
+        begin = self.poll_oneoff_begin if name == "poll_oneoff" else self.fd_read_begin
+        self._define_suspending(linker, name, params, results, begin)
 
-    def _main(self) -> None:
-        self._node_turn.acquire()
-        try:
-            if self.killed:
+    def _define_suspending(
+        self,
+        linker: wasmtime.Linker,
+        name: str,
+        params: tuple[wasmtime.ValType, ...],
+        results: tuple[wasmtime.ValType, ...],
+        begin: Callable[..., int | Step],
+    ) -> None:
+        """``name`` as an async host function: it answers at once when it can, else the program
+        is suspended in it until :meth:`resume`, and its step decides (called again if not)."""
+        count = len(params)
+        trap_new = ffi.wasmtime_trap_new
+
+        def callback(
+            _env: Any, _caller: Any, args: Any, _nargs: int, out: Any, _nout: int, trap_ret: Any, cont: Any
+        ) -> None:
+            cont[0].callback = self._done
+            cont[0].env = None
+            cont[0].finalizer = suspend.NO_FINALIZER
+            out[0].kind = 0  # WASMTIME_I32
+            try:
+                outcome = begin(*[args[k].of.i32 & 0xFFFFFFFF for k in range(count)])
+            except BaseException as e:
+                self.raised = e
+                text = f"host function {name}: {e!r}".encode()
+                trap_ret[0] = trap_new(text, len(text))
                 return
-            self._run()
-        finally:
-            self.ended = True
-            self._runner_turn.release()
+            if isinstance(outcome, int):
+                out[0].of.i32 = outcome
+                return
+            self.deadline, self.waiting_input = self.parked_on
+            self._woken = self.timed_out = False
 
-    def _run(self) -> None:
+            def step(_env: Any) -> bool:
+                if not self._woken:
+                    return False
+                self._woken = False
+                try:
+                    done = outcome(self.timed_out)
+                except BaseException as e:  # noted; the turn's end stops the instance
+                    self.raised, done = e, EINVAL
+                if done is None:
+                    return False
+                out[0].of.i32 = done
+                return True
+
+            self._continuation = cont[0].callback = suspend.ContinuationCallback(step)
+
+        raw = suspend.AsyncCallback(callback)
+        ty = wasmtime.FuncType(list(params), list(results))
+        self._callbacks += [raw, ty]
+        module_name, encoded = b"wasi_snapshot_preview1", name.encode()
+        error = suspend.define(
+            linker.ptr(),
+            module_name,
+            len(module_name),
+            encoded,
+            len(encoded),
+            ty.ptr(),
+            raw,
+            None,
+            suspend.NO_FINALIZER,
+        )
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+
+    # -- the loop's side ----------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Let the instance run until it waits again or ends (called on the loop)."""
+        self.resume_scheduled = False
+        if self.killed or self.ended:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        try:
+            if self._future is None:
+                self._start()
+                if self.ended:
+                    return
+            else:
+                self._woken = True
+            assert self.store is not None
+            self.store.set_fuel(FUEL_PER_TURN)
+            if suspend.poll(self._future):
+                self._finish()
+            elif self.raised is not None:
+                raise self.raised
+        except _Stop as e:
+            self.problem = str(e)
+            self._end()
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            self.problem = f"Node {self.owner.id}'s WebAssembly host failed: {e!r}"
+            self._end()
+
+    def _start(self) -> None:
         owner = self.owner
         module = owner._module
         assert module is not None
         store = self.store = wasmtime.Store(engine())
-        store.set_fuel(FUEL_PER_TURN)
+        names = {e.name for e in module.exports}
+        if "memory" not in names or "_start" not in names:
+            raise _Stop(
+                f"{owner._argv[0]} is not a WASI command module (it needs to export _start and "
+                "memory): build a program with a main function (GOOS=wasip1, --target wasm32-wasip1)"
+            )
         try:
-            instance = owner._linker(self, module).instantiate(store, module)
-            exports = instance.exports(store)
-            memory = exports.get("memory") if "memory" in [e.name for e in module.exports] else None
-            start = exports.get("_start") if "_start" in [e.name for e in module.exports] else None
-            if not isinstance(memory, wasmtime.Memory) or not isinstance(start, wasmtime.Func):
-                self.problem = (
-                    f"{owner._argv[0]} is not a WASI command module (it needs to export _start and "
-                    "memory): build a program with a main function (GOOS=wasip1, --target wasm32-wasip1)"
-                )
-                return
-            self.run(store, memory, start)
+            linker = owner._linker(self, module)
+        except ValueError as e:
+            raise _Stop(f"Node {owner.id} could not run {owner._argv[0]}: {e}") from None
+        instance = ffi.wasmtime_instance_t()
+        future = suspend.instantiate(
+            linker.ptr(),
+            store._context(),
+            module.ptr(),
+            ctypes.byref(instance),
+            ctypes.byref(self._trap),
+            ctypes.byref(self._error),
+        )
+        while not suspend.poll(future):  # instantiation never waits (no start function calls WASI)
+            pass
+        suspend.delete(future)
+        self._linker_ref = linker
+        self._check_outcome()
+        exports = wasmtime.Instance._from_raw(instance).exports(store)
+        memory, start = exports["memory"], exports["_start"]
+        if not isinstance(memory, wasmtime.Memory) or not isinstance(start, wasmtime.Func):
+            raise _Stop(f"{owner._argv[0]} exports memory and _start of the wrong kinds")
+        self.memory = memory
+        self._ctx = store._context()
+        self._memory_ref = ctypes.byref(memory._memory)
+        self._start_func = start
+        self._future = suspend.call(
+            store._context(),
+            ctypes.byref(start._func),
+            None,
+            0,
+            None,
+            0,
+            ctypes.byref(self._trap),
+            ctypes.byref(self._error),
+        )
+
+    def _check_outcome(self) -> None:
+        """Raise what ended a call: a host function's exception, a trap, an error."""
+        raised, self.raised = self.raised, None
+        trap, error = self._trap, self._error
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+        if raised is not None:
+            raise raised
+        if trap:
+            raise wasmtime.Trap._from_ptr(trap)
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+
+    def _finish(self) -> None:
+        """The program's ``_start`` returned, or trapped, or called proc_exit."""
+        owner = self.owner
+        try:
+            self._check_outcome()
             self.exit_code = 0
         except NodeExit as e:
             self.exit_code = e.code
-        except _Killed:
-            pass
         except wasmtime.Trap as e:
             if e.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
                 self.problem = (
@@ -144,51 +279,37 @@ class _SimHost(WasiHost):
                 self.problem = f"Node {owner.id} trapped (a WebAssembly runtime error): {e}"
         except (wasmtime.WasmtimeError, ValueError, RuntimeError) as e:
             self.problem = f"Node {owner.id} could not run {owner._argv[0]}: {e}"
+        self._end()
 
-    # -- the loop's side ----------------------------------------------------------------------------
+    def _end(self) -> None:
+        self.ended = True
+        self._drop()
 
-    def resume(self) -> None:
-        """Let the instance run until it waits again or ends (called on the loop)."""
-        self.resume_scheduled = False
-        if self.killed or self.ended:
-            return
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if not self.started:
-            self.started = True
-            self.thread.start()
-        self.in_turn = True
-        self._node_turn.release()
-        self._runner_turn.acquire()
-        self.in_turn = False
+    def _drop(self) -> None:
+        """Delete the call (suspended or done) and the instance: its memory goes now, not when
+        the run ends (a run with many restarts keeps one instance per node)."""
+        if self._future is not None:
+            suspend.delete(self._future)
+            self._future = None
+        self._view = memoryview(b"")
+        self.memory = self.store = None
+        self._continuation = None
 
     def kill(self) -> None:
-        """Drop the instance: what it had not written is lost; its thread unwinds."""
+        """Drop the instance: what it had not synced is lost."""
         if self.killed:
             return
         self.killed = True
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.ended:
-            return
-        if not self.started:
-            self.ended = True
-            return
-        if self.in_turn:
-            # the loop was interrupted (Ctrl-C) while the instance ran: no baton to hand over;
-            # the daemon thread stays parked once it waits, and goes with the process
-            return
-        self._node_turn.release()
-        self._runner_turn.acquire()
-        self.thread.join()
+        self._drop()
         if self.files is not None:
             self.files.lose_unsynced()
-        # its linear memory and compiled state go now, not when the run ends: a run with many
-        # restarts keeps one instance per node
-        self._view = memoryview(b"")
-        self.memory = self.store = None
+
+
+class _Stop(Exception):
+    """The instance cannot start or go on; the text says why."""
 
 
 class WasmSimNode(NodeIO):

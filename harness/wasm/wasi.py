@@ -36,6 +36,9 @@ ENOSYS = 52
 ESPIPE = 70
 
 _U64 = (1 << 64) - 1
+
+#: a call that waits: called again (with whether its deadline passed) until it returns an errno
+Step = Callable[[bool], "int | None"]
 RIGHT_FD_WRITE = 1 << 6
 
 # clockid
@@ -192,8 +195,19 @@ class WasiHost:
                 "(only wasi_snapshot_preview1 is provided: build with GOOS=wasip1 or --target wasm32-wasip1)"
             )
         for name, params, results in self.IMPLEMENTED:
-            self._define(linker, name, params, results, getattr(self, name))
+            self._bind(linker, name, params, results)
         return linker
+
+    def _bind(
+        self,
+        linker: wasmtime.Linker,
+        name: str,
+        params: tuple[wasmtime.ValType, ...],
+        results: tuple[wasmtime.ValType, ...],
+    ) -> None:
+        """Define the implemented import ``name`` (a host that suspends calls rather than blocking
+        binds ``fd_read`` and ``poll_oneoff`` its own way)."""
+        self._define(linker, name, params, results, getattr(self, name))
 
     def _define(
         self,
@@ -369,16 +383,30 @@ class WasiHost:
         self._mem()[path : path + len(name)] = name
         return SUCCESS
 
-    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_out: int) -> int:
+    #: where a suspended call waits: (monotonic deadline or None, for stdin input)
+    parked_on: tuple[int | None, bool] = (None, False)
+
+    def fd_read_begin(self, fd: int, iovs: int, iovs_len: int, nread_out: int) -> int | Step:
+        """``fd_read``: an errno now, or (a blocking read of empty stdin: Rust's std) a step to
+        call again once input came; see :meth:`_suspending`."""
         if fd != 0:
             return self._file_read(fd, iovs, iovs_len, None, nread_out)
         if not self.stdin and not self.stdin_closed:
             self.refill()
-        if not self.stdin and not self.stdin_closed:
-            if self.fdflags[0] & FDFLAG_NONBLOCK:
-                return EAGAIN
-            while not self.stdin and not self.stdin_closed:  # a blocking read (Rust's std)
-                self.wait(None, True)
+        if self.stdin or self.stdin_closed:
+            return self._read_stdin(iovs, iovs_len, nread_out)
+        if self.fdflags[0] & FDFLAG_NONBLOCK:
+            return EAGAIN
+        self.parked_on = (None, True)
+
+        def step(_timed_out: bool) -> int | None:
+            if self.stdin or self.stdin_closed:
+                return self._read_stdin(iovs, iovs_len, nread_out)
+            return None
+
+        return step
+
+    def _read_stdin(self, iovs: int, iovs_len: int, nread_out: int) -> int:
         mem = self._mem()
         total = 0
         data = self.stdin
@@ -392,6 +420,21 @@ class WasiHost:
         del data[:total]
         struct.pack_into("<I", mem, nread_out, total)
         return SUCCESS
+
+    def _suspending(self, outcome: int | Step) -> int:
+        """A call that may wait, made synchronous: wait (:meth:`wait`) until its step is done.
+        The simulation does not block: it suspends the call instead (harness.wasm.simnode)."""
+        timed_out = False
+        while not isinstance(outcome, int):
+            deadline, for_input = self.parked_on
+            timed_out = self.wait(deadline, for_input) and deadline is not None
+            done = outcome(timed_out)
+            if done is not None:
+                return done
+        return outcome
+
+    def fd_read(self, fd: int, iovs: int, iovs_len: int, nread_out: int) -> int:
+        return self._suspending(self.fd_read_begin(fd, iovs, iovs_len, nread_out))
 
     def _gather(self, iovs: int, iovs_len: int) -> bytes:
         mem = self._mem()
@@ -530,7 +573,10 @@ class WasiHost:
             return EBADF
         return self.files.rename(dirfd, self._path(old, old_len), newdirfd, self._path(new, new_len))
 
-    def poll_oneoff(self, in_: int, out: int, nsubscriptions: int, nevents_out: int) -> int:
+    def poll_oneoff_begin(self, in_: int, out: int, nsubscriptions: int, nevents_out: int) -> int | Step:
+        """``poll_oneoff``: an errno now (some subscription is ready, or none can ever be), or a
+        step to call again when stdin has input or the earliest clock subscription falls due
+        (``parked_on`` says which); see :meth:`_suspending`."""
         if nsubscriptions == 0:
             return EINVAL
         self.refill()
@@ -548,31 +594,38 @@ class WasiHost:
                     due = now + timeout
                 deadline = due if deadline is None else min(deadline, due)
         wants_input = any(tag == EVENT_FD_READ and fd == 0 for _, tag, fd, *_ in subs)
-        woken_by_timer = False
-        while True:
+
+        def step(timed_out: bool) -> int | None:
             events = []
             for userdata, tag, fd, *_ in subs:
                 if tag == EVENT_FD_READ:
                     if fd != 0:
                         events.append((userdata, EBADF, tag, 0, 0))
                     elif self.stdin or self.stdin_closed:
-                        events.append(
-                            (userdata, SUCCESS, tag, len(self.stdin), EVENTRWFLAGS_HANGUP * self.stdin_closed)
-                        )
+                        hangup = EVENTRWFLAGS_HANGUP * self.stdin_closed
+                        events.append((userdata, SUCCESS, tag, len(self.stdin), hangup))
                 elif tag == EVENT_FD_WRITE:
                     events.append((userdata, SUCCESS if fd in (1, 2) else EBADF, tag, 0, 0))
-            if deadline is not None and (woken_by_timer or self.now_ns() >= deadline):
+            if deadline is not None and (timed_out or self.now_ns() >= deadline):
                 events += [(u, SUCCESS, t, 0, 0) for u, t, *_ in subs if t == EVENT_CLOCK]
-            if events:
-                break
-            if deadline is None and not wants_input:
-                return EINVAL  # nothing could ever wake it
-            woken_by_timer = self.wait(deadline, wants_input) and deadline is not None
+            if not events:
+                return None
             mem = self._mem()
-        for k, event in enumerate(events):
-            _EVENT.pack_into(mem, out + _EVENT_SIZE * k, *event)
-        struct.pack_into("<I", mem, nevents_out, len(events))
-        return SUCCESS
+            for k, event in enumerate(events):
+                _EVENT.pack_into(mem, out + _EVENT_SIZE * k, *event)
+            struct.pack_into("<I", mem, nevents_out, len(events))
+            return SUCCESS
+
+        done = step(False)
+        if done is not None:
+            return done
+        if deadline is None and not wants_input:
+            return EINVAL  # nothing could ever wake it
+        self.parked_on = (deadline, wants_input)
+        return step
+
+    def poll_oneoff(self, in_: int, out: int, nsubscriptions: int, nevents_out: int) -> int:
+        return self._suspending(self.poll_oneoff_begin(in_, out, nsubscriptions, nevents_out))
 
     def proc_exit(self, code: int) -> None:
         raise NodeExit(code)
