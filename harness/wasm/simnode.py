@@ -222,9 +222,10 @@ class _SimHost(WasiHost):
             ctypes.byref(self._trap),
             ctypes.byref(self._error),
         )
-        while not suspend.poll(future):  # instantiation never waits (no start function calls WASI)
-            pass
+        instantiated = suspend.poll(future)
         suspend.delete(future)
+        if not instantiated:  # its start function waited for input or time: not a command module
+            raise _Stop(f"{owner._argv[0]}'s start function waits (a WASI call) before _start runs")
         self._linker_ref = linker
         self._check_outcome()
         exports = wasmtime.Instance._from_raw(instance).exports(store)
