@@ -148,23 +148,7 @@ class _SimHost(WasiHost):
 
             self._continuation = cont[0].callback = suspend.ContinuationCallback(step)
 
-        raw = suspend.AsyncCallback(callback)
-        ty = wasmtime.FuncType(list(params), list(results))
-        self._callbacks += [raw, ty]
-        module_name, encoded = b"wasi_snapshot_preview1", name.encode()
-        error = suspend.define(
-            linker.ptr(),
-            module_name,
-            len(module_name),
-            encoded,
-            len(encoded),
-            ty.ptr(),
-            raw,
-            None,
-            suspend.NO_FINALIZER,
-        )
-        if error:
-            raise wasmtime.WasmtimeError._from_ptr(error)
+        self._link(linker, name, params, results, suspend.define, suspend.AsyncCallback(callback))
 
     # -- the loop's side ----------------------------------------------------------------------------
 

@@ -227,6 +227,7 @@ class WasiHost:
         result_wide = has_result and results[0] == I64
         trap_new = ffi.wasmtime_trap_new
 
+        @ffi.wasmtime_func_unchecked_callback_t
         def callback(_env: Any, _caller: Any, vals: Any, _n: int) -> int:
             try:
                 args = [vals[k].i64 if wide[k] else vals[k].i32 & 0xFFFFFFFF for k in range(count)]
@@ -242,13 +243,23 @@ class WasiHost:
                 text = f"host function {name}: {e!r}".encode()
                 return ctypes.cast(trap_new(text, len(text)), ctypes.c_void_p).value or 0
 
-        raw = ffi.wasmtime_func_unchecked_callback_t(callback)
-        self._callbacks.append(raw)  # the C side holds a bare pointer to it
-        module_name = b"wasi_snapshot_preview1"
-        encoded = name.encode()
+        self._link(linker, name, params, results, ffi.wasmtime_linker_define_func_unchecked, callback)
+
+    def _link(
+        self,
+        linker: wasmtime.Linker,
+        name: str,
+        params: tuple[wasmtime.ValType, ...],
+        results: tuple[wasmtime.ValType, ...],
+        define: Callable[..., Any],
+        raw: Any,
+    ) -> None:
+        """Define WASI's ``name`` on ``linker`` through the C API's ``define`` (plain or async)
+        with the ctypes callback ``raw``, kept alive here: the C side holds a bare pointer."""
         ty = wasmtime.FuncType(list(params), list(results))
-        self._callbacks.append(ty)
-        error = ffi.wasmtime_linker_define_func_unchecked(
+        self._callbacks += [raw, ty]
+        module_name, encoded = b"wasi_snapshot_preview1", name.encode()
+        error = define(
             linker.ptr(),
             module_name,
             len(module_name),
