@@ -262,3 +262,46 @@ def test_a_node_cannot_reach_outside_its_data_directory(tmp_path: Path) -> None:
     assert files.open(3, b"../secret", 1, 0, True) == (ENOTCAPABLE, -1)
     assert files.open(3, b"/etc/passwd", 0, 0, False) == (ENOTCAPABLE, -1)
     assert files.open(3, b"fine", 1, 0, True)[0] == 0
+
+
+# -- a blocking reader (Rust's std reads stdin without O_NONBLOCK) --------------------------------------
+
+BLOCKING_CAT = f"""(module
+  {WASI} "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  {WASI} "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 256))
+    (loop $again
+      (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))
+      (if (i32.eqz (i32.load (i32.const 16))) (then (return)))
+      (i32.store (i32.const 32) (i32.const 64))
+      (i32.store (i32.const 36) (i32.load (i32.const 16)))
+      (drop (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 20)))
+      (br $again))))"""
+
+
+def test_a_blocking_read_waits_for_input_in_sim_and_in_a_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wasmtime
+
+    from harness.wasm.engine import load_module
+
+    monkeypatch.setenv("MAELSTROM_WASM_CACHE", str(tmp_path / "cache"))
+    program = tmp_path / "cat.wasm"
+    program.write_bytes(wasmtime.wat2wasm(BLOCKING_CAT))
+    host: Any = sim_instance(load_module(program, say=None), "n1")
+    host.resume()  # suspended in fd_read: nothing to read yet
+    assert host.output == [] and not host.ended
+    for text in (b"one\n", b"two\n"):
+        host.stdin += text
+        host.resume()
+        assert host.output == [(1, text)] and not host.ended
+        host.output.clear()
+    host.kill()
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.wasm", str(program)], input=b"hello\n", capture_output=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout == b"hello\n", done.stderr
