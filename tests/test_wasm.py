@@ -302,6 +302,9 @@ def test_a_blocking_read_waits_for_input_in_sim_and_in_a_process(
         host.output.clear()
     host.kill()
     done = subprocess.run(
-        [sys.executable, "-m", "harness.wasm", str(program)], input=b"hello\n", capture_output=True, timeout=60
+        [sys.executable, "-m", "harness.wasm", str(program)],
+        input=b"hello\n",
+        capture_output=True,
+        timeout=60,
     )
     assert done.returncode == 0 and done.stdout == b"hello\n", done.stderr
