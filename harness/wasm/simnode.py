@@ -211,7 +211,10 @@ class _SimHost(WasiHost):
         if not instantiated:  # its start function waited for input or time: not a command module
             raise _Stop(f"{owner._argv[0]}'s start function waits (a WASI call) before _start runs")
         self._linker_ref = linker
-        self._check_outcome()
+        try:
+            self._check_outcome()
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+            raise _Stop(f"Node {owner.id} could not instantiate {owner._argv[0]}: {e}") from None
         exports = wasmtime.Instance._from_raw(instance).exports(store)
         memory, start = exports["memory"], exports["_start"]
         if not isinstance(memory, wasmtime.Memory) or not isinstance(start, wasmtime.Func):
