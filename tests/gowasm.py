@@ -8,6 +8,7 @@ its sources, so a second test session (or the benchmark) does not build it again
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -37,9 +38,16 @@ def go_command() -> str:
     return found
 
 
+@functools.cache
+def go_version() -> str:
+    """The toolchain's version (part of a build's cache key)."""
+    done = subprocess.run([go_command(), "env", "GOVERSION"], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def build(folder: Path) -> Path:
     """``folder``'s Go program built as a WASI preview1 module; its path."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(go_version().encode())
     for src in sorted(folder.glob("*")):
         if src.suffix in (".go", ".mod", ".sum"):
             digest.update(src.name.encode() + b"\0" + src.read_bytes())
