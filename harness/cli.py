@@ -85,6 +85,13 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --no-plots               skip the PNG plots (they take seconds to draw)
       --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
+      --schedule FILE          (--sim) replay this schedule.edn (a run's client ops and nemesis
+                               events) instead of drawing them from the generator and nemesis
+      --shrink                 (--sim) shrink a failing run (the first failing seed of a sweep)
+                               to the smallest run found that fails the same way
+      --shrink-time S          bound on shrinking (default 120 s); the best found is kept
+      --swarm                  (--test-count) each seed draws its own nemeses, interval, rate,
+                               latency and concurrency from the seed; failing seeds name them
 """
 )
 
@@ -208,6 +215,10 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--sim": ("sim", None),
+    "--schedule": ("schedule", str),
+    "--shrink": ("shrink", None),
+    "--shrink-time": ("shrink_time", _number("--shrink-time", positive=True)),
+    "--swarm": ("swarm", None),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -280,6 +291,13 @@ def parse_test_args(
         if problem is not None:
             raise BadArgs(problem)
 
+    for flag, key in (("--schedule", "schedule"), ("--shrink", "shrink")):
+        if values.get(key) and not values.get("sim"):
+            raise BadArgs(
+                f"{flag} needs --sim: only a simulated run is a pure function of its seed and "
+                "flags; rerun with --sim"
+            )
+
     if "node_count" in values:
         nodes = [f"n{k}" for k in range(values["node_count"])]
     elif node_list:
@@ -336,7 +354,26 @@ def parse_test_args(
         run_dir_file=values.get("run_dir_file"),
         sim=bool(values.get("sim")),
     )
+    if values.get("schedule"):
+        config.schedule = _schedule(values["schedule"], test)
     return test, config
+
+
+def _schedule(path: str, test: TestOptions) -> Any:
+    from harness.nemesis import FAULT_KINDS
+    from harness.shrink.schedule import ScheduleError, read_schedule
+
+    try:
+        schedule = read_schedule(path)
+    except ScheduleError as e:
+        raise BadArgs(str(e)) from None
+    kinds = {kind for kind, fs in FAULT_KINDS.items() for s in schedule.faults if s.f in fs}
+    if kinds - test.nemesis:
+        raise BadArgs(
+            f"--schedule {path} has {', '.join(sorted(kinds))} events: add --nemesis "
+            f"{','.join(sorted(kinds | test.nemesis))}"
+        )
+    return schedule
 
 
 def _usage_exit() -> int:

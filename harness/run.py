@@ -59,6 +59,7 @@ from harness.results import (
     write_test_json,
 )
 from harness.services import make_services
+from harness.shrink.schedule import Schedule, write_schedule
 from harness.timeline import write_timeline
 from harness.workloads import REGISTRY
 
@@ -83,6 +84,8 @@ class RunConfig:
     #: called with (run dir, history) after a completed run's report, so a caller in this process
     #: (run-challenge's second report) uses the ops instead of reading history.edn back
     on_history: Callable[[Path, list[Op]], None] | None = None
+    #: replay this explicit schedule instead of the generator and the nemesis (--schedule)
+    schedule: Schedule | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -242,6 +245,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
         t0_ns=t0,
         clock=clock,
         freeze_gc=not config.sim,
+        schedule=config.schedule,
     )
     setup_clients: list[Any] = []
     main_cpu: list[float] = []  # harness CPU seconds spent in the main phase
@@ -309,6 +313,7 @@ async def _run_once(test: TestOptions, config: RunConfig, progress: Progress) ->
             else:
                 os.environ["MAELSTROM_DATA_DIR"] = saved_data_dir
         edn_lines = write_history(interp.history, run_dir, interp.history_lines)
+        _write_schedule(interp.recorded, config, run_dir)
         _write_timeline(interp.history, test, run_dir, say, edn_lines)
 
     if aborted is not None:
@@ -387,6 +392,17 @@ def _start_services(net: Any, rng: random.Random, say: Callable[[str], None]) ->
                 net.send(name, msg.src, reply)
 
         net.register(name, deliver)
+
+
+def _write_schedule(schedule: Schedule, config: RunConfig, run_dir: Path) -> None:
+    """The main phase as run (harness.shrink.schedule): ``--schedule`` replays it; ``maelstrom
+    shrink`` reads it with the settings a rerun needs."""
+    schedule.settings = {
+        "sim": config.sim,
+        "recovery-time": config.recovery_seconds,
+        "init-timeout": config.init_timeout,
+    }
+    write_schedule(schedule, run_dir / "schedule.edn")
 
 
 def _write_plots(history: list[Op], test: TestOptions, run_dir: Path, say: Callable[[str], None]) -> None:
