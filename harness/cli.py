@@ -19,6 +19,7 @@ import random
 import re
 import shlex
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -233,9 +234,10 @@ _SHORT = {"-w": "--workload", "-n": "--node", "-h": "--help"}
 
 
 def parse_test_args(
-    argv: list[str], warn: Callable[[str], None] | None = None
+    argv: list[str], warn: Callable[[str], None] | None = None, sweep: dict[str, Any] | None = None
 ) -> tuple[TestOptions, RunConfig]:
-    """Parse the words after ``test`` into test parameters and run settings. Raises BadArgs."""
+    """Parse the words after ``test`` into test parameters and run settings. Raises BadArgs.
+    ``sweep`` (a dict) receives what concerns a series of runs: shrink, shrink_time, swarm."""
     warn = warn or (lambda s: print(s, file=sys.stderr))
     values: dict[str, Any] = {}
     node_list: list[str] = []
@@ -356,6 +358,12 @@ def parse_test_args(
     )
     if values.get("schedule"):
         config.schedule = _schedule(values["schedule"], test)
+    if values.get("swarm") and values.get("schedule"):
+        raise BadArgs("--swarm draws each seed's configuration; --schedule fixes one run's: use one")
+    if sweep is not None:
+        sweep["shrink"] = bool(values.get("shrink"))
+        sweep["shrink_time"] = values.get("shrink_time")
+        sweep["swarm"] = bool(values.get("swarm"))
     return test, config
 
 
@@ -402,6 +410,8 @@ Commands:
   results         the results table of every challenge (--markdown: also RESULTS.md)
   bench           the harness throughput benchmark
   serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
+  shrink RUN_DIR  shrink a stored failing --sim run to the smallest that fails the same way
+                  (--shrink-time S, default 120)
   --version       the version
 """
 
@@ -426,6 +436,7 @@ SUBCOMMANDS = {
     "results": "harness.results_table",
     "bench": "harness.bench",
     "serve": "harness.serve",
+    "shrink": "harness.shrink.shrinker",
 }
 
 
@@ -436,7 +447,8 @@ def _reexec_for_sim(argv: list[str]) -> None:
     order follows the per-process string hash: with a random hash seed the same --seed would give
     another history in the next process. The seed must be set before the interpreter starts.
     """
-    if "--sim" not in argv or os.environ.get("PYTHONHASHSEED") == "0":
+    simulates = "--sim" in argv or argv[:1] == ["shrink"]
+    if not simulates or os.environ.get("PYTHONHASHSEED") == "0":
         return
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     sys.stdout.flush()
@@ -467,8 +479,9 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         except Exception:
             print(f"{command} failed:\n{traceback.format_exc()}", file=sys.stderr)
             return EXIT_ABORTED
+    sweep: dict[str, Any] = {}
     try:
-        test, config = parse_test_args(rest)
+        test, config = parse_test_args(rest, sweep=sweep)
     except BadArgs as e:
         print(f"{e}\n\n{USAGE}", file=sys.stderr)
         return EXIT_BAD_ARGS
@@ -478,12 +491,23 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
     if config.sim and base_seed is None:
         base_seed = random.SystemRandom().randrange(2**31)
         print(f"Seed: {base_seed} (rerun with --seed {base_seed})", file=sys.stderr)
-    failed: list[tuple[int, int]] = []
+    failed: list[tuple[int, int, list[str]]] = []
+    first_failing_run: Path | None = None
+    base_test = test
     for run in range(test.test_count):
         seed = random.SystemRandom().randrange(2**31) if base_seed is None else base_seed + run
+        swarm_flags: list[str] = []
+        if sweep.get("swarm"):
+            from harness.shrink.swarm import draw
+
+            test, swarm_flags = draw(base_test, seed)
+            print(f"Seed {seed} (--swarm): {shlex.join(swarm_flags)}", file=sys.stderr)
         test.seed = seed
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
+        run_dir_file = config.run_dir_file
+        if sweep.get("shrink") and run_dir_file is None:  # where this seed's run is, to shrink it
+            config.run_dir_file = str(Path(tempfile.gettempdir()) / f"maelstrom-run-dir-{os.getpid()}")
         try:
             if config.sim:
                 from harness.sim import run_simulation
@@ -503,36 +527,79 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
             return EXIT_ABORTED
         finally:
             kill_all()
+            if config.run_dir_file != run_dir_file:
+                where = Path(str(config.run_dir_file))
+                if code != 0 and first_failing_run is None and where.is_file():
+                    first_failing_run = Path(where.read_text().strip())
+                where.unlink(missing_ok=True)
+                config.run_dir_file = run_dir_file
         if code != 0 and config.sim and test.test_count > 1:
             # many seeds: go on past a failure; each failing seed is named with its own command
-            failed.append((seed, code))
+            failed.append((seed, code, swarm_flags))
             continue
         if code != 0:
             break
     if failed:
         print(f"{len(failed)} of {test.test_count} seeds failed:", file=sys.stderr)
-        for seed, status in failed:
-            print(f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed)}", file=sys.stderr)
-        return failed[0][1]
-    if config.sim and test.test_count > 1 and base_seed is not None:
+        for seed, status, flags in failed:
+            print(
+                f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed, flags)}",
+                file=sys.stderr,
+            )
+        code = failed[0][1]
+    elif config.sim and test.test_count > 1 and base_seed is not None:
         print(
             f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
             file=sys.stderr,
         )
+    if sweep.get("shrink"):
+        return _shrink_after(first_failing_run, sweep, code)
     return code
 
 
-def _repro_command(argv: list[str], seed: int) -> str:
-    """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed."""
+def _shrink_after(run_dir: Path | None, sweep: dict[str, Any], code: int) -> int:
+    """--shrink: shrink the (first) failing run; without one, say so and keep the exit code."""
+    from harness.shrink.shrinker import DEFAULT_SHRINK_SECONDS, ShrinkRefused, shrink_run_dir
+
+    if run_dir is None:
+        print("--shrink: no run failed, so there is nothing to shrink.", file=sys.stderr)
+        return code
+    try:
+        return shrink_run_dir(run_dir, sweep.get("shrink_time") or DEFAULT_SHRINK_SECONDS)
+    except ShrinkRefused as e:
+        print(f"Cannot shrink: {e}", file=sys.stderr)
+        return code
+
+
+def _repro_command(argv: list[str], seed: int, swarm_flags: list[str] | None = None) -> str:
+    """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed; with
+    ``swarm_flags`` (the seed's --swarm draw) those flags instead of the given ones."""
+    from harness.shrink.swarm import SWARM_FLAGS
+
+    drop = {"--test-count", "--seed", "--run-dir-file", "--shrink-time"}
+    flags_only = {"--swarm", "--shrink"}
+    if swarm_flags:
+        drop |= set(SWARM_FLAGS)
     words: list[str] = []
     skip = False
-    for word in argv:
+    for i, word in enumerate(argv):
         if skip:
             skip = False
             continue
+        if word == "--":
+            words += argv[i:]
+            break
         name = word.split("=", 1)[0]
-        if name in ("--test-count", "--seed", "--run-dir-file"):
+        if name in flags_only:
+            continue
+        if name in drop:
             skip = "=" not in word
             continue
         words.append(word)
-    return shlex.join(["maelstrom", "test", *words, "--seed", str(seed)])
+    extra = [*(swarm_flags or []), "--seed", str(seed)]
+    if "--" in words:
+        i = words.index("--")
+        words = words[:i] + extra + words[i:]
+    else:
+        words += extra
+    return shlex.join(["maelstrom", "test", *words])

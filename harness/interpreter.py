@@ -45,8 +45,8 @@ def derive_rngs(seed: int) -> dict[str, random.Random]:
     master = random.Random(seed)
     return {
         name: random.Random(master.getrandbits(64))
-        # "nodes" (simulation only) is last, so it changes none of the streams before it
-        for name in ("workload", "schedule", "nemesis", "latency", "services", "nodes")
+        # "nodes" (simulation only) and "swarm" (--swarm) come last: they change no stream before them
+        for name in ("workload", "schedule", "nemesis", "latency", "services", "nodes", "swarm")
     }
 
 
@@ -453,7 +453,9 @@ class Interpreter:
                     if replay is not None:
                         self.recorded.faults.append(replay)
                     else:
-                        self.recorded.record_fault(invoked - self._main_start, f, value, fault_effect(f, result))
+                        self.recorded.record_fault(
+                            invoked - self._main_start, f, value, fault_effect(f, result)
+                        )
                 done = Op(INFO, f, NEMESIS, result, self.now())
             except asyncio.CancelledError:
                 raise

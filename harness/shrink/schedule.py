@@ -120,11 +120,14 @@ def read_schedule(path: str | Path) -> Schedule:
         raise ScheduleError(f"schedule {path}: not a version {VERSION} schedule ({{:version 1 :ops [...]}})")
     try:
         ops = [
-            ClientStep(int(t), int(thread), {k.name if isinstance(k, Keyword) else k: v for k, v in op.items()})
+            ClientStep(
+                int(t), int(thread), {k.name if isinstance(k, Keyword) else k: v for k, v in op.items()}
+            )
             for t, thread, op in data.get(kw("ops")) or []
         ]
         faults = [
-            FaultStep(int(t), str(f), value, _effect(effect)) for t, f, value, effect in data.get(kw("faults")) or []
+            FaultStep(int(t), str(f), value, _effect(effect))
+            for t, f, value, effect in data.get(kw("faults")) or []
         ]
     except (TypeError, ValueError, AttributeError) as e:
         raise ScheduleError(f"schedule {path}: malformed entry ({e})") from None
@@ -132,7 +135,9 @@ def read_schedule(path: str | Path) -> Schedule:
         if "f" not in s.op or s.time < 0 or s.thread < 0:
             raise ScheduleError(f"schedule {path}: malformed op {s}")
     settings = {
-        k.name: v for k, v in data.items() if isinstance(k, Keyword) and k.name not in ("version", "ops", "faults")
+        k.name: v
+        for k, v in data.items()
+        if isinstance(k, Keyword) and k.name not in ("version", "ops", "faults")
     }
     ops.sort(key=lambda s: s.time)
     faults.sort(key=lambda s: s.time)
