@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from harness.nemesis import FAULT_KINDS
 from harness.options import TestOptions
@@ -136,6 +136,21 @@ def fault_episodes(faults: list[FaultStep]) -> list[list[FaultStep]]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def sizes(cand: Candidate) -> dict[str, Any]:
+    """The figures of a candidate: client ops, fault episodes by kind, nodes, concurrency."""
+    faults: dict[str, int] = {}
+    for episode in fault_episodes(cand.schedule.faults):
+        f = episode[0].f
+        kind = _START_OF.get(f) or _STOP_OF.get(f, f)
+        faults[kind] = faults.get(kind, 0) + 1
+    return {
+        "ops": len(cand.schedule.ops),
+        "faults": faults,
+        "nodes": len(cand.test.nodes),
+        "concurrency": cand.test.concurrency,
+    }
 
 
 def describe(cand: Candidate) -> str:
@@ -499,6 +514,8 @@ def shrink_run_dir(run_dir: Path, budget: float = DEFAULT_SHRINK_SECONDS, out: T
         "shrunk-from": str(Path(run_dir).resolve()),
         "from": describe(cand),
         "to": describe(best),
+        "from-sizes": sizes(cand),
+        "to-sizes": sizes(best),
         "failure": target,
         "fails-the-same-way": same,
         "runs": runs,
