@@ -304,7 +304,7 @@ class DbNemesis:
             spec = None if value is None else value.name
             targets = db_nodes(spec, list(self.nodes), self.rng)
         else:
-            targets = [n for n in self.nodes if n in set(effect)]
+            targets = [n for n in effect if n in self.nodes]
         nodes = [self.nodes[n] for n in targets]
         if f == "kill":
             results = await asyncio.gather(*(node.crash() for node in nodes))

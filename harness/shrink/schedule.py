@@ -81,7 +81,7 @@ def fault_effect(f: str, result: Any) -> Any:
     if f == "stop-partition":
         return None
     if isinstance(result, dict):  # {node: result} of kill/start/pause/resume
-        return sorted(result)
+        return list(result)
     return None
 
 
