@@ -361,13 +361,22 @@ def _with_faults(cand: Candidate, faults: list[FaultStep]) -> Candidate:
 
 
 def _with_nodes(cand: Candidate, nodes: list[str]) -> Candidate | None:
+    """``cand`` on ``nodes`` (a subset): each op stays on its node (thread t talks to node
+    t mod n, so its thread is renumbered), an op on a dropped node goes with it."""
+    old = cand.test.nodes
+    ops = []
+    for step in cand.schedule.ops:
+        node = old[step.thread % len(old)]
+        if node in nodes:
+            thread = (step.thread // len(old)) * len(nodes) + nodes.index(node)
+            ops.append(replace(step, thread=thread))
     test = replace(cand.test, nodes=nodes, node_count=None)
-    c = _valid_concurrency(
-        test, min(cand.test.concurrency, max((s.thread for s in cand.schedule.ops), default=0) + 1)
-    )
+    c = _valid_concurrency(test, max((s.thread for s in ops), default=0) + 1)
     if c is None:
         return None
-    return Candidate(replace(test, concurrency=c), cand.schedule, cand.recovery_seconds, cand.init_timeout)
+    return Candidate(
+        replace(test, concurrency=c), cand.schedule.with_(ops=ops), cand.recovery_seconds, cand.init_timeout
+    )
 
 
 def _remove_tree(path: Path) -> None:
