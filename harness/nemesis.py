@@ -207,7 +207,7 @@ class PartitionNemesis:
             grudge = grudge_for(shape, self.nodes, self.rng)
         else:  # the nodes it names that this run has (a shrunk schedule may have fewer)
             known = set(self.nodes)
-            grudge = {d: frozenset(s & known) for d, s in grudge.items() if d in known}
+            grudge = {d: s if s <= known else frozenset(s & known) for d, s in grudge.items() if d in known}
         for dest, srcs in grudge.items():
             for src in srcs:
                 self.net.drop(src, dest)

@@ -93,7 +93,7 @@ def tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         )
     out.append(f"\n{met} of {len(rows)} shrunk to <= 20 client ops and <= 10% of the original's.")
     out.append(
-        f"\nSeeds to the first failure at --time-limit {args.sweep_time_limit}, at most {args.seeds} seeds:\n"
+        f"\nSeeds to the first failure with {args.sweep_flags}, at most {args.seeds} seeds:\n"
     )
     out += ["| broken node | plain sweep | --swarm |", "|---|---|---|"]
     never = f"none in {args.seeds}"

@@ -99,7 +99,8 @@ def write_schedule(schedule: Schedule, path: Path) -> None:
     lines.append(" ]")
     lines.append(" :faults [")
     for s in schedule.faults:
-        effect = {k: sorted(v) for k, v in s.effect.items()} if isinstance(s.effect, dict) else s.effect
+        # each set in its own iteration order, which is the order the run's history printed it in
+        effect = {k: list(v) for k, v in s.effect.items()} if isinstance(s.effect, dict) else s.effect
         lines.append(f"  [{s.time} {edn.pr(s.f)} {edn.pr(s.value)} {edn.pr(effect)}]")
     lines.append(" ]}")
     Path(path).write_text("\n".join(lines) + "\n")
@@ -144,9 +145,25 @@ def read_schedule(path: str | Path) -> Schedule:
     return Schedule(ops, faults, settings)
 
 
+class _Listed(frozenset[Any]):
+    """A frozenset that iterates in the order it was written (a grudge's sets print in the history
+    as the recorded run printed them; a rebuilt frozenset's order may differ)."""
+
+    __slots__ = ("order",)
+    order: tuple[Any, ...]
+
+    def __new__(cls, items: list[Any]) -> _Listed:
+        made = super().__new__(cls, items)
+        made.order = tuple(dict.fromkeys(items))
+        return made
+
+    def __iter__(self) -> Any:
+        return iter(self.order)
+
+
 def _effect(effect: Any) -> Any:
     if isinstance(effect, dict):
-        return {k: frozenset(v) for k, v in effect.items()}
+        return {k: _Listed(list(v)) for k, v in effect.items()}
     if isinstance(effect, (list, tuple)):
         return [str(n) for n in effect]
     return effect
