@@ -4,7 +4,7 @@ For each broken node: a sweep at the case's flags (seeds 1, 2, ...) to its first
 ``maelstrom shrink`` of that run with the default budget (--shrink-time); then two sweeps of short
 runs (--sweep-flags, default --time-limit 1 --rate 5: a handful of ops, where a failure is no
 longer certain), without and with
---swarm, each up to --seeds seeds, counting the seeds to the first failure. Prints markdown
+--swarm, each over --seeds seeds, counting the seeds to the first failure and the failing seeds. Prints markdown
 tables (README's "Shrinking" section has them). Every run is --sim, in this process.
 """
 
@@ -45,6 +45,20 @@ def first_failure(
     return None, None
 
 
+def sweep(case: Case, store: Path, seeds: int, swarm: bool, *extra: str) -> tuple[int | None, int]:
+    """Every seed of ``seeds``: (the first failing seed, how many failed)."""
+    first, failed = None, 0
+    for seed in range(1, seeds + 1):
+        words = ["test", *case.words, *extra, "--sim", "--seed", str(seed), "--store", str(store)]
+        words += ["--no-plots", "--quiet-ops"] + (["--swarm"] if swarm else [])
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = maelstrom(words)
+        if code != 0:
+            failed += 1
+            first = first or seed
+    return first, failed
+
+
 def faults_text(faults: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(faults.items())) or "none"
 
@@ -66,8 +80,8 @@ def measure(case: Case, store: Path, args: argparse.Namespace) -> dict[str, Any]
         row["identical"] = info["replay-byte-identical"]
         row["expected-kind"] = info["failure"] == case.kind
     short = shlex.split(args.sweep_flags)
-    row["plain-short"], _ = first_failure(case, store / "plain-short", args.seeds, False, *short)
-    row["swarm-short"], _ = first_failure(case, store / "swarm-short", args.seeds, True, *short)
+    row["plain-short"], row["plain-failed"] = sweep(case, store / "plain-short", args.seeds, False, *short)
+    row["swarm-short"], row["swarm-failed"] = sweep(case, store / "swarm-short", args.seeds, True, *short)
     return row
 
 
@@ -92,12 +106,18 @@ def tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['shrink-seconds']} s, {r['runs']} runs |"
         )
     out.append(f"\n{met} of {len(rows)} shrunk to <= 20 client ops and <= 10% of the original's.")
-    out.append(
-        f"\nSeeds to the first failure with {args.sweep_flags}, at most {args.seeds} seeds:\n"
-    )
-    out += ["| broken node | plain sweep | --swarm |", "|---|---|---|"]
+    out.append(f"\nSeeds to the first failure with {args.sweep_flags}, at most {args.seeds} seeds:\n")
+    out += [
+        "| broken node | plain: seeds to 1st failure | --swarm: seeds to 1st failure | plain: failing seeds "
+        "| --swarm: failing seeds |",
+        "|---|---|---|---|---|",
+    ]
     never = f"none in {args.seeds}"
-    out += [f"| {r['what']} | {r['plain-short'] or never} | {r['swarm-short'] or never} |" for r in rows]
+    out += [
+        f"| {r['what']} | {r['plain-short'] or never} | {r['swarm-short'] or never} "
+        f"| {r['plain-failed']} of {args.seeds} | {r['swarm-failed']} of {args.seeds} |"
+        for r in rows
+    ]
     return "\n".join(out)
 
 

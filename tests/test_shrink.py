@@ -149,3 +149,21 @@ def test_swarm_draws_each_seeds_configuration_and_the_repro_carries_it(
     assert code == 1 and repro
     for line in repro:
         assert "--swarm" not in line and "--test-count" not in line and "--latency-dist" in line
+
+
+def test_test_shrink_shrinks_the_first_failing_seed_of_a_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = CASES["lin-kv-stale"]
+    words = [*case.words, "--time-limit", "3", "--sim", "--seed", "1", "--test-count", "2", "--shrink"]
+    code = maelstrom(
+        ["test", *words, "--shrink-time", "60", "--store", str(tmp_path), "--no-plots", "--quiet-ops"]
+    )
+    err = capsys.readouterr().err
+    assert (
+        code == 1
+        and "2 of 2 seeds failed" in err
+        and "Reproduce it (verified: byte-identical history)" in err
+    )
+    info = json.loads(((tmp_path / "latest").resolve() / "shrink.json").read_text())
+    assert "--seed 1 " in info["command"] and info["to-sizes"]["ops"] <= 20
