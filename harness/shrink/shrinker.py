@@ -323,9 +323,7 @@ class _Search:
         c = _valid_concurrency(cand.test, used)
         if c is None or c >= cand.test.concurrency:
             return cand
-        smaller = Candidate(
-            replace(cand.test, concurrency=c), cand.schedule, cand.recovery_seconds, cand.init_timeout
-        )
+        smaller = replace(cand, test=replace(cand.test, concurrency=c))
         return smaller if self.fails(smaller) else cand
 
     def less_latency(self, cand: Candidate) -> Candidate:
@@ -338,26 +336,21 @@ class _Search:
         ):
             if (mean, dist) == (t.latency_mean, t.latency_dist) or mean < 0:
                 continue
-            smaller = Candidate(
-                replace(t, latency_mean=mean, latency_dist=dist),
-                cand.schedule,
-                cand.recovery_seconds,
-                cand.init_timeout,
-            )
+            smaller = replace(cand, test=replace(t, latency_mean=mean, latency_dist=dist))
             if self.fails(smaller):
                 return self.less_latency(smaller) if mean else smaller
         return cand
 
 
 def _with_ops(cand: Candidate, ops: list[ClientStep]) -> Candidate:
-    return Candidate(cand.test, cand.schedule.with_(ops=ops), cand.recovery_seconds, cand.init_timeout)
+    return replace(cand, schedule=cand.schedule.with_(ops=ops))
 
 
 def _with_faults(cand: Candidate, faults: list[FaultStep]) -> Candidate:
     faults = sorted(faults, key=lambda s: s.time)
     kinds = {(_START_OF.get(s.f) or _STOP_OF.get(s.f)) for s in faults}
     test = replace(cand.test, nemesis=frozenset(k for k in cand.test.nemesis if k in kinds))
-    return Candidate(test, cand.schedule.with_(faults=faults), cand.recovery_seconds, cand.init_timeout)
+    return replace(cand, test=test, schedule=cand.schedule.with_(faults=faults))
 
 
 def _with_nodes(cand: Candidate, nodes: list[str]) -> Candidate | None:
@@ -374,9 +367,7 @@ def _with_nodes(cand: Candidate, nodes: list[str]) -> Candidate | None:
     c = _valid_concurrency(test, max((s.thread for s in ops), default=0) + 1)
     if c is None:
         return None
-    return Candidate(
-        replace(test, concurrency=c), cand.schedule.with_(ops=ops), cand.recovery_seconds, cand.init_timeout
-    )
+    return replace(cand, test=replace(test, concurrency=c), schedule=cand.schedule.with_(ops=ops))
 
 
 def _remove_tree(path: Path) -> None:
@@ -391,9 +382,7 @@ def _trim_time(cand: Candidate) -> Candidate:
     limit = math.floor(end * 100 + 1) / 100
     if limit >= cand.test.time_limit:
         return cand
-    return Candidate(
-        replace(cand.test, time_limit=limit), cand.schedule, cand.recovery_seconds, cand.init_timeout
-    )
+    return replace(cand, test=replace(cand.test, time_limit=limit))
 
 
 def shrink(
