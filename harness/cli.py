@@ -368,7 +368,7 @@ def parse_test_args(
 
 
 def _schedule(path: str, test: TestOptions) -> Any:
-    from harness.nemesis import FAULT_KINDS
+    from harness.fault_intervals import FAULT_KINDS
     from harness.shrink.schedule import ScheduleError, read_schedule
 
     try:
@@ -408,7 +408,6 @@ Commands:
   run-challenge F run challenge folder F at Fly.io's flags, keep its results in F/results/
   challenges      list the challenge folders (--commands: their test commands)
   results         the results table of every challenge (--markdown: also RESULTS.md)
-  bench           the harness throughput benchmark
   serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
   shrink RUN_DIR  shrink a stored failing --sim run to the smallest that fails the same way
                   (--shrink-time S, default 120)
@@ -434,7 +433,6 @@ SUBCOMMANDS = {
     "run-challenge": "harness.run_challenge",
     "challenges": "harness.challenges",
     "results": "harness.results_table",
-    "bench": "harness.bench",
     "serve": "harness.serve",
     "shrink": "harness.shrink.shrinker",
 }

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.nemesis import FAULT_KINDS
+from harness.fault_intervals import FAULT_KINDS
 from harness.options import TestOptions
 from harness.results import EXIT_ABORTED
 from harness.shrink.schedule import ClientStep, FaultStep, Schedule, read_schedule, write_schedule
