@@ -381,6 +381,13 @@ def _schedule(path: str, test: TestOptions) -> Any:
             f"--schedule {path} has {', '.join(sorted(kinds))} events: add --nemesis "
             f"{','.join(sorted(kinds | test.nemesis))}"
         )
+    beyond = sorted({s.thread for s in schedule.ops if s.thread >= test.concurrency})
+    if beyond:
+        print(
+            f"WARNING: --schedule {path} has ops on threads {beyond[0]}..{beyond[-1]}, beyond --concurrency "
+            f"{test.concurrency}: those ops are not run",
+            file=sys.stderr,
+        )
     return schedule
 
 
