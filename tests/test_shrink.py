@@ -167,3 +167,22 @@ def test_test_shrink_shrinks_the_first_failing_seed_of_a_sweep(
     )
     info = json.loads(((tmp_path / "latest").resolve() / "shrink.json").read_text())
     assert "--seed 1 " in info["command"] and info["to-sizes"]["ops"] <= 20
+
+
+def test_a_node_crash_needing_four_ops_shrinks_to_exactly_four(tmp_path: Path) -> None:
+    """common_echo_node.py exit: the node exits at its 4th echo (the run aborts, exit 255)."""
+    words = (
+        "-w",
+        "echo",
+        "--bin",
+        str(Path(CASES["lin-kv-stale"].words[3]).parent / "common_echo_node.py"),
+        "exit",
+    )
+    code, run_dir = _run(Case("crash", "", (*words, "--node-count", "2", "--rate", "10"), ""), tmp_path)
+    assert code == 255
+    shrunk_code, info, _, out = _shrink(run_dir, 30)
+    assert shrunk_code == 255 and info["failure"].startswith("run aborted") and info["fails-the-same-way"], (
+        out
+    )
+    assert info["to-sizes"]["ops"] == 4 < info["from-sizes"]["ops"] and info["to-sizes"]["nodes"] == 1
+    assert info["replay-byte-identical"] is True

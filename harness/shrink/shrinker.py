@@ -555,9 +555,9 @@ def replays_identically(command: list[str], run_dir: Path) -> bool:
         if not where.is_file():
             return False
         again = Path(where.read_text().strip())
-        return all(
-            (again / name).is_file() and (again / name).read_bytes() == (run_dir / name).read_bytes()
-            for name in ("history.edn", "results.edn")
+        names = [n for n in ("history.edn", "results.edn") if (run_dir / n).is_file()]  # none: aborted
+        return bool(names) and all(
+            (again / n).is_file() and (again / n).read_bytes() == (run_dir / n).read_bytes() for n in names
         )
 
 
