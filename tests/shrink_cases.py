@@ -34,7 +34,7 @@ def _kafka_skip_program() -> Path:
 
 
 def cases() -> list[Case]:
-    partition = ("--nemesis", "partition", "--nemesis-interval", "2", "--recovery-time", "1")
+    partition = ("--nemesis", "partition", "--nemesis-interval", "2", "--recovery-time", "5")
     return [
         Case(
             "lin-kv-stale",
@@ -47,7 +47,7 @@ def cases() -> list[Case]:
             "kafka-skip",
             "kafka log whose polls skip every other message",
             ("-w", "kafka", "--bin", str(_kafka_skip_program()), "--node-count", "1", "--concurrency", "2n",
-             "--time-limit", "10", "--rate", "50", "--recovery-time", "0.5"),
+             "--time-limit", "10", "--rate", "50", "--recovery-time", "5"),
             "error int-poll-skip",
         ),
         Case(
@@ -93,7 +93,7 @@ def cases() -> list[Case]:
             "g-set node that keeps its set only in memory, under kill",
             ("-w", "g-set", "--bin", str(NODES / "gset_node.py"), "memory", "--node-count", "3",
              "--rate", "20", "--time-limit", "20", "--nemesis", "kill", "--nemesis-interval", "2",
-             "--recovery-time", "0.5"),
+             "--recovery-time", "5"),
             "lost elements",
             ("kill",),
         ),

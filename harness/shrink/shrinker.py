@@ -9,7 +9,8 @@ original's primary failure kind). Passes, repeated while any makes progress and 
 2. client ops: ddmin, chunks of half, a quarter, ... then one op at a time;
 3. nodes: one fewer at a time (a workload that constrains --concurrency gets the nearest valid);
 4. concurrency: the highest thread the ops still use, or the workload's nearest valid value;
-5. latency: none, then constant.
+5. latency: none, then constant;
+6. time: every step at half its time (a shorter story, as a higher rate), while that still fails.
 
 Why delta debugging over an explicit schedule and not Hypothesis's engine: a Hypothesis shrink
 works on the sequence of random choices, and the schedule here depends on timing (which thread
@@ -326,6 +327,17 @@ class _Search:
         smaller = replace(cand, test=replace(cand.test, concurrency=c))
         return smaller if self.fails(smaller) else cand
 
+    def less_time(self, cand: Candidate) -> Candidate:
+        self.phase = "time"
+        while cand.schedule.end > 100_000_000 and not self.out_of_time():  # down to 0.1 s
+            ops = [replace(s, time=s.time // 2) for s in cand.schedule.ops]
+            faults = [replace(s, time=s.time // 2) for s in cand.schedule.faults]
+            smaller = replace(cand, schedule=cand.schedule.with_(ops=ops, faults=faults))
+            if not self.fails(smaller):
+                break
+            cand = smaller
+        return cand
+
     def less_latency(self, cand: Candidate) -> Candidate:
         self.phase = "latency"
         t = cand.test
@@ -398,13 +410,14 @@ def shrink(
     search = _Search(target, scratch, time.monotonic() + budget, progress)
     search.best = cand = original
     while not search.out_of_time():
-        before = describe(cand), cand.test.concurrency, cand.test.latency_mean
+        before = describe(cand), cand.test.concurrency, cand.test.latency_mean, cand.schedule.end
         cand = search.drop_faults(cand)
         cand = search.drop_ops(cand)
         cand = search.drop_nodes(cand)
         cand = search.fewer_threads(cand)
         cand = search.less_latency(cand)
-        if (describe(cand), cand.test.concurrency, cand.test.latency_mean) == before:
+        cand = search.less_time(cand)
+        if (describe(cand), cand.test.concurrency, cand.test.latency_mean, cand.schedule.end) == before:
             break
     return _trim_time(search.best), search.runs
 
