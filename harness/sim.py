@@ -45,7 +45,7 @@ from common.clock import VirtualTimeLoop
 from common.durable import Journal, lose_as_sigkill
 from common.node import Node
 from harness.net.network import Network
-from harness.nodeio import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
+from harness.nodeio import STOP_TIMEOUT, NodeHooks, NodeIO, RunAborted
 
 __all__ = ["EPOCH_NS", "SimLoop", "SimNode", "run_simulation", "sim_program_problem"]
 
@@ -396,27 +396,9 @@ class SimNode(NodeIO):
     """A node id served by in-process instances of the program: NodeProcess's interface."""
 
     def __init__(
-        self,
-        node_id: str,
-        net: Network,
-        log_path: Path,
-        *,
-        on_fault: Callable[[NodeFault], None],
-        on_crash: Callable[[Any], None],
-        console: Callable[[str], None],
-        log_stderr: bool = False,
-        data_dir: Path,
-        seed: int,
+        self, node_id: str, net: Network, log_path: Path, hooks: NodeHooks, *, data_dir: Path, seed: int
     ) -> None:
-        super().__init__(
-            node_id,
-            net,
-            log_path,
-            on_fault=on_fault,
-            on_crash=on_crash,
-            console=console,
-            log_stderr=log_stderr,
-        )
+        super().__init__(node_id, net, log_path, hooks)
         self.data_dir = data_dir
         self.seed = seed
         self._argv: list[str] = []
@@ -518,7 +500,7 @@ class SimNode(NodeIO):
         instance.kill()
         self.returncode = code
         if not self.stopping:
-            self._on_crash_cb(self)
+            self.hooks.on_crash(self)
 
     def _refused(self, instance: _Instance, what: str) -> None:
         self._refusal = (

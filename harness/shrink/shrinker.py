@@ -78,25 +78,21 @@ def run_candidate(
     plots: bool = False,
     schedule_file: Path | None = None,
 ) -> Outcome:
-    """Run ``cand`` in this process (``--sim``) into ``store``; its exit code and failure kinds."""
-    from harness.run import RunConfig, cancel_on_signals, run_once
-    from harness.sim import run_simulation
+    """Run ``cand`` in this process into ``store``: its exit code and failure kinds. The run is
+    set up from ``cand``'s command line, so it goes on the runtime that command picks."""
+    from harness.cli import parse_test_args
+    from harness.run import cancel_on_signals, run_once
 
     with tempfile.NamedTemporaryFile("r", suffix=".run-dir") as where:
-        test = replace(cand.test, store=str(store), test_count=1, nodes=list(cand.test.nodes))
-        schedule = read_schedule(schedule_file) if schedule_file is not None else cand.schedule
-        config = RunConfig(
-            recovery_seconds=cand.recovery_seconds,
-            init_timeout=cand.init_timeout,
-            plots=plots,
-            progress_stream=io.StringIO() if quiet else None,
-            live_progress=False,
-            log_ops=False,
-            run_dir_file=where.name,
-            sim=True,
-            schedule=schedule,
-        )
-        code = run_simulation(cancel_on_signals(run_once(test, config)))
+        test, config = parse_test_args([*command_words(cand, None)[2:], "--store", str(store)])
+        config.plots = plots
+        config.progress_stream = io.StringIO() if quiet else None
+        config.live_progress = False
+        config.log_ops = False
+        config.run_dir_file = where.name
+        config.schedule = read_schedule(schedule_file) if schedule_file is not None else cand.schedule
+        test.seed = cand.test.seed
+        code = config.runtime.run(cancel_on_signals(run_once(test, config)))
         text = Path(where.name).read_text().strip()
     run_dir = Path(text) if text else None
     return Outcome(code, _kinds(code, run_dir), run_dir)
@@ -464,7 +460,7 @@ def load_candidate(run_dir: Path) -> tuple[Candidate, list[str]]:
             f"phase); rerun it with --sim --seed {test.seed} and shrink that run"
         )
     schedule = read_schedule(schedule_path)
-    if not schedule.settings.get("sim"):
+    if not schedule.settings.get("repeatable"):
         raise ShrinkRefused(
             f"{run_dir} is a real-mode run: its history depends on the machine's timing, so it cannot "
             f"be replayed, let alone shrunk. Rerun it with --sim (maelstrom test ... --sim --seed "
