@@ -30,7 +30,7 @@ from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 from harness.run import RunConfig, Terminated, cancel_on_signals, run_once
-from harness.runtime import ProcessRuntime, Runtime, SimRuntime
+from harness.runtime import Runtime, runtime_for
 from harness.workloads import REGISTRY
 from harness.workloads.broadcast import TOPOLOGIES as BROADCAST_TOPOLOGIES
 
@@ -279,7 +279,7 @@ def parse_test_args(
     if not values.get("bin"):
         raise BadArgs("Expected a --bin PATH_TO_BINARY to test")
     # the one place that decides what runs the nodes (harness/runtime.py)
-    runtime: Runtime = SimRuntime() if values.get("sim") else ProcessRuntime()
+    runtime: Runtime = runtime_for(values["bin"], sim=bool(values.get("sim")))
     problem = runtime.program_problem(values["bin"])
     if problem is not None:
         raise BadArgs(problem)

@@ -38,7 +38,15 @@ from typing import Any
 from harness.net.network import Network
 from harness.nodeio import NodeHooks, NodeIO
 
-__all__ = ["ProcessRuntime", "Runtime", "SimRuntime", "precise_event_loop"]
+__all__ = [
+    "ProcessRuntime",
+    "Runtime",
+    "SimRuntime",
+    "WasmProcessRuntime",
+    "WasmSimRuntime",
+    "precise_event_loop",
+    "runtime_for",
+]
 
 #: the environment variable that names a node's data directory (common/durable.py reads it)
 DATA_DIR_VARIABLE = "MAELSTROM_DATA_DIR"
@@ -184,3 +192,61 @@ class SimRuntime(Runtime):
                 os.environ.pop(DATA_DIR_VARIABLE, None)
             else:
                 os.environ[DATA_DIR_VARIABLE] = saved
+
+
+class WasmSimRuntime(SimRuntime):
+    """WebAssembly (WASI preview1) nodes in the simulation: each instance on the runner's own
+    WASI host on virtual time (``harness.wasm.simnode``), whatever language it was built from."""
+
+    name = "simulation (WebAssembly)"
+
+    def program_problem(self, program: str) -> str | None:
+        return None  # a module that cannot load or run ends the run with a message (exit 255)
+
+    def make_nodes(
+        self,
+        node_ids: list[str],
+        net: Network,
+        logs: Path,
+        data_dir: Path,
+        hooks: NodeHooks,
+        rng: random.Random,
+    ) -> list[NodeIO]:
+        from harness.wasm.simnode import WasmSimNode
+
+        seed = rng.getrandbits(64)
+        # as a process node's: the runner's environment and the data directory
+        env = {**os.environ, DATA_DIR_VARIABLE: str(data_dir)}
+        return [
+            WasmSimNode(n, net, logs / f"{n}.log", hooks, data_dir=data_dir, seed=seed, env=env)
+            for n in node_ids
+        ]
+
+
+class WasmProcessRuntime(ProcessRuntime):
+    """WebAssembly nodes as real processes: each ``python -m harness.wasm node.wasm``, the same
+    WASI host as the simulation's on the real clock, so one artifact runs in both modes."""
+
+    def make_nodes(
+        self,
+        node_ids: list[str],
+        net: Network,
+        logs: Path,
+        data_dir: Path,
+        hooks: NodeHooks,
+        rng: random.Random,
+    ) -> list[NodeIO]:
+        from harness.wasm.process import WasmProcess
+
+        env = {**os.environ, DATA_DIR_VARIABLE: str(data_dir)}
+        return [WasmProcess(n, net, logs / f"{n}.log", hooks, env=env) for n in node_ids]
+
+
+def runtime_for(program: str, sim: bool) -> Runtime:
+    """The runtime for ``--bin program`` (``sim``: ``--sim`` was given): a WebAssembly module has
+    its own, a native program or a script runs as a process or (Python on ``common``) in-process."""
+    from harness.wasm import is_wasm
+
+    if is_wasm(program):
+        return WasmSimRuntime() if sim else WasmProcessRuntime()
+    return SimRuntime() if sim else ProcessRuntime()
