@@ -186,3 +186,19 @@ def test_a_node_crash_needing_four_ops_shrinks_to_exactly_four(tmp_path: Path) -
     )
     assert info["to-sizes"]["ops"] == 4 < info["from-sizes"]["ops"] and info["to-sizes"]["nodes"] == 1
     assert info["replay-byte-identical"] is True
+
+
+def test_a_webassembly_nodes_run_shrinks_the_same_way(tmp_path: Path) -> None:
+    """Runtime-neutral: a Go node built as WebAssembly (tests/nodes/go-broadcast-once: fire and
+    forget, so a partition loses values) shrinks through the same path, on its own runtime."""
+    from tests.gowasm import build
+
+    module = build(Path(CASES["lin-kv-stale"].words[3]).parent / "go-broadcast-once")
+    words = ("-w", "broadcast", "--bin", str(module), "--node-count", "5", "--rate", "10")
+    words += ("--nemesis", "partition", "--nemesis-interval", "2", "--recovery-time", "5")
+    code, run_dir = _run(Case("go-once", "", words, ""), tmp_path)
+    assert code == 1
+    shrunk_code, info, _, out = _shrink(run_dir)
+    assert shrunk_code == 1 and info["failure"] == "lost elements" and info["fails-the-same-way"], out
+    assert info["to-sizes"]["faults"] == {"partition": 1} and info["to-sizes"]["ops"] <= 20
+    assert info["replay-byte-identical"] is True and ".wasm" in info["command"]
