@@ -30,6 +30,16 @@ from harness.shrink.shrinker import DEFAULT_SHRINK_SECONDS, shrink_run_dir  # no
 from tests.shrink_cases import Case, cases  # noqa: E402
 
 
+def _run(words: list[str]) -> int:
+    """``maelstrom WORDS`` in this process, quietly; a SIGTERM or Ctrl-C (which the run turns into
+    exit 143 or 130) ends the benchmark rather than this one run."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = maelstrom(words)
+    if code in (130, 143, 129):
+        raise SystemExit(code)
+    return code
+
+
 def first_failure(
     case: Case, store: Path, seeds: int, swarm: bool, *extra: str
 ) -> tuple[int | None, Path | None]:
@@ -38,9 +48,7 @@ def first_failure(
     for seed in range(1, seeds + 1):
         words = ["test", *case.words, *extra, "--sim", "--seed", str(seed), "--store", str(store)]
         words += ["--no-plots", "--quiet-ops", "--run-dir-file", str(where)] + (["--swarm"] if swarm else [])
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = maelstrom(words)
-        if code != 0:
+        if _run(words) != 0:
             return seed, Path(where.read_text().strip())
     return None, None
 
@@ -51,9 +59,7 @@ def sweep(case: Case, store: Path, seeds: int, swarm: bool, *extra: str) -> tupl
     for seed in range(1, seeds + 1):
         words = ["test", *case.words, *extra, "--sim", "--seed", str(seed), "--store", str(store)]
         words += ["--no-plots", "--quiet-ops"] + (["--swarm"] if swarm else [])
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = maelstrom(words)
-        if code != 0:
+        if _run(words) != 0:
             failed += 1
             first = first or seed
     return first, failed
