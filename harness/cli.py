@@ -545,16 +545,12 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
 
 def _shrink_after(run_dir: Path | None, sweep: dict[str, Any], code: int) -> int:
     """--shrink: shrink the (first) failing run; without one, say so and keep the exit code."""
-    from harness.shrink.shrinker import DEFAULT_SHRINK_SECONDS, ShrinkRefused, shrink_run_dir
+    from harness.shrink.shrinker import DEFAULT_SHRINK_SECONDS, shrink_or_explain
 
     if run_dir is None:
         print("--shrink: no run failed, so there is nothing to shrink.", file=sys.stderr)
         return code
-    try:
-        return shrink_run_dir(run_dir, sweep.get("shrink_time") or DEFAULT_SHRINK_SECONDS)
-    except ShrinkRefused as e:
-        print(f"Cannot shrink: {e}", file=sys.stderr)
-        return code
+    return shrink_or_explain(run_dir, sweep.get("shrink_time") or DEFAULT_SHRINK_SECONDS, refused_code=code)
 
 
 def _repro_command(argv: list[str], seed: int, swarm_flags: list[str] | None = None) -> str:

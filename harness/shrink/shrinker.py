@@ -581,8 +581,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.add_argument("--shrink-time", type=float, default=DEFAULT_SHRINK_SECONDS, metavar="S")
     args = parser.parse_args(argv)
+    return shrink_or_explain(args.run_dir, args.shrink_time, refused_code=254)
+
+
+def shrink_or_explain(run_dir: Path, budget: float, refused_code: int) -> int:
+    """:func:`shrink_run_dir`, with a refusal, Ctrl-C or SIGTERM said in one line."""
+    from harness.run import Terminated
+
     try:
-        return shrink_run_dir(args.run_dir, args.shrink_time)
+        return shrink_run_dir(run_dir, budget)
     except ShrinkRefused as e:
         print(f"Cannot shrink: {e}", file=sys.stderr)
-        return 254
+        return refused_code
+    except KeyboardInterrupt:
+        print("Interrupted while shrinking: no shrunk run.", file=sys.stderr)
+        return 130
+    except Terminated as e:
+        print(f"Terminated by {e.args[0].name} while shrinking: no shrunk run.", file=sys.stderr)
+        return 128 + int(e.args[0].value)
