@@ -60,6 +60,7 @@ from harness.results import (
 )
 from harness.runtime import ProcessRuntime, Runtime
 from harness.services import make_services
+from harness.shrink.schedule import Schedule, write_schedule
 from harness.timeline import write_timeline
 from harness.workloads import REGISTRY
 from harness.workloads.base import Workload
@@ -92,6 +93,8 @@ class RunConfig:
     shard: tuple[int, int] | None = None
     #: set by run_once: the store directory of the run it made (for the sweep's JUnit cases)
     last_run_dir: Path | None = None
+    #: replay this explicit schedule instead of the generator and the nemesis (--schedule)
+    schedule: Schedule | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -210,6 +213,7 @@ class _Run:
             t0_ns=net.t0_ns,
             clock=self.clock,
             freeze_gc=self.runtime.freeze_gc,
+            schedule=self.config.schedule,
         )
         teardown.callback(self._heal)
         teardown.push_async_callback(self._stop_nodes)
@@ -342,7 +346,18 @@ class _Run:
         if interp is None:
             return
         edn_lines = write_history(interp.history, self.run_dir, interp.history_lines)
+        self._write_schedule(interp)
         _write_timeline(interp.history, self.test, self.run_dir, self.say, edn_lines)
+
+    def _write_schedule(self, interp: Interpreter) -> None:
+        """The main phase as run (harness.shrink.schedule): ``--schedule`` replays it; ``maelstrom
+        shrink`` reads it with the settings a rerun needs (only a repeatable run can be shrunk)."""
+        interp.recorded.settings = {
+            "repeatable": self.runtime.repeatable,
+            "recovery-time": self.config.recovery_seconds,
+            "init-timeout": self.config.init_timeout,
+        }
+        write_schedule(interp.recorded, self.run_dir / "schedule.edn")
 
     # -- 4. analysis --------------------------------------------------------------------------
 
