@@ -31,6 +31,9 @@ _TAIL = 32
 _ECHO_PREFIX = 64
 #: a stderr "line" longer than this is handled (tail, --log-stderr echo) in pieces of this size
 _MAX_LINE = 1 << 16
+#: a stdout line longer than this is a node fault, so the runner's memory stays bounded (a
+#: Maelstrom message is a line of a few kB; a whole 3d broadcast state is well under 1 MB)
+MAX_STDOUT_LINE = 64 << 20
 #: seconds stop() waits for a killed node's exit to be seen
 STOP_TIMEOUT = 5.0
 
@@ -89,7 +92,8 @@ class NodeIO:
         self._echo_dropped = 0
         #: after the run, when the node log was cut: {"total", "kept", "dropped", "limit"} (bytes)
         self.log_truncation: dict[str, int] | None = None
-        self._stdout_buf = b""
+        self._stdout_buf: list[bytes] = []  # the unfinished last line, in pieces
+        self._stdout_pending = 0  # its length
         self._stderr_buf = b""
         self.stdout_tail: deque[str] = deque(maxlen=_TAIL)
         self.stderr_tail: deque[str] = deque(maxlen=_TAIL)
@@ -120,7 +124,7 @@ class NodeIO:
         self.kill()
         await self._reap()
         self._flush_stderr_tail()
-        self._stdout_buf = b""
+        self._clear_stdout()
         return kw("killed")
 
     async def restart(self, init: Callable[[Any], Awaitable[None]]) -> Keyword:
@@ -131,7 +135,7 @@ class NodeIO:
         self.stopping = False
         self.reading = True
         self.returncode = None
-        self._stdout_buf = b""
+        self._clear_stdout()
         await self._spawn()
         if self._log is not None:
             newline = "" if self._log.ends_line else "\n"
@@ -267,17 +271,39 @@ class NodeIO:
             self.stderr_tail.append(self._stderr_buf[:2000].decode("utf-8", "replace"))
             self._stderr_buf = b""
 
+    def _clear_stdout(self) -> None:
+        self._stdout_buf.clear()
+        self._stdout_pending = 0
+
     def _on_stdout(self, data: bytes) -> None:
         if not self.reading:
             return
+        if b"\n" not in data:  # a piece of a long line: kept as is, joined once when the line ends
+            self._stdout_buf.append(data)
+            self._stdout_pending += len(data)
+            if self._stdout_pending > MAX_STDOUT_LINE:
+                head = self._stdout_buf[0][:2000]
+                self._clear_stdout()
+                self._fault(
+                    "line-too-long",
+                    f"Node {self.id} wrote more than {MAX_STDOUT_LINE >> 20} MiB to STDOUT without a "
+                    "newline; each Maelstrom message is one line",
+                    head,
+                )
+            return
         if self._stdout_buf:
-            data = self._stdout_buf + data
-        *lines, self._stdout_buf = data.split(b"\n")
+            self._stdout_buf.append(data)
+            data = b"".join(self._stdout_buf)
+        *lines, rest = data.split(b"\n")
+        self._clear_stdout()
+        if rest:
+            self._stdout_buf.append(rest)
+            self._stdout_pending = len(rest)
         for raw in lines:
             self.stdout_tail.append(raw[:2000].decode("utf-8", "replace"))
             self._handle_line(raw)
             if not self.reading:
-                self._stdout_buf = b""
+                self._clear_stdout()
                 return
 
     def _handle_line(self, raw: bytes) -> None:

@@ -180,6 +180,7 @@ def test_node_that_never_answers_init_aborts(tmp_path: Path) -> None:
     [
         ("garbage", "line-not-valid-json", "hello from the node, this is not JSON"),
         ("unknown-dest", "invalid-dest", '"dest": "n99"'),
+        ("endless-line", "line-too-long", "MiB to STDOUT without a newline"),
     ],
 )
 def test_node_faults_make_the_run_invalid(tmp_path: Path, mode: str, kind: str, text: str) -> None:

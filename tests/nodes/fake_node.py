@@ -55,6 +55,10 @@ for line in sys.stdin:
             sys.exit(3)
         if mode == "garbage" and count == 3:
             print("hello from the node, this is not JSON", flush=True)
+        if mode == "endless-line" and count == 3:  # one line that never ends, until the runner stops reading
+            while True:
+                sys.stdout.write("x" * (1 << 20))
+                sys.stdout.flush()
         if mode == "unknown-dest" and count == 3:
             send("n99", {"type": "gossip"})
         if mode == "slow-echo":
