@@ -7,7 +7,8 @@ is an argument error (exit 254). Exit codes: 0 valid, 1 invalid, 2 unknown, 254 
 One run itself (store dir, nodes, phases, teardown, checkers) is wired in ``harness.run``.
 
 Harness-only options (not in Maelstrom): ``--seed``, ``--store``, ``--recovery-time`` (the final
-phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstrom's fixed 10 s).
+phase's recovery sleep, Maelstrom's fixed 10 s), ``--init-timeout`` (Maelstrom's fixed 10 s) and
+``--elle`` (which Elle's rules the transactional checkers follow).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import Op
-from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
+from harness.options import DEFAULT_NODES, ELLE_VERSIONS, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 from harness.run import RunConfig, Terminated, cancel_on_signals, precise_event_loop, run_once
@@ -85,6 +86,9 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --no-plots               skip the PNG plots (they take seconds to draw)
       --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
+      --elle VERSION           txn checkers follow Elle 0.2.7 (default: a nil read is definite,
+                               so [:r k nil] then [:r k 1] in one txn is internal) or 0.2.2
+                               (Maelstrom's Elle: Maelstrom's verdict exactly)
 """
 )
 
@@ -208,6 +212,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--sim": ("sim", None),
+    "--elle": ("elle", _one_of("--elle", ELLE_VERSIONS)),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -327,6 +332,7 @@ def parse_test_args(
         test_count=values.get("test_count", 1),
         seed=values.get("seed"),
         store=values.get("store", "store"),
+        elle=values.get("elle", ELLE_VERSIONS[0]),
     )
     config = RunConfig(
         recovery_seconds=values.get("recovery_time", 10.0),
