@@ -18,8 +18,6 @@ from harness.history import NEMESIS, Op, kw
 from harness.nemesis import PartitionNemesis, grudge_for, partition_intervals
 from harness.network import Network, latency_sampler, net_counts_from_journal, net_result
 
-pytestmark = pytest.mark.timeout(20)
-
 
 class Recorder:
     """Delivery callback that keeps (virtual ms since creation, src, body) per recipient."""
