@@ -38,8 +38,8 @@ compaction). A ``.tmp`` left by a death before the rename is deleted at open. It
 ``commit``, right after the records are on disk, so the live state is what the journal holds.
 The default threshold (``COMPACT_BYTES``, 64 MiB) is some hundred times what a node writes in a
 60 s run at the official parameters, so no run compacts; ``MAELSTROM_COMPACT_BYTES`` sets
-another. Every journal but Raft's has a snapshot (``common.gossip``, ``common.kafka``,
-``common.txn``, the g-counter's count); a journal whose records are little more than the state
+another. Every journal but Raft's has a snapshot (``engines.gossip``, ``engines.kafka``,
+``engines.txn``, the g-counter's count); a journal whose records are little more than the state
 they build (gossip's, kafka's) passes a lower ``compact_ratio``.
 
 Durability: ``write`` alone survives SIGKILL (the page cache belongs to the kernel); ``fdatasync``

@@ -15,7 +15,7 @@ up to 8.
 """
 
 from common import Node
-from common.gossip import Gossip, serve_broadcast
+from engines.gossip import Gossip, serve_broadcast
 
 HUB_BATCH = 0.1  # s between the hub's messages to one leaf
 ACK_DELAY = 0.4  # s an ack may wait for a message to ride on

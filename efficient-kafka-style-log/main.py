@@ -26,8 +26,8 @@ import zlib
 from typing import Any
 
 from common import Node, RPCError, RPCTimeout
-from common.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
 from common.requests import NonNegativeInt, Request, parse
+from engines.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
 
 PUSH_INTERVAL = 0.05  # seconds between replication batches to each peer
 MAX_POLL = 100  # messages per key per poll

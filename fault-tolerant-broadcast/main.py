@@ -7,7 +7,7 @@ regular traffic when there is some and go alone after ``ACK_DELAY`` when there i
 """
 
 from common import Node
-from common.gossip import Gossip, serve_broadcast
+from engines.gossip import Gossip, serve_broadcast
 
 ACK_DELAY = 0.05  # s
 RETRY_AFTER = 0.5  # s

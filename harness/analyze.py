@@ -19,7 +19,7 @@ from typing import Any
 from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json, stored
 from harness.history import INVOKE, NEMESIS, Op
-from harness.network import net_counts_from_journal, net_result
+from harness.net.checker import net_counts_from_journal, net_result
 from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE, TestOptions
 from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
 from harness.workloads import REGISTRY

@@ -369,7 +369,6 @@ Commands:
   run-challenge F run challenge folder F at Fly.io's flags, keep its results in F/results/
   challenges      list the challenge folders (--commands: their test commands)
   results         the results table of every challenge (--markdown: also RESULTS.md)
-  bench           the harness throughput benchmark
   serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
   --version       the version
 """
@@ -393,7 +392,6 @@ SUBCOMMANDS = {
     "run-challenge": "harness.run_challenge",
     "challenges": "harness.challenges",
     "results": "harness.results_table",
-    "bench": "harness.bench",
     "serve": "harness.serve",
 }
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from harness.history import Keyword, kw
 
 if TYPE_CHECKING:
-    from harness.network import Message, Network
+    from harness.net.network import Message, Network
     from harness.schema import Body
 
 __all__ = [

@@ -30,7 +30,7 @@ from harness.client import ClientTimeout, MalformedResponse, RPCClient, RPCError
 from harness.edn import history_txt_line
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Keyword, Op, kw
 from harness.nemesis import Nemesis
-from harness.network import Network
+from harness.net.network import Network
 from harness.options import TestOptions
 from harness.progress import Progress
 from harness.workloads.base import Workload

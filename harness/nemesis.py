@@ -19,42 +19,25 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from harness.history import NEMESIS, Keyword, Op, kw
-from harness.network import Network
-
-if TYPE_CHECKING:
-    from harness.processes import NodeProcess
+from harness.history import Keyword, kw
+from harness.net.network import Network
+from harness.nodeio import NodeIO, RunAborted
 
 __all__ = [
     "DB_TARGETS",
-    "FAULT_COLORS",
-    "FAULT_KINDS",
     "SHAPES",
     "DbNemesis",
-    "FaultInterval",
     "Nemesis",
     "PartitionNemesis",
     "complete_grudge",
     "db_nodes",
-    "fault_intervals",
-    "faults_by_kind",
     "grudge_for",
-    "partition_intervals",
 ]
 
 #: Jepsen's node specs for kill and pause (combined.clj ``node-specs``; no ``:primaries`` here)
 DB_TARGETS: tuple[str | None, ...] = (None, "one", "minority-third", "minority", "majority", "all")
-#: Jepsen perf's colour per fault kind (combined.clj ``:perf``)
-FAULT_COLORS = {"partition": "#E9DCA0", "kill": "#E9A4A0", "pause": "#A0B1E9"}
-#: the ops that start and stop each kind of fault (combined.clj ``:perf`` ``:start``/``:stop``)
-FAULT_KINDS = {
-    "partition": ("start-partition", "stop-partition"),
-    "kill": ("kill", "start"),
-    "pause": ("pause", "resume"),
-}
 
 SHAPES = ("one", "minority-third", "majority", "majorities-ring")
 Grudge = dict[str, frozenset[str]]
@@ -138,46 +121,6 @@ def grudge_for(shape: str, nodes: Sequence[str], rng: random.Random) -> Grudge:
     raise ValueError(f"unknown partition shape {shape!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class FaultInterval:
-    """One fault from a history's nemesis ops: ``start`` and ``end`` in ns of history time (``end``
-    None when it never stopped); ``mode`` is the start invocation's value (a partition's shape),
-    ``effect`` its completion's (the grudge actually applied; None if it never completed)."""
-
-    start: int
-    end: int | None
-    mode: Any
-    effect: Any
-
-
-def fault_intervals(history: Iterable[Op], start_f: str, stop_f: str) -> list[FaultInterval]:
-    """The intervals in which a fault may be active, from the nemesis ops (Jepsen's
-    ``nemesis-intervals``): each runs from the first ``start_f`` op to the last ``stop_f`` op
-    after it (the stop's completion, by which the fault is surely over): the widest window.
-    Nemesis invocations and completions are both ``info``; the first start op is the invocation.
-    """
-    spans: list[list[Any]] = []  # [start, end, mode, effect]
-    running = False
-    for op in history:
-        if op.process != NEMESIS:
-            continue
-        if op.f == start_f:
-            if not running:
-                spans.append([op.time, None, op.value, None])
-                running = True
-            elif op.value is not None:
-                spans[-1][3] = op.value
-        elif op.f == stop_f and spans:
-            spans[-1][1] = op.time
-            running = False
-    return [FaultInterval(*span) for span in spans]
-
-
-def partition_intervals(history: Iterable[Op]) -> list[FaultInterval]:
-    """The partitions of a history (``effect`` is the grudge)."""
-    return fault_intervals(history, "start-partition", "stop-partition")
-
-
 class PartitionNemesis:
     """Applies grudges to the network. The intervals are read back from the history
     (:func:`partition_intervals`)."""
@@ -256,11 +199,11 @@ class DbNemesis:
     def __init__(
         self,
         faults: Iterable[str],
-        nodes: Sequence[NodeProcess],
+        nodes: Sequence[NodeIO],
         rng: random.Random,
         interval: float,
-        restart_init: Callable[[NodeProcess], Awaitable[None]],
-        on_failed_start: Callable[[NodeProcess, str], None],
+        restart_init: Callable[[NodeIO], Awaitable[None]],
+        on_failed_start: Callable[[NodeIO, str], None],
     ) -> None:
         self.nodes = {node.id: node for node in nodes}
         self.rng = rng
@@ -307,9 +250,7 @@ class DbNemesis:
             raise ValueError(f"unknown db nemesis op {f!r}")
         return {node.id: result for node, result in zip(nodes, results, strict=True)}
 
-    async def _start(self, node: NodeProcess) -> Keyword:
-        from harness.processes import RunAborted
-
+    async def _start(self, node: NodeIO) -> Keyword:
         try:
             return await node.restart(self.restart_init)
         except RunAborted as e:
@@ -365,12 +306,3 @@ class Nemesis:
     def heal(self, now_ns: int) -> None:
         if self.partition is not None:
             self.partition.heal(now_ns)
-
-
-def faults_by_kind(history: Iterable[Op]) -> dict[str, list[FaultInterval]]:
-    """Every kind of fault the history's nemesis ops show (partition, kill, pause), each kind's
-    intervals by :func:`fault_intervals`: from its first start op to the last stop op after it.
-    For kill and pause, ``effect`` is the first completion's ``{node: result}``."""
-    history = list(history)
-    found = {kind: fault_intervals(history, start, stop) for kind, (start, stop) in FAULT_KINDS.items()}
-    return {kind: intervals for kind, intervals in found.items() if intervals}

@@ -4,7 +4,7 @@
   log scale; colour by completion type, marker by f.
 - latency-quantiles.png: per 30 s bucket of invocation time, quantiles 0.5 0.95 0.99 1 per f.
 - rate.png: completions per second in 10 s buckets, per f and type.
-Fault intervals (``harness.nemesis.faults_by_kind``) are shaded as Jepsen's perf plots do: one
+Fault intervals (``harness.fault_intervals.faults_by_kind``) are shaded as Jepsen's perf plots do: one
 band per kind present (partition, kill, pause, in that order), 1/12 of the plot's height each,
 stacked from the top, in Jepsen's colours, translucent, with a legend entry.
 """
@@ -19,8 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from harness.checkers.core import QUANTILES, pairs, quantile
+from harness.fault_intervals import FAULT_COLORS, faults_by_kind
 from harness.history import FAIL, INFO, OK, Op
-from harness.nemesis import FAULT_COLORS, faults_by_kind
 from harness.options import TestOptions
 
 __all__ = ["write_plots"]

@@ -31,10 +31,10 @@ from typing import Any
 
 from harness.checkers.core import WORKLOAD, summarize
 from harness.edn import read_history, read_results, results_to_json, stored
+from harness.fault_intervals import FAULT_COLORS, faults_by_kind, partition_intervals
 from harness.history import UNKNOWN, Op
-from harness.nemesis import FAULT_COLORS, faults_by_kind, partition_intervals
+from harness.net.viz import write_messages_svg
 from harness.summary import MAX_TEXT, Summary, Table, compact
-from harness.svg import write_messages_svg
 from harness.workloads import REGISTRY
 
 __all__ = ["load_results", "main", "summaries", "verdict_label", "write_report"]
@@ -383,7 +383,7 @@ def _render_page(
 
 
 def _section_kills_pauses(history: list[Op] | None) -> list[str]:
-    """Kill and pause intervals (``nemesis.faults_by_kind``), when the run had any."""
+    """Kill and pause intervals (``fault_intervals.faults_by_kind``), when the run had any."""
     by_kind = faults_by_kind(history or [])
     intervals = sorted(
         ((kind, iv) for kind in ("kill", "pause") for iv in by_kind.get(kind, [])), key=lambda p: p[1].start

@@ -44,9 +44,11 @@ from harness.client import ClientTimeout
 from harness.history import INVOKE, NEMESIS, Op
 from harness.interpreter import ClientIds, Interpreter, derive_rngs
 from harness.nemesis import DbNemesis, Nemesis, PartitionNemesis
-from harness.network import Network, latency_sampler, net_result
+from harness.net.checker import net_result
+from harness.net.network import Network, latency_sampler
+from harness.nodeio import NodeFault, RunAborted
 from harness.options import TestOptions
-from harness.processes import NodeFault, NodeProcess, RunAborted
+from harness.processes import NodeProcess
 from harness.progress import Progress
 from harness.report import write_report
 from harness.results import (

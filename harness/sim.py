@@ -6,7 +6,7 @@ takes as long as its computation. Each node id runs a fresh instance of the prog
 (``importlib`` under a unique module name, with ``common.Node`` swapped for :class:`_SimNodeBase`'s
 subclass while the module runs its top level and ``main()``). A node gets the lines the network
 delivers through ``protocol.feed`` and its output goes through the same stdout line handling as a
-process's (``harness.processes.NodeIO``), so encoding, decoding and node faults are as in real
+process's (``harness.nodeio.NodeIO``), so encoding, decoding and node faults are as in real
 mode.
 
 Pause and kill without processes: every callback a node instance schedules (tasks, timers,
@@ -41,11 +41,11 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import common
+from common.clock import VirtualTimeLoop
 from common.durable import Journal, lose_as_sigkill
 from common.node import Node
-from common.testing import VirtualTimeLoop
-from harness.network import Network
-from harness.processes import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
+from harness.net.network import Network
+from harness.nodeio import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
 
 __all__ = ["EPOCH_NS", "SimLoop", "SimNode", "run_simulation", "sim_program_problem"]
 
@@ -339,6 +339,15 @@ class _Instance:
             sys.modules.pop(self.module.__name__, None)
 
 
+def _siblings(folder: str, known: set[str]) -> set[str]:
+    """The modules a program's load imported from its own folder (not listed in ``known`` before)."""
+    return {
+        name
+        for name in set(sys.modules) - known
+        if str(Path(getattr(sys.modules[name], "__file__", None) or "/").parent) == folder
+    }
+
+
 def _node_class(instance: _Instance, created: list[Node], seed: int) -> type[Node]:
     owner = instance.owner
 
@@ -417,6 +426,8 @@ class SimNode(NodeIO):
         self._refusal: str | None = None
         #: the runner's context (no instance in it), in which the node's output is handled
         self._runner_context = contextvars.Context()
+        #: modules the program imported from its own folder (raft-lin-kv's raft), unlisted at stop
+        self._sibling_modules: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -472,6 +483,11 @@ class SimNode(NodeIO):
         saved_node = common.Node
         common.Node = node_class  # type: ignore[misc]
         saved = _enter(instance)
+        # the program's own directory first on the path, as Python runs a script, so that it
+        # imports its sibling modules (raft-lin-kv's raft.py)
+        folder = str(Path(path).resolve().parent)
+        sys.path.insert(0, folder)
+        known = set(sys.modules)
         try:
             spec.loader.exec_module(module)
             if not created:  # the program builds its node in main() (its __main__ block calls it)
@@ -481,6 +497,10 @@ class SimNode(NodeIO):
         finally:
             _leave(saved)
             common.Node = saved_node  # type: ignore[misc]
+            sys.path.remove(folder)
+            # listed until the run ends (msgspec resolves their annotations there), shared by the
+            # instances of this run as common is; the next run imports its own copies
+            self._sibling_modules |= _siblings(folder, known)
 
     def _served(self, instance: _Instance, task: asyncio.Task[None]) -> None:
         """The instance's serve() ended: for a process, that is its exit."""
@@ -552,6 +572,8 @@ class SimNode(NodeIO):
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        for name in self._sibling_modules:
+            sys.modules.pop(name, None)
         self._close_log()
 
     # -- input and output -----------------------------------------------------------------------

@@ -5,11 +5,11 @@ Each node sends a value it has not seen before to every neighbour except the one
 With no faults every message arrives and fire-and-forget would do; acks (riding on regular traffic)
 and retries make it survive kills and partitions too: a value a killed node had read from its
 stdin but not yet passed on is sent to it again. Values and the topology are journaled before
-they are acknowledged (``common.gossip``).
+they are acknowledged (``engines.gossip``).
 """
 
 from common import Node
-from common.gossip import Gossip, serve_broadcast
+from engines.gossip import Gossip, serve_broadcast
 
 ACK_DELAY = 0.05  # s
 RETRY_AFTER = 0.5  # s

@@ -26,8 +26,8 @@ import contextlib
 import zlib
 
 from common import KeyDoesNotExist, LinKV, Node, PreconditionFailed
-from common.kafka import CommitOffsets, ListCommittedOffsets, Poll, Send, raise_offsets
 from common.requests import parse, taking_effect
+from engines.kafka import CommitOffsets, ListCommittedOffsets, Poll, Send, raise_offsets
 
 BUCKETS = 64
 MAX_POLL = 32  # messages per key per poll

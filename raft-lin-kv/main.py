@@ -1,7 +1,7 @@
 #!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Maelstrom's Raft chapter: a linearizable key-value store for the lin-kv workload.
 
-Every node runs ``common.raft.Raft`` over a key-value state machine. Writes and CASes go through
+Every node runs ``raft.Raft`` (raft.py beside this file) over a key-value state machine. Writes and CASes go through
 the log; reads use Raft's read-index (the leader confirms it still leads with one heartbeat round,
 no log entry). A node that is not the leader forwards the client's request to the leader it knows
 (one hop: the leader never forwards again) and relays the answer; with no leader known it answers
@@ -59,8 +59,9 @@ from common import (
     error_from_code,
 )
 from common.durable import Journal
-from common.raft import Config, JournalStorage, Outcome, Raft
 from common.requests import Request
+
+from raft import Config, JournalStorage, Outcome, Raft
 
 #: the lin-kv client gives up after 1 s (at Maelstrom's default latency)
 REPLY_DEADLINE = 0.9

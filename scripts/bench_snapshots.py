@@ -1,4 +1,4 @@
-"""What the journal snapshots of common.gossip, common.kafka and common.txn cost for a large state.
+"""What the journal snapshots of engines.gossip, engines.kafka and engines.txn cost for a large state.
 
 For each store, the same operations run twice on a journal without fsync (so the figures are CPU,
 not the disk; ``--fsync`` syncs every commit, as a node does): once never compacting, once compacting from ``--compact-bytes`` on. Printed: the
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from common.durable import Journal, encode_record
-from common.gossip import Gossip
-from common.kafka import LocalLogs
 from common.protocol import Message
 from common.testing import FakeNode, SimNet
-from common.txn import TxnStore
+from engines.gossip import Gossip
+from engines.kafka import LocalLogs
+from engines.txn import TxnStore
 
 
 class BenchNode(FakeNode):

@@ -10,6 +10,6 @@ BIN="$ROOT/.venv/bin"
 status=0
 "$BIN/ruff" check . || status=1
 "$BIN/ruff" format --check . || status=1
-{ "$BIN/mypy" --strict common && "$BIN/mypy" harness; } || status=1
+{ "$BIN/mypy" --strict common engines raft-lin-kv/raft.py && "$BIN/mypy" harness; } || status=1
 "$BIN/pytest" -q "$@" || status=1
 exit "$status"

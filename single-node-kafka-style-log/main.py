@@ -1,14 +1,14 @@
 #!/usr/bin/env -S sh -c 'r=$(dirname "$0")/..; [ -x "$r/.venv/bin/python" ] || "$r/scripts/setup.sh" >&2 || exit 1; exec "$r/.venv/bin/python" "$0" "$@"'
 """Challenge 5a, single-node Kafka-style log: every log and committed offset, in memory and on disk.
 
-All of it is ``common.kafka.LocalLogs``: offsets are list indices, a poll is a slice, and keys with
+All of it is ``engines.kafka.LocalLogs``: offsets are list indices, a poll is a slice, and keys with
 nothing at or after the requested offset are left out of ``poll_ok``. Every send and commit is
 journaled before its reply, so a killed and restarted node still has them.
 """
 
 from common import Node
-from common.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
 from common.requests import parse
+from engines.kafka import CommitOffsets, ListCommittedOffsets, LocalLogs, Poll, Send
 
 MAX_POLL = 100  # messages per key per poll: bounds reply size; clients simply poll again
 

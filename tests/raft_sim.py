@@ -1,4 +1,4 @@
-"""A seeded, simulated cluster of ``common.raft.Raft`` servers, with Raft's safety properties
+"""A seeded, simulated cluster of ``raft.Raft`` (raft-lin-kv/raft.py) servers, with Raft's safety properties
 checked as it runs (for tests/test_raft.py).
 
 Virtual time only: one event heap of message deliveries, ticks and client requests. The network
@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from common.raft import Config, JournalStorage, MemoryStorage, Raft, Role, Storage
+from raft import Config, JournalStorage, MemoryStorage, Raft, Role, Storage
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode

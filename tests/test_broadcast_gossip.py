@@ -1,4 +1,4 @@
-"""common.gossip on an in-process simulated network: delivery, partitions, message cost, silence.
+"""engines.gossip on an in-process simulated network: delivery, partitions, message cost, silence.
 
 Runs on virtual time (common.testing): every sleep and timer is exact and costs no wall time, so
 message counts do not depend on how busy the machine is.
@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from common.gossip import Gossip
 from common.testing import FakeNode, SimNet, run
+from engines.gossip import Gossip
 
 
 async def _cluster(n: int, latency: float, overlay: Callable[[str, list[str]], list[str]], **opts):

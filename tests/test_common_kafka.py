@@ -1,8 +1,8 @@
-"""common.kafka: log slices for poll_ok, running-max commits, and the in-memory LocalLogs."""
+"""engines.kafka: log slices for poll_ok, running-max commits, and the in-memory LocalLogs."""
 
 from __future__ import annotations
 
-from common.kafka import LocalLogs, entries_from, raise_offsets
+from engines.kafka import LocalLogs, entries_from, raise_offsets
 
 
 def test_entries_from_is_a_bounded_slice_with_offsets() -> None:

@@ -140,7 +140,7 @@ def test_broadcast_3c_keeps_acknowledged_values_and_topology(durable: bool, monk
     """The durable program keeps values and re-offers them to its peer; with the journal switched
     off (the in-memory design) the same kill loses them: the test can fail."""
     if not durable:
-        monkeypatch.setattr("common.gossip.Journal", lambda *a, **k: _NoJournal())
+        monkeypatch.setattr("engines.gossip.Journal", lambda *a, **k: _NoJournal())
 
     async def scenario() -> list[Any]:
         async with Program("fault-tolerant-broadcast", node_ids=["n1", "n2"]) as p:

@@ -23,9 +23,10 @@ from waiting import until
 
 from harness.client import ClientTimeout, RPCClient
 from harness.edn import read_history
+from harness.fault_intervals import faults_by_kind
 from harness.history import NEMESIS, OK, kw
-from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes, faults_by_kind
-from harness.network import Network
+from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes
+from harness.net.network import Network
 from harness.processes import NodeProcess
 from tests.simrun import node_bin, run_test
 

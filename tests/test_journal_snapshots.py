@@ -1,4 +1,4 @@
-"""The snapshots of every journal but Raft's (common.gossip, common.kafka, common.txn): replaying a
+"""The snapshots of every journal but Raft's (engines.gossip, engines.kafka, engines.txn): replaying a
 compacted journal gives the state the whole journal gives, and the programs built on them keep
 what they acknowledged across a kill that follows compactions.
 
@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from common.durable import Journal
-from common.gossip import Gossip
-from common.kafka import LocalLogs
 from common.protocol import Message
 from common.testing import FakeNode, SimNet, run
-from common.txn import TxnStore
+from engines.gossip import Gossip
+from engines.kafka import LocalLogs
+from engines.txn import TxnStore
 from tests.inprocess import Program
 
 NEVER = str(1 << 40)

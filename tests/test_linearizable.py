@@ -16,7 +16,7 @@ from harness.checkers.linearizable import (
     check_independent,
 )
 from harness.history import Op, ckey
-from harness.linearizable_bench import generate
+from harness.testing import generate_lin_kv as generate
 
 
 def h(*events: tuple[str, int, str, Any]) -> list[Op]:

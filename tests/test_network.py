@@ -1,6 +1,6 @@
 """The simulated network and the partition nemesis, without processes.
 
-The network runs on virtual time (common.testing.VirtualTimeLoop): delivery times are exact, so
+The network runs on virtual time (common.clock.VirtualTimeLoop): delivery times are exact, so
 the tests assert them exactly, and sleeping costs no wall time.
 """
 
@@ -14,9 +14,11 @@ import random
 import pytest
 
 from common.testing import run as virtual_run
+from harness.fault_intervals import partition_intervals
 from harness.history import NEMESIS, Op, kw
-from harness.nemesis import PartitionNemesis, grudge_for, partition_intervals
-from harness.network import Network, latency_sampler, net_counts_from_journal, net_result
+from harness.nemesis import PartitionNemesis, grudge_for
+from harness.net.checker import net_counts_from_journal, net_result
+from harness.net.network import Network, latency_sampler
 
 
 class Recorder:

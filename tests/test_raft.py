@@ -1,4 +1,4 @@
-"""common.raft: the sans-I/O Raft state machine.
+"""raft-lin-kv/raft.py: the sans-I/O Raft state machine.
 
 Two kinds of test. Scenario tests drive a few servers by hand (split votes, log repair, the
 current-term commit rule, read-index, stale and malformed messages). Simulation tests run seeded
@@ -23,7 +23,8 @@ import pytest
 from raft_sim import AppendList, Faults, SafetyViolation, Sim
 
 from common.durable import decode_records, encode_record
-from common.raft import Config, JournalStorage, MemoryStorage, Outcome, Raft, Role, Storage
+
+from raft import Config, JournalStorage, MemoryStorage, Outcome, Raft, Role, Storage
 
 FAST = Config(election_timeout=(0.15, 0.3), heartbeat_interval=0.03, max_batch=8)
 

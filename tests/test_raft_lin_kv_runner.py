@@ -7,6 +7,7 @@ journals and the history stays linearizable."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def test_reads_served_without_read_index_are_caught(tmp_path: Path) -> None:
     assert source.count(READ_INDEX_LINE) == 1, "main.py's read path changed: update this test"
     broken = tmp_path / "main.py"
     broken.write_text(source.replace(READ_INDEX_LINE, LOCAL_READ_LINES))
+    shutil.copy(MAIN.parent / "raft.py", tmp_path / "raft.py")  # its sibling module, imported as a script's
     code, results, _ = _run(tmp_path, broken, seed=1)
     assert code == 1 and results["workload"]["valid?"] is False, results["workload"]
     assert results["workload"]["failures"]

@@ -18,11 +18,11 @@ import pytest
 from browser import needs_chromium, render
 
 from harness.checkers.core import latencies_by_outcome, quantile
+from harness.fault_intervals import FaultInterval, partition_intervals
 from harness.history import NEMESIS, UNKNOWN, Op, kw
-from harness.nemesis import FaultInterval, partition_intervals
+from harness.net.viz import MAX_MESSAGES, read_journal, write_messages_svg
 from harness.report import main, write_report
 from harness.results import write_history, write_results
-from harness.svg import MAX_MESSAGES, read_journal, write_messages_svg
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

@@ -246,7 +246,7 @@ def test_same_seed_same_ops_and_nemesis_schedule(tmp_path: Path) -> None:
 def test_late_reply_to_a_closed_client_is_a_fault(tmp_path: Path) -> None:
     """A reply after the client timed out and was closed goes to an unknown dest: a node fault."""
     from harness.client import ClientTimeout, RPCClient
-    from harness.network import Network
+    from harness.net.network import Network
     from harness.processes import NodeProcess
 
     script = (
@@ -316,7 +316,7 @@ def test_error_mapping_follows_with_errors_and_idempotent_fs() -> None:
     from harness.client import ClientTimeout, MalformedResponse, RPCErrorReply
     from harness.history import Op, kw
     from harness.interpreter import Interpreter
-    from harness.network import Network
+    from harness.net.network import Network
     from harness.options import TestOptions
     from harness.workloads.base import Workload
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from harness.client import ClientTimeout, RPCClient
-from harness.network import Network
-from harness.processes import NodeFault
+from harness.net.network import Network
+from harness.nodeio import NodeFault
 from harness.sim import EPOCH_NS, SimNode, run_simulation, sim_program_problem
 from tests.simrun import node_bin, run_test
 

@@ -1,4 +1,4 @@
-"""txn-rw-register: the generator, the client, the fidelity hook, and common.txn's replicated store."""
+"""txn-rw-register: the generator, the client, the fidelity hook, and engines.txn's replicated store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import fidelity
 import pytest
 
 from common.testing import FakeNode, SimNet
-from common.txn import TxnStore
+from engines.txn import TxnStore
 from harness.client import MalformedResponse
 from harness.history import INVOKE, Op, kw
 from harness.options import TestOptions as Options
@@ -102,7 +102,7 @@ def test_comparison_catches_a_wrong_txn_verdict(run_dir: Path, tmp_path: Path) -
     assert found and any("anomaly-types" in m for m in found)
 
 
-# ---- common.txn: the store behind 6a-6c, driven without processes
+# ---- engines.txn: the store behind 6a-6c, driven without processes
 
 
 def cluster(n: int = 2) -> dict[str, TxnStore]:

@@ -2,11 +2,11 @@
 """Challenge 6c, totally available read-committed transactions under partitions.
 
 Local, atomic execution (no G1a, G1b), Lamport versions so that ww and wr dependencies always
-point forward (no G0, G1c), and batched last-writer-wins replication with retries (``common.txn``).
+point forward (no G0, G1c), and batched last-writer-wins replication with retries (``engines.txn``).
 """
 
 from common import Node
-from common.txn import serve_txns
+from engines.txn import serve_txns
 
 node = Node()
 serve_txns(node)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -594,12 +594,3 @@ def check_independent(
         "results": results,
         "failures": [k for k, r in results.items() if r["valid?"] is False],
     }
-
-
-def failing_ops(result: Mapping[str, Any]) -> dict[Any, Any]:
-    """key -> the op Knossos could not linearize, for the failing keys of a lin-kv result."""
-    out = {}
-    for k in result.get("failures") or ():
-        lin = (result.get("results") or {}).get(k, {}).get("linearizable", {})
-        out[k] = lin.get("op")
-    return out

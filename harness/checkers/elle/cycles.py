@@ -173,8 +173,6 @@ CYCLE_EXISTS_SPECS: list[tuple[str, Any]] = [
     ("PL-SS", WW | WR | RW | REALTIME),
 ]
 
-_PRED_PARTS = {"PL-1": "wwp", "PL-2": "wrp"}
-
 
 def _friendly_subgraph(sub: Any) -> list[Any]:
     """Elle's printed subgraph, e.g. [:union :ww :wwp] (predicate rels included as Elle lists them)."""

@@ -1,4 +1,4 @@
-"""``python -m harness bench``: can the runner keep up with 3 trivial nodes at --rate 1000?
+"""``scripts/bench-harness.sh``: can the runner keep up with 3 trivial nodes at --rate 1000?
 
 It measures, on this machine and at this moment:
 
@@ -8,8 +8,8 @@ It measures, on this machine and at this moment:
    achieved rate (invocations / time limit) and op latency quantiles.
 
 Harness-added latency = op latency − bare round trip (p50 each). Targets: achieved rate ≥ 97 %
-of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is bench_nodes/trivial_node.c
-when a C compiler is available (a node that costs microseconds), else bench_nodes/trivial_node.py.
+of the requested rate and harness-added p50 ≤ 1 ms. The trivial node is scripts/bench_nodes/trivial_node.c
+when a C compiler is available (a node that costs microseconds), else scripts/bench_nodes/trivial_node.py.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def bare_round_trips(argv: list[str], count: int = 3000) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="bench_harness.py", description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--concurrency", default="1n", help="N or Kn (default 1n, as Maelstrom)")
@@ -128,3 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "PASS" if ok else "FAIL", "(targets: achieved >= 97% of rate, harness-added p50 <= 1 ms, valid run)"
     )
     return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,7 @@ row of its send event to the row of its receive event. Rows are event ranks, not
 idle gaps would otherwise dominate the picture, while the order of sends and receives (what a
 Lamport diagram is for) is kept exactly. A time label on the left every few rows gives the scale.
 
-The journal is ``net-journal.jsonl`` as ``harness.network`` writes it, one event a line:
+The journal is ``net-journal.jsonl`` as ``harness.net.network`` writes it, one event a line:
 ``{"type": "send"|"recv", "time": <ns since start>, "message": {"id", "src", "dest", "body"}}``.
 Like Maelstrom's diagram, ``init``/``init_ok`` are left out. A message sent but never received
 (dropped by a partition, or still in flight at the end) is drawn as a dashed grey stub.
