@@ -11,7 +11,8 @@ Every broadcast program is this module plus a choice of overlay and three knobs:
   next batch to that peer. This is what carries values across partitions once they heal.
 
 A value goes to every overlay neighbour except the one it came from (flooding, which on a tree
-overlay crosses each edge once). Receiving a value from a peer also tells us that peer has it, so
+overlay crosses each edge once); with ``relay=False`` only values added here (from a client) go
+out, which is what an overlay where every node is every other's neighbour (all-to-all) needs. Receiving a value from a peer also tells us that peer has it, so
 it is never sent back. Nothing is sent while there is nothing new, unacked or owed: an idle
 cluster is silent.
 
@@ -96,6 +97,7 @@ class Gossip:
         retry_after: float | None = None,
         kind: str = "gossip",
         durable: bool = True,
+        relay: bool = True,
     ) -> None:
         if (ack_delay is None) != (retry_after is None):
             raise ValueError("ack_delay and retry_after go together (reliable) or not at all")
@@ -106,6 +108,7 @@ class Gossip:
         self.ack_delay = ack_delay
         self.retry_after = retry_after
         self.kind = kind
+        self.relay = relay
         self._values: list[Any] = []
         self._seen: set[Hashable] = set()
         self._peers: list[str] = []  # the overlay: where new values go
@@ -202,6 +205,8 @@ class Gossip:
         self._values.append(value)
         if self.journal is not None:
             self.journal.append(value)
+        if src is not None and not self.relay:
+            return True
         for peer in self._peers:
             if peer != src:
                 link = self._link(peer)

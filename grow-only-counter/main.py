@@ -15,9 +15,12 @@ Design (see README.md):
   follow see every write seq-kv applied before it. Without that write a node that is k states
   behind reaches the newest only by chance (probability 1/(k+1) per request), so a peer's last
   write could still be missing from its cache when the final reads come.
-* Rounds run every ``--interval`` seconds while anything changes and back off to ``--idle-max``
-  when nothing does, which keeps the seq-kv traffic (every request and reply is a message) well
-  under 0.5 messages per client op. The partition nemesis never cuts nodes off seq-kv.
+* Rounds run every ``--interval`` (2 s) while anything changes and back off to ``--idle-max``
+  (4 s) when nothing does: about 0.12 server messages per client op (every seq-kv request and
+  reply is one). Only final reads are judged, and a peer's last flush comes at most one interval
+  after its last add, so the 10 s quiet window still holds a forcing round of every node after
+  every peer's last flush (``forcing_sim.py`` checks this schedule). The partition nemesis never
+  cuts nodes off seq-kv.
 
 * Durable: an add is acknowledged before seq-kv holds it, so the node journals its own running
   count (``common.durable``) and writes no ``add_ok`` before the record is on disk. A node killed
@@ -37,6 +40,10 @@ from typing import Any
 from common import ErrorCode, Message, Node, RPCError, SeqKV
 from common.durable import Journal
 from common.requests import NonNegativeInt, Request, parse
+
+#: seconds between sync rounds while something changes, and the most they back off to when idle
+INTERVAL = 2.0
+IDLE_MAX = 4.0
 
 
 class GrowOnlyCounter:
@@ -132,8 +139,12 @@ class Add(Request):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interval", type=float, default=float(os.environ.get("COUNTER_SYNC_INTERVAL", 1.0)))
-    parser.add_argument("--idle-max", type=float, default=float(os.environ.get("COUNTER_SYNC_IDLE_MAX", 2.0)))
+    parser.add_argument(
+        "--interval", type=float, default=float(os.environ.get("COUNTER_SYNC_INTERVAL", INTERVAL))
+    )
+    parser.add_argument(
+        "--idle-max", type=float, default=float(os.environ.get("COUNTER_SYNC_IDLE_MAX", IDLE_MAX))
+    )
     args = parser.parse_args(argv)
 
     node = Node()

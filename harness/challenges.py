@@ -12,10 +12,8 @@ README's table (tests/test_challenges.py checks that README.md shows exactly tha
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,6 @@ __all__ = [
     "Target",
     "Variant",
     "by_folder",
-    "main",
-    "markdown_table",
 ]
 
 #: the repository root (the package is installed editable from it)
@@ -253,46 +249,3 @@ def by_folder(name: str | Path) -> Challenge:
     raise KeyError(
         f"{name!r} is not a challenge folder (expected one of: {', '.join(c.folder for c in CHALLENGES)})"
     )
-
-
-def _target_text(challenge: Challenge) -> str:
-    from harness.results_table import target_text
-
-    return target_text(challenge)
-
-
-def markdown_table() -> str:
-    """The README's table of challenges (one row per challenge, Fly.io's flags and our targets),
-    then the challenges' notes."""
-    lines = [
-        "| # | Challenge | Folder | Test command (from the folder) | Target |",
-        "|---|---|---|---|---|",
-    ]
-    for c in CHALLENGES:
-        cmd, target = (
-            text.replace("|", "\\|") for text in (c.command("./main.py", "../maelstrom"), _target_text(c))
-        )
-        lines.append(f"| {c.number} | {c.title} | [`{c.folder}`]({c.folder}/) | `{cmd}` | {target} |")
-    notes = [f"{c.number}: {c.note}" for c in CHALLENGES if c.note]
-    return "\n".join([*lines, *([""] if notes else []), *notes])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="maelstrom challenges", description="List the challenges (folder names, in challenge order)."
-    )
-    parser.add_argument("--markdown", action="store_true", help="print the README's table of challenges")
-    parser.add_argument("--commands", action="store_true", help="print each challenge's test command")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        print(markdown_table())
-    elif args.commands:
-        for c in CHALLENGES:
-            print(c.command(f"./{c.folder}/main.py", "./maelstrom"))
-    else:
-        print("\n".join(c.folder for c in CHALLENGES))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

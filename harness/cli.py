@@ -1,6 +1,7 @@
 """``python -m harness``: Maelstrom's command line: flags, defaults, usage, exit codes, subcommands.
 
-Parsing follows M:core.clj and J:cli.clj (maelstrom-runner.md §1): ``--opt value`` or
+Parsing follows Maelstrom's and Jepsen's (jepsen-io/maelstrom, src/maelstrom/core.clj; jepsen-io/jepsen,
+jepsen/src/jepsen/cli.clj): ``--opt value`` or
 ``--opt=value``; every word that is not an option goes to the node binary; an unknown option
 is an argument error (exit 254). Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments,
 255 the run could not complete.
@@ -13,7 +14,6 @@ phase's recovery sleep, Maelstrom's fixed 10 s), ``--init-timeout`` (Maelstrom's
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 import random
@@ -29,24 +29,16 @@ from harness.history import Op
 from harness.options import DEFAULT_NODES, ELLE_VERSIONS, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
-from harness.run import RunConfig, Terminated, cancel_on_signals, precise_event_loop, run_once
+from harness.run import RunConfig, Terminated, cancel_on_signals, run_once
+from harness.runtime import Runtime, runtime_for
 from harness.workloads import REGISTRY
+from harness.workloads.broadcast import TOPOLOGIES as BROADCAST_TOPOLOGIES
 
 __all__ = ["BadArgs", "main", "parse_test_args"]
 
-MAELSTROM_WORKLOADS = [
-    "broadcast",
-    "echo",
-    "g-counter",
-    "g-set",
-    "kafka",
-    "lin-kv",
-    "pn-counter",
-    "txn-list-append",
-    "txn-rw-register",
-    "unique-ids",
-]
-TOPOLOGIES = ("line", "grid", "tree", "tree2", "tree3", "tree4", "total")
+#: the workloads and broadcast's topologies, from their registries (one list each)
+WORKLOADS = tuple(sorted(REGISTRY))
+TOPOLOGIES = tuple(BROADCAST_TOPOLOGIES)
 LATENCY_DISTS = ("constant", "uniform", "exponential")
 DASHES = ("\u2013", "\u2014", "\u2212")  # en dash, em dash, minus sign
 
@@ -55,7 +47,7 @@ USAGE = (
 Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
 
   -w, --workload NAME          workload (default lin-kv): """
-    + " ".join(MAELSTROM_WORKLOADS)
+    + " ".join(WORKLOADS)
     + """
       --bin FILE               the node program (required); other words are its arguments
       --node-count N           nodes n0..n(N-1) (default: n1..n5)
@@ -179,7 +171,7 @@ def _concurrency(text: str) -> str:
 #: option -> (key, parser or None for a flag)
 _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--bin": ("bin", str),
-    "--workload": ("workload", _one_of("--workload", tuple(MAELSTROM_WORKLOADS))),
+    "--workload": ("workload", _one_of("--workload", WORKLOADS)),
     "--node-count": ("node_count", _long("--node-count", 1)),
     "--node": ("node", str),
     "--nodes": ("nodes", str),
@@ -278,12 +270,11 @@ def parse_test_args(
         raise SystemExit(_usage_exit())
     if not values.get("bin"):
         raise BadArgs("Expected a --bin PATH_TO_BINARY to test")
-    if values.get("sim"):
-        from harness.sim import sim_program_problem
-
-        problem = sim_program_problem(values["bin"])
-        if problem is not None:
-            raise BadArgs(problem)
+    # the one place that decides what runs the nodes (harness/runtime.py)
+    runtime: Runtime = runtime_for(values["bin"], sim=bool(values.get("sim")))
+    problem = runtime.program_problem(values["bin"])
+    if problem is not None:
+        raise BadArgs(problem)
 
     if "node_count" in values:
         nodes = [f"n{k}" for k in range(values["node_count"])]
@@ -301,11 +292,6 @@ def parse_test_args(
     concurrency = parse_concurrency(values.get("concurrency", "1n"), len(nodes))
 
     workload = values.get("workload", "lin-kv")
-    if workload not in REGISTRY:
-        raise BadArgs(
-            f"Workload {workload!r} is a Maelstrom workload that this harness does not implement "
-            f"(available: {', '.join(sorted(REGISTRY)) or 'none'})"
-        )
 
     test = TestOptions(
         workload=workload,
@@ -340,7 +326,7 @@ def parse_test_args(
         plots=not values.get("no_plots"),
         log_ops=not values.get("quiet_ops"),
         run_dir_file=values.get("run_dir_file"),
-        sim=bool(values.get("sim")),
+        runtime=runtime,
     )
     return test, config
 
@@ -390,7 +376,7 @@ SUBCOMMANDS = {
     "analyze": "harness.analyze",
     "report": "harness.report",
     "run-challenge": "harness.run_challenge",
-    "challenges": "harness.challenges",
+    "challenges": "harness.challenge_table",
     "results": "harness.results_table",
     "serve": "harness.serve",
 }
@@ -442,7 +428,8 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
     config.on_history = on_history
     code = 0
     base_seed = test.seed
-    if config.sim and base_seed is None:
+    runtime = config.runtime
+    if runtime.repeatable and base_seed is None:
         base_seed = random.SystemRandom().randrange(2**31)
         print(f"Seed: {base_seed} (rerun with --seed {base_seed})", file=sys.stderr)
     failed: list[tuple[int, int]] = []
@@ -452,13 +439,7 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
         try:
-            if config.sim:
-                from harness.sim import run_simulation
-
-                code = run_simulation(cancel_on_signals(run_once(test, config)))
-            else:
-                with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-                    code = runner.run(cancel_on_signals(run_once(test, config)))
+            code = runtime.run(cancel_on_signals(run_once(test, config)))
         except KeyboardInterrupt:
             print("Interrupted: every node process was killed.", file=sys.stderr)
             return 130
@@ -470,7 +451,7 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
             return EXIT_ABORTED
         finally:
             kill_all()
-        if code != 0 and config.sim and test.test_count > 1:
+        if code != 0 and runtime.repeatable and test.test_count > 1:
             # many seeds: go on past a failure; each failing seed is named with its own command
             failed.append((seed, code))
             continue
@@ -481,7 +462,7 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         for seed, status in failed:
             print(f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed)}", file=sys.stderr)
         return failed[0][1]
-    if config.sim and test.test_count > 1 and base_seed is not None:
+    if runtime.repeatable and test.test_count > 1 and base_seed is not None:
         print(
             f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
             file=sys.stderr,

@@ -1,6 +1,7 @@
 """The generator interpreter: worker threads, processes, the --rate schedule, phases, history.
 
-Mirrors J:generator/interpreter.clj as Maelstrom drives it (maelstrom-runner.md §5):
+Mirrors Jepsen's interpreter as Maelstrom drives it (jepsen-io/jepsen,
+jepsen/src/jepsen/generator/interpreter.clj; jepsen-io/maelstrom, src/maelstrom/core.clj):
 
 * threads ``0..concurrency-1``; thread t talks to ``nodes[t mod n]``; its process starts at t and
   becomes ``p + concurrency`` after every ``info`` completion, when a non-reusable client is

@@ -1,5 +1,5 @@
-"""Maelstrom's nemeses: partition, kill and pause (maelstrom-runner.md §4.4, maelstrom-more.md §5;
-J:nemesis.clj, nemesis/combined.clj).
+"""Maelstrom's nemeses: partition, kill and pause (jepsen-io/maelstrom, src/maelstrom/nemesis.clj;
+jepsen-io/jepsen, jepsen/src/jepsen/nemesis.clj and jepsen/src/jepsen/nemesis/combined.clj).
 
 Partition: ``start-partition`` and ``stop-partition`` alternate, spaced U[0, 2·interval) apart,
 the first start at t≈0. Each start picks a shape uniformly from one / minority-third / majority /

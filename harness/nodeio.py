@@ -5,7 +5,7 @@ a *node fault* (:class:`NodeFault`): like Maelstrom, the runner then stops readi
 stdout; unlike Maelstrom, the fault makes the verdict invalid. Its stderr goes to its log file
 (and tails, and the console under ``--log-stderr``). The nemesis's bookkeeping (kill, restart,
 pause, resume) is here too; how a node is started, stopped, frozen and thawed is the runtime's
-subclass's (``harness.processes.NodeProcess``, ``harness.sim.SimNode``).
+subclass's: ``NodeProcess`` (harness/processes.py) and ``SimNode`` (harness/sim.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import msgspec
 from harness.history import Keyword, kw
 from harness.net.network import Network
 
-__all__ = ["STOP_TIMEOUT", "NodeFault", "NodeIO", "RunAborted"]
+__all__ = ["STOP_TIMEOUT", "NodeFault", "NodeHooks", "NodeIO", "RunAborted"]
 
 _decode = msgspec.json.Decoder().decode
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})
@@ -47,6 +47,20 @@ class NodeFault:
         return {"node": self.node, "kind": self.kind, "message": self.message, "line": self.line}
 
 
+@dataclass(frozen=True, slots=True)
+class NodeHooks:
+    """What a node tells the run, in one object (every runtime's node gets the same one)."""
+
+    #: a node fault: the node's stdout is no longer read and the verdict will be invalid
+    on_fault: Callable[[NodeFault], None]
+    #: the node exited (or its instance ended) while the run needed it: the run ends (exit 255)
+    on_crash: Callable[[NodeIO], None]
+    #: (node id, line): where each stderr line goes under --log-stderr (the run's log)
+    console: Callable[[str, str], None] = lambda node_id, line: None
+    #: --log-stderr: every stderr line to ``console`` too, not only to the node's log file
+    log_stderr: bool = False
+
+
 def _clip(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
@@ -56,25 +70,11 @@ class NodeIO:
     (each line checked as a message and sent on the network, or a node fault), the stderr log
     (node log file, tails, ``--log-stderr``), the crash report and the fault flags."""
 
-    def __init__(
-        self,
-        node_id: str,
-        net: Network,
-        log_path: Path,
-        *,
-        on_fault: Callable[[NodeFault], None],
-        on_crash: Callable[[Any], None],
-        console: Callable[[str], None],
-        log_stderr: bool = False,
-    ) -> None:
+    def __init__(self, node_id: str, net: Network, log_path: Path, hooks: NodeHooks) -> None:
         self.id = node_id
         self.net = net
         self.log_path = log_path
-        self._on_fault_cb = on_fault
-        self._on_crash_cb = on_crash
-        #: where each stderr line goes under --log-stderr (the run gives it the node's log thread)
-        self._console = console
-        self._log_stderr = log_stderr
+        self.hooks = hooks
         self._log: IO[bytes] | None = None
         self._stdout_buf = b""
         self._stderr_buf = b""
@@ -152,6 +152,16 @@ class NodeIO:
         self.net.mark_recovered(self.id)
         return kw("resumed")
 
+    # -- what each runtime's node supplies ------------------------------------------------------
+
+    async def start(self, argv: list[str], cwd: str) -> None:
+        """Register in the network, then start the node (``argv``: the program and its words)."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Kill the node, wait until it is gone, unregister it and close its log."""
+        raise NotImplementedError
+
     def kill(self) -> None:
         raise NotImplementedError
 
@@ -199,8 +209,8 @@ class NodeIO:
         for raw in lines:
             text = raw.decode("utf-8", "replace")
             self.stderr_tail.append(text)
-            if self._log_stderr:
-                self._console(text)
+            if self.hooks.log_stderr:
+                self.hooks.console(self.id, text)
 
     def _flush_stderr_tail(self) -> None:
         if self._stderr_buf and self._log is not None:
@@ -282,7 +292,7 @@ class NodeIO:
         self.reading = False
         self._stop_reading()
         line = _clip(raw.decode("utf-8", "replace"))
-        self._on_fault_cb(NodeFault(self.id, kind, message, line))
+        self.hooks.on_fault(NodeFault(self.id, kind, message, line))
 
     def _stop_reading(self) -> None:
         """After a node fault: read nothing more of this node's stdout."""

@@ -1,4 +1,4 @@
-"""Jepsen-style perf graphs with matplotlib (maelstrom-runner.md §7.4).
+"""Jepsen-style perf graphs with matplotlib (jepsen-io/jepsen, jepsen/src/jepsen/checker/perf.clj).
 
 - latency-raw.png: one point per client invocation at its invocation time; latency in ms on a
   log scale; colour by completion type, marker by f.

@@ -16,12 +16,11 @@ import contextlib
 import errno
 import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.net.network import Network
-from harness.nodeio import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
+from harness.nodeio import STOP_TIMEOUT, NodeHooks, NodeIO, RunAborted
 
 __all__ = ["LIVE_PROCESS_GROUPS", "NodeProcess", "explain_start_failure", "kill_all"]
 
@@ -104,22 +103,11 @@ class NodeProcess(NodeIO):
         node_id: str,
         net: Network,
         log_path: Path,
+        hooks: NodeHooks,
         *,
-        on_fault: Callable[[NodeFault], None],
-        on_crash: Callable[[NodeProcess], None],
-        console: Callable[[str], None],
-        log_stderr: bool = False,
         env: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(
-            node_id,
-            net,
-            log_path,
-            on_fault=on_fault,
-            on_crash=on_crash,
-            console=console,
-            log_stderr=log_stderr,
-        )
+        super().__init__(node_id, net, log_path, hooks)
         #: the process environment (None: the runner's own)
         self._env = env
         self._transport: asyncio.SubprocessTransport | None = None
@@ -225,7 +213,7 @@ class NodeProcess(NodeIO):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
         if not self.stopping:
-            self._on_crash_cb(self)
+            self.hooks.on_crash(self)
 
     def _stop_reading(self) -> None:
         # like Maelstrom's dead stdout reader: stop reading (the node blocks once the pipe fills)

@@ -1,11 +1,11 @@
 """Run progress on stderr: one live status line on a TTY, plain log lines otherwise; the run's
-log, ``jepsen.log``, with every line and every operation (maelstrom-more.md §4.4).
+log, ``jepsen.log``, with every line and every operation (jepsen-io/jepsen, jepsen/src/jepsen/util.clj).
 
 Operations are printed as Jepsen's ``jepsen.util`` logs them (``INFO\t[jepsen worker 0]
 jepsen.util: 0\t:invoke\t:add\t5``), on the console unless ``show_ops`` is off, and always in
 the log, whose lines carry an ISO 8601 UTC timestamp (logback's ``%d{ISO8601}{GMT}\t%p\t[%t] %c:
 %m%n``). Node stderr lines under ``--log-stderr`` are logged likewise, on thread ``<node> stderr``
-by logger ``maelstrom.process`` (maelstrom-runner.md §2.4).
+by logger ``maelstrom.process`` (jepsen-io/maelstrom, src/maelstrom/process.clj).
 """
 
 from __future__ import annotations

@@ -265,19 +265,24 @@ def _files(out_dir: Path) -> list[Path]:
     return found
 
 
-def _section_linear(out_dir: Path) -> list[str]:
-    """Links to lin-kv's pictures of the keys that are not linearizable (independent/<k>/linear.svg)."""
-    svgs = sorted(out_dir.glob("independent/*/linear.svg"), key=lambda p: (len(p.parent.name), p.parent.name))
-    if not svgs:
+def _section_workload_files(test: dict[str, Any], out_dir: Path) -> list[str]:
+    """The files the workload wrote to explain its result, as the workload names them."""
+    cls = REGISTRY.get(str(test.get("workload", "")))
+    section = cls.report_files(out_dir) if cls is not None else None
+    if section is None:
         return []
-    links = "".join(
-        f'<li><a href="{escape(p.relative_to(out_dir).as_posix())}">key {escape(p.parent.name)}</a></li>'
-        for p in svgs
-    )
-    return [
-        "<h2>Linearizability failures</h2>",
-        f"<p>One picture per key that is not linearizable:</p><ul>{links}</ul>",
-    ]
+    items = []
+    for link in section.links:
+        item = f'<a href="{escape(link.href)}">{escape(link.text)}</a>'
+        if link.note:
+            item += f": {escape(link.note)}"
+        if link.parts:
+            item += "; drawings " + " ".join(
+                f'<a href="{escape(p.href)}">{escape(p.text)}</a>' for p in link.parts
+            )
+        items.append(f"<li>{item}</li>")
+    lead = f"<p>{escape(section.lead)}</p>" if section.lead else ""
+    return [f"<h2>{escape(section.title)}</h2>", f"{lead}<ul>{''.join(items)}</ul>"]
 
 
 def _size(n: float) -> str:
@@ -368,8 +373,7 @@ def _render_page(
     else:
         parts.append("<p class=muted>No network journal, so no message diagram.</p>")
 
-    parts += _elle_links(out_dir)
-    parts += _section_linear(out_dir)
+    parts += _section_workload_files(test, out_dir)
     parts += _run_links(run_dir, out_dir)
 
     parts.append("<h2>Files</h2><ul>")
@@ -432,26 +436,6 @@ def _run_links(run_dir: Path, out_dir: Path) -> list[str]:
     if not links:
         return []
     return ["<h2>Run records</h2><ul>", *(f"<li>{link}</li>" for link in links), "</ul>"]
-
-
-def _elle_links(out_dir: Path) -> list[str]:
-    """Links to the transactional checker's explanations (elle/<anomaly>.txt and diagrams)."""
-    elle = out_dir / "elle"
-    texts = sorted(elle.glob("*.txt")) if elle.is_dir() else []
-    if not texts:
-        return []
-    parts = ["<h2>Anomalies explained</h2><ul>"]
-    for txt in texts:
-        svgs = sorted((elle / txt.stem).glob("*.svg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)
-        drawings = " ".join(
-            f'<a href="elle/{escape(txt.stem)}/{escape(p.name)}">#{escape(p.stem)}</a>' for p in svgs
-        )
-        drawn = f"; drawings {drawings}" if svgs else ""
-        parts.append(
-            f'<li><a href="elle/{escape(txt.name)}">{escape(txt.stem)}</a>: each case in words{drawn}</li>'
-        )
-    parts.append("</ul>")
-    return parts
 
 
 def write_report(run_dir: Path, out_dir: Path | None = None, history: list[Op] | None = None) -> Path:

@@ -1,6 +1,6 @@
 """The run directory ``store/<workload>/<timestamp>/``, its files, and the final verdict.
 
-Layout (maelstrom-runner.md §8): results.edn, results.json, history.edn, history.txt,
+Layout (jepsen-io/jepsen, jepsen/src/jepsen/store.clj): results.edn, results.json, history.edn, history.txt,
 node-logs/<node>.log, net-journal.jsonl, test.json, plots; ``store/latest`` and
 ``store/<workload>/latest`` point at the newest run.
 """
@@ -109,6 +109,9 @@ def write_history(history: list[Op], run_dir: Path, txt_lines: list[str] | None 
     return edn.write_history(history, run_dir, txt_lines)
 
 
-def write_results(results: dict[str, Any], run_dir: Path) -> None:
-    (run_dir / "results.edn").write_text(edn.results_to_edn(results), encoding="utf-8")
+def write_results(results: dict[str, Any], run_dir: Path) -> str:
+    """Write results.edn and results.json; return the EDN text (what the console shows)."""
+    text = edn.results_to_edn(results)
+    (run_dir / "results.edn").write_text(text, encoding="utf-8")
     (run_dir / "results.json").write_text(edn.results_to_json(results) + "\n", encoding="utf-8")
+    return text

@@ -244,11 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--sim",
+        dest="simulated",
         action="store_true",
         help="the simulated runs' results (store/sim-results/, from run-challenge --sim) instead of results/",
     )
     args = parser.parse_args(argv)
-    if args.sim:
+    if args.simulated:
         if args.markdown is not None:
             parser.error(
                 "--markdown writes RESULTS.md, which shows the real-mode reference runs; not with --sim"

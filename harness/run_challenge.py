@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -155,12 +156,43 @@ def _run(args: list[str]) -> tuple[int, Path | None, list[Op] | None]:
     return code, run_dir, histories.get(run_dir.resolve()) if run_dir is not None else None
 
 
-def keep_results(run_dir: Path, out: Path, history: list[Op] | None = None) -> bool:
+#: the text files of results/ in which absolute paths of this machine are made relative
+_TEXT_SUFFIXES = (".json", ".edn", ".log", ".html", ".txt", ".svg")
+
+
+def relative_paths(text: str, folder: Path, root: Path | None = None) -> str:
+    """``text`` with this machine's absolute paths made relative to the challenge ``folder``: the
+    folder itself (``/…/echo/main.py`` becomes ``./main.py``), and the repository and ``root`` (the
+    store's parent) above it (``/…/store/x`` becomes ``../store/x``), so that committed results
+    name no stranger's directory tree."""
+    root = ROOT if root is None else root
+    pairs: dict[str, str] = {}
+    for path, relative in ((folder, "."), (folder.parent, ".."), (root, "..")):
+        for form in (path, path.resolve()):
+            pairs.setdefault(str(form), relative)
+    for prefix, relative in sorted(pairs.items(), key=lambda pair: -len(pair[0])):
+        text = re.sub(re.escape(prefix) + r"(?=[/\"'<\s),;:]|$)", relative, text, flags=re.MULTILINE)
+    return text
+
+
+def _relativize(out: Path, folder: Path) -> None:
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.suffix in _TEXT_SUFFIXES:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            new = relative_paths(text, folder)
+            if new != text:
+                path.write_text(new, encoding="utf-8", errors="surrogateescape")
+
+
+def keep_results(
+    run_dir: Path, out: Path, history: list[Op] | None = None, folder: Path | None = None
+) -> bool:
     """Copy the lean part of ``run_dir`` into ``out`` (emptied first) and render its report there.
 
     ``history``: the run's ops, when the caller has them (the runner in this process), rather than
-    reading history.edn back (seconds for a 20 000-op run). Returns False (after printing why)
-    when the report could not be written.
+    reading history.edn back (seconds for a 20 000-op run). ``folder``: the challenge's folder;
+    absolute paths under the repository are then written relative to it. Returns False (after
+    printing why) when the report could not be written.
     """
     from harness.report import main as report_main
     from harness.report import write_report
@@ -192,6 +224,8 @@ def keep_results(run_dir: Path, out: Path, history: list[Op] | None = None) -> b
     if status != 0:
         _say(f"Could not write the report of {run_dir} into {out} (report exited {status})")
         return False
+    if folder is not None:
+        _relativize(out, folder)
     return True
 
 
@@ -249,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     # the reference results in FOLDER/results/ are real-mode runs; a simulated run's lean part
     # goes to store/sim-results/FOLDER/ (maelstrom results --sim reads it from there)
     out = ROOT / SIM_RESULTS / challenge.folder if sim else ROOT / challenge.folder / "results"
-    reported = keep_results(run_dir, out, history)
+    reported = keep_results(run_dir, out, history, challenge.main_py.parent)
     _say(f"Kept the lean part of {run_dir} in {out.relative_to(ROOT)}/")
     if not reported:
         return code or EXIT_ABORTED

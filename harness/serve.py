@@ -1,4 +1,4 @@
-"""``maelstrom serve``: browse store/ over HTTP with the standard library (maelstrom-more.md §4.6).
+"""``maelstrom serve``: browse store/ over HTTP with the standard library (as ``maelstrom serve``: jepsen-io/jepsen, jepsen/src/jepsen/web.clj).
 
 ``/`` is an index of every run under the store (``<store>/<workload>/<timestamp>/``, symlinks
 such as ``latest`` skipped), newest first: workload, time, verdict, the workload's key figures

@@ -1,4 +1,4 @@
-"""Maelstrom's built-in services as sans-I/O state machines (maelstrom-runner.md §6).
+"""Maelstrom's built-in services as sans-I/O state machines (jepsen-io/maelstrom, src/maelstrom/service.clj).
 
 Each service has ``handle(src, body) -> reply body | None``. The reply has no ``in_reply_to``
 (the caller adds the request's ``msg_id``); ``None`` means Maelstrom would send nothing: an

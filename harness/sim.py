@@ -45,7 +45,8 @@ from common.clock import VirtualTimeLoop
 from common.durable import Journal, lose_as_sigkill
 from common.node import Node
 from harness.net.network import Network
-from harness.nodeio import STOP_TIMEOUT, NodeFault, NodeIO, RunAborted
+from harness.nodeio import STOP_TIMEOUT, NodeHooks, NodeIO, RunAborted
+from harness.wasm import BUILD_HINT
 
 __all__ = ["EPOCH_NS", "SimLoop", "SimNode", "run_simulation", "sim_program_problem"]
 
@@ -57,12 +58,15 @@ EPOCH_NS = 1_767_225_600 * 1_000_000_000
 
 _INSTANCE: contextvars.ContextVar[_Instance | None] = contextvars.ContextVar("sim_instance", default=None)
 _loaded = itertools.count()
+#: ELF and Mach-O executables: a compiled program, which only WebAssembly lets --sim run
+_NATIVE_MAGICS = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 _COMMON_IMPORT = re.compile(rb"^\s*(from\s+common(\.\w+)*\s+import\b|import\s+common\b)", re.MULTILINE)
 
 
 def sim_program_problem(path: str) -> str | None:
-    """Why ``path`` cannot run under ``--sim`` (None: it can). Only a Python program whose module
-    builds a ``common.Node`` can run in-process; whether it builds one shows when it is loaded."""
+    """Why ``path`` cannot run in-process under ``--sim`` (None: it can). Only a Python program
+    whose module builds a ``common.Node`` can (whether it builds one shows when it is loaded); a
+    WebAssembly module has a runtime of its own (harness.runtime.WasmSimRuntime)."""
     p = Path(path)
     if not p.is_file():
         return f"--sim needs --bin to be a Python program built on common; {path} is not a file."
@@ -71,11 +75,17 @@ def sim_program_problem(path: str) -> str | None:
             source = f.read(1 << 20)
     except OSError as e:
         return f"--sim cannot read --bin {path}: {e.strerror}."
+    if source.startswith(_NATIVE_MAGICS):
+        return (
+            f"--sim cannot simulate the native program {path}: it runs Python programs built on common "
+            f"and WebAssembly programs. {BUILD_HINT} Or run it without --sim."
+        )
     first = source.split(b"\n", 1)[0]
     if not (p.suffix == ".py" or (first.startswith(b"#!") and b"python" in first)):
         return (
             f"--sim runs node programs in-process, so it needs a Python program built on common "
-            f"(a .py file or a python script); --bin {path} is not one. Run it without --sim."
+            f"(a .py file or a python script) or a WebAssembly module; --bin {path} is neither. "
+            "Run it without --sim."
         )
     if not _COMMON_IMPORT.search(source):
         return (
@@ -396,27 +406,9 @@ class SimNode(NodeIO):
     """A node id served by in-process instances of the program: NodeProcess's interface."""
 
     def __init__(
-        self,
-        node_id: str,
-        net: Network,
-        log_path: Path,
-        *,
-        on_fault: Callable[[NodeFault], None],
-        on_crash: Callable[[Any], None],
-        console: Callable[[str], None],
-        log_stderr: bool = False,
-        data_dir: Path,
-        seed: int,
+        self, node_id: str, net: Network, log_path: Path, hooks: NodeHooks, *, data_dir: Path, seed: int
     ) -> None:
-        super().__init__(
-            node_id,
-            net,
-            log_path,
-            on_fault=on_fault,
-            on_crash=on_crash,
-            console=console,
-            log_stderr=log_stderr,
-        )
+        super().__init__(node_id, net, log_path, hooks)
         self.data_dir = data_dir
         self.seed = seed
         self._argv: list[str] = []
@@ -518,7 +510,7 @@ class SimNode(NodeIO):
         instance.kill()
         self.returncode = code
         if not self.stopping:
-            self._on_crash_cb(self)
+            self.hooks.on_crash(self)
 
     def _refused(self, instance: _Instance, what: str) -> None:
         self._refusal = (

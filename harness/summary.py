@@ -64,6 +64,26 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """A file a workload wrote to explain its result, for the report: ``href`` relative to the
+    report's directory; ``parts``: further files that belong to it (drawings of each case)."""
+
+    href: str
+    text: str
+    note: str = ""
+    parts: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileSection:
+    """The report's section on a workload's own files (``Workload.report_files``)."""
+
+    title: str
+    lead: str
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """``figures``: the key figures, most important first. ``findings``: short lines that say
     why the result is what it is (for the report; the first one is the one-line "why").

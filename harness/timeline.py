@@ -1,4 +1,4 @@
-"""timeline.html: Jepsen's per-process timeline of a history (maelstrom-more.md §4.1; J:checker/timeline.clj).
+"""timeline.html: Jepsen's per-process timeline of a history (jepsen-io/jepsen, jepsen/src/jepsen/checker/timeline.clj).
 
 One column per process (the nemesis leftmost, then clients by process number), 100 px wide on a
 106 px pitch. An op's vertical position is its place in the history (16 px per entry), not wall

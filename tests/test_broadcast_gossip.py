@@ -47,11 +47,15 @@ def grid5(me: str, ids: list[str]) -> list[str]:
     }[me]
 
 
-def test_flooding_reaches_every_node_without_sending_back():
+def _spread(overlay: Callable[[str, list[str]], list[str]], gap: float = 0.0, **opts):
+    """20 values added round-robin on 5 nodes, ``gap`` seconds apart; every node ends with all."""
+
     async def main():
-        net, gs = await _cluster(5, 0.002, grid5)
+        net, gs = await _cluster(5, 0.002, overlay, **opts)
         for v in range(20):
             gs[f"n{v % 5}"].add(v)
+            if gap:
+                await asyncio.sleep(gap)
         await asyncio.sleep(0.05)
         net.stop()
         return net, gs
@@ -59,6 +63,11 @@ def test_flooding_reaches_every_node_without_sending_back():
     net, gs = run(main())
     for g in gs.values():
         assert sorted(g.values) == list(range(20))
+    return net
+
+
+def test_flooding_reaches_every_node_without_sending_back():
+    net = _spread(grid5)
     # each value crosses each of the grid's 5 edges at most twice (once per direction)
     assert net.sent <= 20 * 10
 
@@ -122,3 +131,15 @@ def test_acks_ride_on_data_and_retries_stop_once_acked():
 def test_rejects_retries_without_acks():
     with pytest.raises(ValueError):
         Gossip(FakeNode(SimNet(0), "n0"), retry_after=1.0)
+
+
+def everyone(me: str, ids: list[str]) -> list[str]:
+    return [i for i in ids if i != me]
+
+
+@pytest.mark.parametrize("relay", [True, False])
+def test_all_to_all_without_relay_sends_each_value_once_per_peer(relay: bool):
+    net = _spread(everyone, gap=0.01, relay=relay)  # one value per message: counts are per value
+    # without relaying, the origin alone sends each value, once to each of its 4 peers; relaying
+    # on a complete graph sends it on again from every peer that receives it
+    assert (net.sent == 20 * 4) is not relay, net.sent

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.challenges import CHALLENGES, NODE_SHEBANG, ROOT, Challenge, by_folder, markdown_table
+from harness.challenge_table import markdown_table
+from harness.challenges import CHALLENGES, NODE_SHEBANG, ROOT, Challenge, by_folder
 
 GIT = shutil.which("git") is not None and (ROOT / ".git").exists()
 

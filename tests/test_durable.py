@@ -186,16 +186,21 @@ def test_g_counter_keeps_its_acknowledged_adds_across_a_kill(monkeypatch: Any) -
     assert asyncio.run(scenario()) == 6
 
 
-def test_efficient_kafka_5c_replica_keeps_what_it_acknowledged() -> None:
+def test_efficient_kafka_5c_keeps_its_sends_and_copies_across_a_kill() -> None:
     async def scenario() -> None:
         async with Program("efficient-kafka-style-log", node_ids=["n2", "n1"]) as p:
-            body = {"type": "replicate", "entries": {"k": [0, [7, 8]]}, "committed": {"k": 1}}
-            assert (await p.call(body, src="n1"))["lengths"] == {"k": 2}
+            # n1 (node 0 of the sorted ids) copies two of its messages, promising nothing below 3
+            body = {"type": "sync", "start": 0, "entries": [["k", 0, 7], ["k", 4, 8]], "floor": 3}
+            p.send({**body, "acked": 0, "committed": {"k": 1}}, src="n1")
+            own = (await p.call({"type": "send", "key": "k", "msg": 9}))["offset"]
+            assert own == 7  # n2's clock followed n1's floor: 3 * 2 + 1
             q = await _kill_and_restart(p)
         async with q:
-            assert (await q.call({"type": "poll", "offsets": {"k": 0}}))["msgs"] == {"k": [[0, 7], [1, 8]]}
+            q.send({**body, "start": 2, "entries": [], "acked": 1, "committed": {}}, src="n1")
             listed = await q.call({"type": "list_committed_offsets", "keys": ["k"]})
             assert listed["offsets"] == {"k": 1}
+            assert (await q.call({"type": "poll", "offsets": {"k": 0}}))["msgs"] == {"k": [[0, 7], [4, 8]]}
+            assert (await q.call({"type": "send", "key": "k", "msg": 10}))["offset"] > own
 
     asyncio.run(scenario())
 

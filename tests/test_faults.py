@@ -27,6 +27,7 @@ from harness.fault_intervals import faults_by_kind
 from harness.history import NEMESIS, OK, kw
 from harness.nemesis import DB_TARGETS, DbNemesis, db_nodes
 from harness.net.network import Network
+from harness.nodeio import NodeHooks
 from harness.processes import NodeProcess
 from tests.simrun import node_bin, run_test
 
@@ -67,9 +68,7 @@ def test_kill_restart_pause_resume_on_a_real_process(tmp_path: Path) -> None:
             "n1",
             net,
             tmp_path / "n1.log",
-            on_fault=lambda f: crashes.append(f.message),
-            on_crash=lambda n: crashes.append(f"crash {n.id}"),
-            console=lambda _: None,
+            NodeHooks(lambda f: crashes.append(f.message), lambda n: crashes.append(f"crash {n.id}")),
         )
         seen: dict[str, Any] = {}
         await node.start([sys.executable, str(NODE), "memory"], str(tmp_path))
@@ -340,9 +339,7 @@ def test_late_reply_is_a_node_fault_unless_a_fault_was_on(tmp_path: Path, fault_
             "n1",
             net,
             tmp_path / "n1.log",
-            on_fault=faults.append,
-            on_crash=lambda n: None,
-            console=lambda s: None,
+            NodeHooks(faults.append, lambda n: None),
         )
         await node.start([sys.executable, "-c", script], str(tmp_path))
         client = RPCClient(net, "c7", "n1", timeout=0.1)

@@ -381,26 +381,33 @@ def test_kafka_5a_compacts_and_a_kill_loses_no_send_or_commit(monkeypatch: pytes
     assert offsets == committed and offset == 100
 
 
-def test_kafka_5c_replica_compacts_and_a_kill_loses_no_replicated_entry(
+def test_kafka_5c_compacts_and_a_kill_loses_no_copied_or_own_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MAELSTROM_COMPACT_BYTES", "400")
 
-    async def scenario() -> tuple[int, dict[str, Any], dict[str, Any]]:
+    async def scenario() -> tuple[int, dict[str, Any], dict[str, Any], int]:
         async with Program("efficient-kafka-style-log", node_ids=["n2", "n1"]) as p:
-            for i in range(0, 200, 2):
-                body = {"type": "replicate", "entries": {"k": [i, [i, i + 1]]}, "committed": {"k": i}}
-                assert (await p.call(body, src="n1"))["lengths"] == {"k": i + 2}
+            for i in range(0, 100, 2):  # n1's messages at even offsets, copied in order
+                entries = [["k", 2 * i, i], ["k", 2 * i + 2, i + 1]]
+                body = {"type": "sync", "start": i, "entries": entries, "floor": i + 2, "acked": 0}
+                p.send({**body, "committed": {"k": 2 * i}}, src="n1")
+            for offset in range(200, 1000):  # commits: the journal keeps each, the snapshot the last
+                await p.call({"type": "commit_offsets", "offsets": {"k": offset}})
+            own = (await p.call({"type": "send", "key": "k", "msg": "mine"}))["offset"]
             compactions = _journal(p).compactions
             await p.kill()
         async with p.restarted() as q:
+            body = {"type": "sync", "start": 100, "entries": [], "floor": 200, "acked": 1, "committed": {}}
+            q.send(body, src="n1")
             polled = await q.call({"type": "poll", "offsets": {"k": 150}})
             listed = await q.call({"type": "list_committed_offsets", "keys": ["k"]})
-        return compactions, polled["msgs"], listed["offsets"]
+        return compactions, polled["msgs"], listed["offsets"], own
 
-    compactions, msgs, offsets = asyncio.run(scenario())
-    assert compactions >= 2
-    assert msgs == {"k": [[o, o] for o in range(150, 200)]} and offsets == {"k": 198}
+    compactions, msgs, offsets, own = asyncio.run(scenario())
+    assert compactions >= 2 and own == 201
+    assert msgs == {"k": [*([o, o // 2] for o in range(150, 200, 2)), [201, "mine"]]}
+    assert offsets == {"k": 999}
 
 
 def test_txn_6c_compacts_and_a_kill_loses_no_write_and_requeues_its_own(

@@ -30,7 +30,7 @@ def test_runs_the_challenge_and_keeps_the_lean_part(repo: Path, capsys: pytest.C
         "index.html", "jepsen.log", "messages.svg", "results.edn", "results.json", "test.json", "timeline.html",
     ]  # fmt: skip
     test = json.loads((repo / "echo" / "results" / "test.json").read_text())
-    assert test["bin"] == str(by_folder("echo").main_py) and test["time-limit"] == 1  # later flags win
+    assert test["bin"] == "./main.py" and test["time-limit"] == 1  # later flags win; paths relative to echo/
     assert "Kept the lean part of" in capsys.readouterr().err
     report = (repo / "echo" / "results" / "index.html").read_text()
     assert 'href="timeline.html"' in report and 'href="jepsen.log"' in report
@@ -43,13 +43,14 @@ def test_records_over_the_cap_are_not_copied_nor_linked(
     code = run_challenge.main(["echo", "--time-limit", "1", "--rate", "10", "--no-plots", "--seed", "4"])
     assert code == 0
     out = repo / "echo" / "results"
-    sizes = {name: (out / name).stat().st_size for name in run_challenge.RECORDS}
     run_dir = (repo / "store" / "latest").resolve()
+    # the run's own records (the kept copies name paths relative to echo/, so they are shorter)
+    sizes = {name: (run_dir / name).stat().st_size for name in run_challenge.RECORDS}
     # a cap between the two sizes: the smaller record is kept, the larger one left in the store
     small, large = sorted(sizes, key=sizes.__getitem__)
     assert sizes[small] < sizes[large]
     monkeypatch.setattr(run_challenge, "RECORD_CAP", sizes[small])
-    assert run_challenge.keep_results(run_dir, out)
+    assert run_challenge.keep_results(run_dir, out, folder=by_folder("echo").main_py.parent)
     assert (out / small).is_file() and not (out / large).exists()
     report = (out / "index.html").read_text()
     assert f'href="{small}"' in report and f'href="{large}"' not in report
@@ -114,7 +115,10 @@ def test_the_kept_report_from_the_ops_in_memory_is_the_one_read_back_from_histor
     out = repo / "store" / "sim-results" / "multi-node-broadcast"
     from_memory = (out / "index.html").read_text()
     assert "start-partition" in (repo / "store" / "latest" / "history.txt").read_text()
-    assert run_challenge.keep_results((repo / "store" / "latest").resolve(), out)  # no history: read back
+    run_dir = (repo / "store" / "latest").resolve()
+    assert run_challenge.keep_results(
+        run_dir, out, folder=by_folder("multi-node-broadcast").main_py.parent
+    )  # no history: read back
     assert (out / "index.html").read_text() == from_memory
 
 

@@ -247,6 +247,7 @@ def test_late_reply_to_a_closed_client_is_a_fault(tmp_path: Path) -> None:
     """A reply after the client timed out and was closed goes to an unknown dest: a node fault."""
     from harness.client import ClientTimeout, RPCClient
     from harness.net.network import Network
+    from harness.nodeio import NodeHooks
     from harness.processes import NodeProcess
 
     script = (
@@ -263,9 +264,7 @@ def test_late_reply_to_a_closed_client_is_a_fault(tmp_path: Path) -> None:
             "n1",
             net,
             tmp_path / "n1.log",
-            on_fault=faults.append,
-            on_crash=lambda n: None,
-            console=lambda s: None,
+            NodeHooks(faults.append, lambda n: None),
         )
         await node.start([PYTHON, "-c", script], str(tmp_path))
         client = RPCClient(net, "c7", "n1", timeout=0.1)

@@ -20,7 +20,7 @@ import pytest
 
 from harness.client import ClientTimeout, RPCClient
 from harness.net.network import Network
-from harness.nodeio import NodeFault
+from harness.nodeio import NodeFault, NodeHooks
 from harness.sim import EPOCH_NS, SimNode, run_simulation, sim_program_problem
 from tests.simrun import node_bin, run_test
 
@@ -166,9 +166,7 @@ def _drive(program: list[str], scenario: Any) -> Any:
             "n0",
             net,
             data / "logs" / "n0.log",
-            on_fault=faults.append,
-            on_crash=lambda n: crashes.append(n.crash_report()),
-            console=print,
+            NodeHooks(faults.append, lambda n: crashes.append(n.crash_report())),
             data_dir=data,
             seed=1,
         )
@@ -307,7 +305,11 @@ def test_a_common_node_gets_the_same_verdict_in_sim_as_in_real_mode(tmp_path: Pa
 
 def test_a_program_not_built_on_common_is_refused_with_exit_254(tmp_path: Path) -> None:
     assert "does not import common" in (sim_program_problem(str(NODES / "fake_node.py")) or "")
-    assert "not one" in (sim_program_problem("/bin/sh") or "")
+    # a native program: told how to build it for WebAssembly, which --sim does run
+    native = sim_program_problem("/bin/sh") or ""
+    assert "GOOS=wasip1 GOARCH=wasm" in native and "wasm32-wasip1" in native
+    (tmp_path / "notes.txt").write_text("not a program\n")
+    assert "is neither" in (sim_program_problem(str(tmp_path / "notes.txt")) or "")
     assert sim_program_problem(str(ROOT / "echo" / "main.py")) is None
     code, out = run_test(
         ["-w", "echo", "--bin", str(NODES / "fake_node.py"), "--store", str(tmp_path)], sim=True
@@ -391,9 +393,7 @@ def test_what_a_node_sent_before_it_was_killed_is_still_delivered() -> None:
                 n,
                 net,
                 data / "logs" / f"{n}.log",
-                on_fault=lambda f: None,
-                on_crash=lambda n: None,
-                console=print,
+                NodeHooks(lambda f: None, lambda n: None),
                 data_dir=data,
                 seed=1,
             )
@@ -428,3 +428,38 @@ def test_what_a_node_sent_before_it_was_killed_is_still_delivered() -> None:
     data = Path(os.environ["MAELSTROM_DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     assert run_simulation(main(data)) == [7]
+
+
+def test_a_program_imports_its_sibling_modules_as_a_script_does(tmp_path: Path) -> None:
+    """--sim loads a program with its own folder first on sys.path (raft-lin-kv imports raft.py);
+    a sibling's msgspec types resolve their string annotations while the run goes on, and the
+    next run imports its own copy of the sibling."""
+    program = tmp_path / "prog"
+    program.mkdir()
+    sibling = "i22_sibling_echo"
+    (program / f"{sibling}.py").write_text(
+        "from __future__ import annotations\n"
+        "from typing import Any\n"
+        "from common.requests import Request\n"
+        "class Echo(Request):\n"
+        "    echo: Any\n"
+    )
+    (program / "main.py").write_text(
+        "from common import Node\n"
+        "from common.requests import parse\n"
+        f"from {sibling} import Echo\n"
+        "node = Node()\n"
+        "@node.handler('echo')\n"
+        "def echo(msg):\n"
+        "    return {'type': 'echo_ok', 'echo': parse(msg, Echo).echo}\n"
+        "if __name__ == '__main__':\n"
+        "    node.run()\n"
+    )
+    for name in ("a", "b"):
+        args = [
+            "-w", "echo", "--bin", str(program / "main.py"), "--node-count", "2", "--time-limit", "2",
+            "--seed", "1", "--store", str(tmp_path / name), "--no-plots", "--quiet-ops",
+        ]  # fmt: skip
+        code, out = run_test(args, sim=True)
+        assert code == 0, out[-3000:]
+        assert sibling not in sys.modules  # unlisted when the run ended

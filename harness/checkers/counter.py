@@ -1,6 +1,6 @@
 """Maelstrom's pn-counter checker (also used for g-counter).
 
-Semantics (maelstrom-workloads.md §2.4):
+Semantics (jepsen-io/maelstrom, src/maelstrom/workload/pn_counter.clj, its checker):
 
 * ``definite`` = sum of the deltas of ``ok`` adds;
 * every ``info`` add may or may not have happened, so the acceptable set is

@@ -3,7 +3,7 @@
 A txn is a list of micro-ops ``[:r k [elements]]`` / ``[:append k v]``. Reads reveal each key's
 whole version order: the longest read of a key (over ``ok`` and ``info`` ops) is its order, and
 every other read must be a prefix of it. Facts from Elle 0.2.2's list_append.clj (the Elle that
-Maelstrom 0.2.4 and 0.2.5-SNAPSHOT use, through Jepsen 0.3.7) and ``shared/reference/maelstrom-more.md`` §3:
+Maelstrom 0.2.4 and 0.2.5-SNAPSHOT use, through Jepsen 0.3.7; jepsen-io/elle, src/elle/list_append.clj):
 
 * per-op anomalies: ``G1a`` (an ok read holds an element a failed txn appended), ``G1b`` (an ok
   read ends at another txn's intermediate append), ``internal`` (a read disagrees with the txn's

@@ -3,7 +3,8 @@
 Maelstrom (0.2.4+, Elle 0.2.2) checks this workload with Elle's rw-register analysis using only
 "writes follow reads" to infer version orders, then strips ``cycle-search-timeout`` and sets
 ``valid?`` to "no anomaly types left" (so an empty transaction graph is invalid). This module
-reimplements that analysis (see ``shared/reference/maelstrom-workloads.md`` §2.7):
+reimplements that analysis (jepsen-io/maelstrom, src/maelstrom/workload/txn_rw_register.clj;
+jepsen-io/elle, src/elle/rw_register.clj):
 
 * per-op anomalies: ``internal``, ``G1a`` (read of a failed txn's write), ``G1b`` (read of another
   txn's intermediate write), ``lost-update``;

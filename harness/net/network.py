@@ -1,6 +1,6 @@
 """Maelstrom's simulated network: per-recipient delivery queues, latency, partitions, journal.
 
-Mirrors ``maelstrom.net`` (see shared/reference/maelstrom-runner.md §4):
+Mirrors ``maelstrom.net`` (jepsen-io/maelstrom, src/maelstrom/net.clj):
 
 * every registered id has one queue ordered by deadline (ties by send order) and ONE delivery
   "thread" (event-loop callbacks, see ``Network._take``), which takes the head immediately (even when it is not due yet), drops it if the

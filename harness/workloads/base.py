@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harness.history import Op
 from harness.options import TestOptions
-from harness.summary import Summary
+from harness.summary import FileSection, Summary
 
 if TYPE_CHECKING:
     from harness.schema import Body
@@ -78,7 +78,14 @@ class Workload:
         raise NotImplementedError
 
     def write_files(self, result: Mapping[str, Any], run_dir: Path) -> None:
-        """Extra files the checker ``result`` explains itself with (txn-list-append's ``elle/``)."""
+        """Extra files the checker ``result`` explains itself with (txn-list-append's ``elle/``);
+        :meth:`report_files` names them for the report."""
+
+    @classmethod
+    def report_files(cls, out_dir: Path) -> FileSection | None:
+        """The files :meth:`write_files` wrote that are in ``out_dir``, as the report's section on
+        them (None: none there)."""
+        return None
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:

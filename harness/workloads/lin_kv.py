@@ -31,7 +31,7 @@ from harness.checkers import linearizable
 from harness.history import INFO, OK, Op
 from harness.options import TestOptions
 from harness.schema import ANY, body
-from harness.summary import Figure, Summary
+from harness.summary import Figure, FileSection, Link, Summary
 from harness.workloads.base import RPCClient, Workload, register
 
 READ_OK = body("read_ok", value=ANY)
@@ -118,6 +118,17 @@ class LinKV(Workload):
         if history is None:
             history = read_history(Path(run_dir) / "history.edn")
         write_independent(run_dir, history, result)
+
+    @classmethod
+    def report_files(cls, out_dir: Path) -> FileSection | None:
+        """The pictures of the keys that are not linearizable (independent/<key>/linear.svg)."""
+        svgs = sorted(
+            out_dir.glob("independent/*/linear.svg"), key=lambda p: (len(p.parent.name), p.parent.name)
+        )
+        if not svgs:
+            return None
+        links = tuple(Link(p.relative_to(out_dir).as_posix(), f"key {p.parent.name}") for p in svgs)
+        return FileSection("Linearizability failures", "One picture per key that is not linearizable:", links)
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:

@@ -25,7 +25,7 @@ from harness.checkers.elle import nil_reads
 from harness.checkers.elle.explain import write_case_files, write_cycle_files
 from harness.history import Op
 from harness.schema import ANY, Body, body, list_of
-from harness.summary import Figure, Summary
+from harness.summary import Figure, FileSection, Link, Summary
 from harness.workloads.base import register
 from harness.workloads.elle import ElleTxnWorkload
 
@@ -59,6 +59,22 @@ class TxnListAppend(ElleTxnWorkload):
         anomalies = result.get("anomalies") or {}
         write_cycle_files(anomalies, run_dir / "elle", verb="appended")
         write_case_files(anomalies, run_dir / "elle")
+
+    @classmethod
+    def report_files(cls, out_dir: Path) -> FileSection | None:
+        """Each anomaly in words (elle/<anomaly>.txt) and its drawings (elle/<anomaly>/<i>.svg)."""
+        elle = out_dir / "elle"
+        texts = sorted(elle.glob("*.txt")) if elle.is_dir() else []
+        if not texts:
+            return None
+        links = []
+        for txt in texts:
+            svgs = sorted(
+                (elle / txt.stem).glob("*.svg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0
+            )
+            drawings = tuple(Link(f"elle/{txt.stem}/{p.name}", f"#{p.stem}") for p in svgs)
+            links.append(Link(f"elle/{txt.name}", txt.stem, "each case in words", drawings))
+        return FileSection("Anomalies explained", "", tuple(links))
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:

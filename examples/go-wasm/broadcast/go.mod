@@ -1,0 +1,3 @@
+module gossipglomers/examples/broadcast
+
+go 1.21

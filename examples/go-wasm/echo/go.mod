@@ -1,0 +1,3 @@
+module gossipglomers/examples/echo
+
+go 1.21

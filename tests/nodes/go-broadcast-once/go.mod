@@ -1,0 +1,3 @@
+module gossipglomers/tests/broadcastonce
+
+go 1.21

@@ -1,0 +1,3 @@
+module gossipglomers/tests/durable
+
+go 1.21

@@ -1,0 +1,3 @@
+module gossipglomers/tests/spin
+
+go 1.21
