@@ -20,6 +20,7 @@ import random
 import re
 import shlex
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,13 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --no-plots               skip the PNG plots (they take seconds to draw)
       --quiet-ops              do not print each operation on the console (jepsen.log has them)
       --run-dir-file FILE      write the run's store directory path into FILE (for scripts)
+      --schedule FILE          (--sim) replay this schedule.edn (a run's client ops and nemesis
+                               events) instead of drawing them from the generator and nemesis
+      --shrink                 (--sim) shrink a failing run (the first failing seed of a sweep)
+                               to the smallest run found that fails the same way
+      --shrink-time S          bound on shrinking (default 120 s); the best found is kept
+      --swarm                  (--test-count) each seed draws its own nemeses, interval, rate,
+                               latency and concurrency from the seed; failing seeds name them
       --elle VERSION           txn checkers follow Elle 0.2.7 (default: a nil read is definite,
                                so [:r k nil] then [:r k 1] in one txn is internal) or 0.2.2
                                (Maelstrom's Elle: Maelstrom's verdict exactly)
@@ -204,6 +212,10 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--quiet-ops": ("quiet_ops", None),
     "--run-dir-file": ("run_dir_file", str),
     "--sim": ("sim", None),
+    "--schedule": ("schedule", str),
+    "--shrink": ("shrink", None),
+    "--shrink-time": ("shrink_time", _number("--shrink-time", positive=True)),
+    "--swarm": ("swarm", None),
     "--elle": ("elle", _one_of("--elle", ELLE_VERSIONS)),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
@@ -219,9 +231,10 @@ _SHORT = {"-w": "--workload", "-n": "--node", "-h": "--help"}
 
 
 def parse_test_args(
-    argv: list[str], warn: Callable[[str], None] | None = None
+    argv: list[str], warn: Callable[[str], None] | None = None, sweep: dict[str, Any] | None = None
 ) -> tuple[TestOptions, RunConfig]:
-    """Parse the words after ``test`` into test parameters and run settings. Raises BadArgs."""
+    """Parse the words after ``test`` into test parameters and run settings. Raises BadArgs.
+    ``sweep`` (a dict) receives what concerns a series of runs: shrink, shrink_time, swarm."""
     warn = warn or (lambda s: print(s, file=sys.stderr))
     values: dict[str, Any] = {}
     node_list: list[str] = []
@@ -276,6 +289,13 @@ def parse_test_args(
     if problem is not None:
         raise BadArgs(problem)
 
+    for flag, key in (("--schedule", "schedule"), ("--shrink", "shrink")):
+        if values.get(key) and not values.get("sim"):
+            raise BadArgs(
+                f"{flag} needs --sim: only a simulated run is a pure function of its seed and "
+                "flags; rerun with --sim"
+            )
+
     if "node_count" in values:
         nodes = [f"n{k}" for k in range(values["node_count"])]
     elif node_list:
@@ -328,7 +348,39 @@ def parse_test_args(
         run_dir_file=values.get("run_dir_file"),
         runtime=runtime,
     )
+    if values.get("schedule"):
+        config.schedule = _schedule(values["schedule"], test)
+    if values.get("swarm") and values.get("schedule"):
+        raise BadArgs("--swarm draws each seed's configuration; --schedule fixes one run's: use one")
+    if sweep is not None:
+        sweep["shrink"] = bool(values.get("shrink"))
+        sweep["shrink_time"] = values.get("shrink_time")
+        sweep["swarm"] = bool(values.get("swarm"))
     return test, config
+
+
+def _schedule(path: str, test: TestOptions) -> Any:
+    from harness.fault_intervals import FAULT_KINDS
+    from harness.shrink.schedule import ScheduleError, read_schedule
+
+    try:
+        schedule = read_schedule(path)
+    except ScheduleError as e:
+        raise BadArgs(str(e)) from None
+    kinds = {kind for kind, fs in FAULT_KINDS.items() for s in schedule.faults if s.f in fs}
+    if kinds - test.nemesis:
+        raise BadArgs(
+            f"--schedule {path} has {', '.join(sorted(kinds))} events: add --nemesis "
+            f"{','.join(sorted(kinds | test.nemesis))}"
+        )
+    beyond = sorted({s.thread for s in schedule.ops if s.thread >= test.concurrency})
+    if beyond:
+        print(
+            f"WARNING: --schedule {path} has ops on threads {beyond[0]}..{beyond[-1]}, beyond --concurrency "
+            f"{test.concurrency}: those ops are not run",
+            file=sys.stderr,
+        )
+    return schedule
 
 
 def _usage_exit() -> int:
@@ -356,6 +408,8 @@ Commands:
   challenges      list the challenge folders (--commands: their test commands)
   results         the results table of every challenge (--markdown: also RESULTS.md)
   serve           browse store/ at http://127.0.0.1:8080/ (-p/--port, -b/--host, --store)
+  shrink RUN_DIR  shrink a stored failing --sim run to the smallest that fails the same way
+                  (--shrink-time S, default 120)
   --version       the version
 """
 
@@ -379,6 +433,7 @@ SUBCOMMANDS = {
     "challenges": "harness.challenge_table",
     "results": "harness.results_table",
     "serve": "harness.serve",
+    "shrink": "harness.shrink.shrinker",
 }
 
 
@@ -389,7 +444,8 @@ def _reexec_for_sim(argv: list[str]) -> None:
     order follows the per-process string hash: with a random hash seed the same --seed would give
     another history in the next process. The seed must be set before the interpreter starts.
     """
-    if "--sim" not in argv or os.environ.get("PYTHONHASHSEED") == "0":
+    simulates = "--sim" in argv or argv[:1] == ["shrink"]
+    if not simulates or os.environ.get("PYTHONHASHSEED") == "0":
         return
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     sys.stdout.flush()
@@ -420,8 +476,9 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         except Exception:
             print(f"{command} failed:\n{traceback.format_exc()}", file=sys.stderr)
             return EXIT_ABORTED
+    sweep: dict[str, Any] = {}
     try:
-        test, config = parse_test_args(rest)
+        test, config = parse_test_args(rest, sweep=sweep)
     except BadArgs as e:
         print(f"{e}\n\n{USAGE}", file=sys.stderr)
         return EXIT_BAD_ARGS
@@ -432,12 +489,23 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
     if runtime.repeatable and base_seed is None:
         base_seed = random.SystemRandom().randrange(2**31)
         print(f"Seed: {base_seed} (rerun with --seed {base_seed})", file=sys.stderr)
-    failed: list[tuple[int, int]] = []
+    failed: list[tuple[int, int, list[str]]] = []
+    first_failing_run: Path | None = None
+    base_test = test
     for run in range(test.test_count):
         seed = random.SystemRandom().randrange(2**31) if base_seed is None else base_seed + run
+        swarm_flags: list[str] = []
+        if sweep.get("swarm"):
+            from harness.shrink.swarm import draw
+
+            test, swarm_flags = draw(base_test, seed)
+            print(f"Seed {seed} (--swarm): {shlex.join(swarm_flags)}", file=sys.stderr)
         test.seed = seed
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
+        run_dir_file = config.run_dir_file
+        if sweep.get("shrink") and run_dir_file is None:  # where this seed's run is, to shrink it
+            config.run_dir_file = str(Path(tempfile.gettempdir()) / f"maelstrom-run-dir-{os.getpid()}")
         try:
             code = runtime.run(cancel_on_signals(run_once(test, config)))
         except KeyboardInterrupt:
@@ -451,36 +519,75 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
             return EXIT_ABORTED
         finally:
             kill_all()
+            if config.run_dir_file != run_dir_file:
+                where = Path(str(config.run_dir_file))
+                if code != 0 and first_failing_run is None and where.is_file():
+                    first_failing_run = Path(where.read_text().strip())
+                where.unlink(missing_ok=True)
+                config.run_dir_file = run_dir_file
         if code != 0 and runtime.repeatable and test.test_count > 1:
             # many seeds: go on past a failure; each failing seed is named with its own command
-            failed.append((seed, code))
+            failed.append((seed, code, swarm_flags))
             continue
         if code != 0:
             break
     if failed:
         print(f"{len(failed)} of {test.test_count} seeds failed:", file=sys.stderr)
-        for seed, status in failed:
-            print(f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed)}", file=sys.stderr)
-        return failed[0][1]
-    if runtime.repeatable and test.test_count > 1 and base_seed is not None:
+        for seed, status, flags in failed:
+            print(
+                f"  seed {seed}: exit {status}; reproduce: {_repro_command(rest, seed, flags)}",
+                file=sys.stderr,
+            )
+        code = failed[0][1]
+    elif runtime.repeatable and test.test_count > 1 and base_seed is not None:
         print(
             f"All {test.test_count} seeds valid ({base_seed}..{base_seed + test.test_count - 1}).",
             file=sys.stderr,
         )
+    if sweep.get("shrink"):
+        return _shrink_after(first_failing_run, sweep, code)
     return code
 
 
-def _repro_command(argv: list[str], seed: int) -> str:
-    """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed."""
+def _shrink_after(run_dir: Path | None, sweep: dict[str, Any], code: int) -> int:
+    """--shrink: shrink the (first) failing run; without one, say so and keep the exit code."""
+    from harness.shrink.shrinker import DEFAULT_SHRINK_SECONDS, shrink_or_explain
+
+    if run_dir is None:
+        print("--shrink: no run failed, so there is nothing to shrink.", file=sys.stderr)
+        return code
+    return shrink_or_explain(run_dir, sweep.get("shrink_time") or DEFAULT_SHRINK_SECONDS, refused_code=code)
+
+
+def _repro_command(argv: list[str], seed: int, swarm_flags: list[str] | None = None) -> str:
+    """``argv`` (the words after ``test``) for one seed alone: no --test-count, this --seed; with
+    ``swarm_flags`` (the seed's --swarm draw) those flags instead of the given ones."""
+    from harness.shrink.swarm import SWARM_FLAGS
+
+    drop = {"--test-count", "--seed", "--run-dir-file", "--shrink-time"}
+    flags_only = {"--swarm", "--shrink"}
+    if swarm_flags:
+        drop |= set(SWARM_FLAGS)
     words: list[str] = []
     skip = False
-    for word in argv:
+    for i, word in enumerate(argv):
         if skip:
             skip = False
             continue
+        if word == "--":
+            words += argv[i:]
+            break
         name = word.split("=", 1)[0]
-        if name in ("--test-count", "--seed", "--run-dir-file"):
+        if name in flags_only:
+            continue
+        if name in drop:
             skip = "=" not in word
             continue
         words.append(word)
-    return shlex.join(["maelstrom", "test", *words, "--seed", str(seed)])
+    extra = [*(swarm_flags or []), "--seed", str(seed)]
+    if "--" in words:
+        i = words.index("--")
+        words = words[:i] + extra + words[i:]
+    else:
+        words += extra
+    return shlex.join(["maelstrom", "test", *words])

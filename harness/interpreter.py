@@ -34,6 +34,7 @@ from harness.nemesis import Nemesis
 from harness.net.network import Network
 from harness.options import TestOptions
 from harness.progress import Progress
+from harness.shrink.schedule import ClientStep, FaultStep, Schedule, fault_effect
 from harness.workloads.base import Workload
 
 __all__ = ["ClientIds", "Interpreter", "datafy_exception", "derive_rngs"]
@@ -45,8 +46,8 @@ def derive_rngs(seed: int) -> dict[str, random.Random]:
     master = random.Random(seed)
     return {
         name: random.Random(master.getrandbits(64))
-        # "nodes" (simulation only) is last, so it changes none of the streams before it
-        for name in ("workload", "schedule", "nemesis", "latency", "services", "nodes")
+        # "nodes" (simulation only) and "swarm" (--swarm) come last: they change no stream before them
+        for name in ("workload", "schedule", "nemesis", "latency", "services", "nodes", "swarm")
     }
 
 
@@ -174,6 +175,7 @@ class Interpreter:
         t0_ns: int | None = None,
         clock: Callable[[], int] = monotonic_ns,
         freeze_gc: bool = True,
+        schedule: Schedule | None = None,
     ) -> None:
         #: ns on the event loop's clock (monotonic_ns, or the simulation's virtual time)
         self.clock = clock
@@ -199,6 +201,11 @@ class Interpreter:
         self._freed: asyncio.Event = asyncio.Event()
         self._inflight: set[asyncio.Task[Op]] = set()
         self.log: Callable[[str], None] = self.progress.log
+        #: an explicit schedule to replay instead of the generator and the nemesis (--schedule)
+        self.replay = schedule
+        #: what the main phase ran, replayable (written as the run's schedule.edn)
+        self.recorded = Schedule()
+        self._main_start: int | None = None
 
     # -- time and history -----------------------------------------------------------------------
 
@@ -315,6 +322,14 @@ class Interpreter:
         gc_task = asyncio.get_running_loop().create_task(
             _freeze_survivors() if self.freeze_gc else asyncio.sleep(0)
         )
+        self._main_start = start
+        if self.replay is not None:
+            try:
+                await self._replay(self.replay, start, cutoff)
+            finally:
+                gc_task.cancel()
+                self._main_start = None
+            return
         if self.nemesis is not None:
             nemesis_task = asyncio.get_running_loop().create_task(self._nemesis_loop(start, cutoff))
         try:
@@ -332,6 +347,7 @@ class Interpreter:
                 nemesis_task.cancel()
             for t in self._inflight:
                 t.cancel()
+            self._main_start = None
 
     async def _client_loop(self, start: int, cutoff: int) -> None:
         mean_gap = 1e9 / self.test.rate
@@ -364,6 +380,7 @@ class Interpreter:
                 next_time = self.now() + 10_000_000
                 continue
             worker.busy = True
+            self.recorded.record_op(next_time - start, worker.thread, op)
             task = loop.create_task(self._run_and_free(worker, op, next_time))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
@@ -383,8 +400,45 @@ class Interpreter:
             await self.nemesis_op(f, value, t)
             t = max(t, self.now()) + int(stream.next_delay() * 1e9)
 
-    async def nemesis_op(self, f: str, value: Keyword | None, time_ns: int | None = None) -> Op:
-        """One nemesis op through the single nemesis thread: invocation and completion, both :info."""
+    # -- an explicit schedule (--schedule) -------------------------------------------------------
+
+    async def _replay(self, schedule: Schedule, start: int, cutoff: int) -> None:
+        """The schedule's ops, each on its thread at its time (or once the thread's previous op
+        is done), and its nemesis events with their recorded effects; then drain."""
+        threads: dict[int, list[ClientStep]] = {}
+        for step in schedule.ops:
+            if step.thread < self.concurrency and start + step.time < cutoff:
+                threads.setdefault(step.thread, []).append(step)
+        jobs = [self._replay_thread(self.workers[t], steps, start) for t, steps in sorted(threads.items())]
+        if self.nemesis is not None:
+            faults = [s for s in schedule.faults if start + s.time < cutoff]
+            jobs.append(self._replay_faults(faults, start))
+        await asyncio.gather(*jobs)
+
+    async def _replay_thread(self, worker: Worker, steps: list[ClientStep], start: int) -> None:
+        for step in steps:
+            at = start + step.time
+            if at > self.now():
+                await asyncio.sleep((at - self.now()) / 1e9)
+            self.recorded.ops.append(step)
+            worker.busy = True
+            try:
+                await self.run_op(worker, step.op, max(at, self.now()))
+            finally:
+                worker.busy = False
+
+    async def _replay_faults(self, steps: list[FaultStep], start: int) -> None:
+        for step in steps:
+            at = start + step.time
+            if at > self.now():
+                await asyncio.sleep((at - self.now()) / 1e9)
+            await self.nemesis_op(step.f, step.value, at, replay=step)
+
+    async def nemesis_op(
+        self, f: str, value: Keyword | None, time_ns: int | None = None, replay: FaultStep | None = None
+    ) -> Op:
+        """One nemesis op through the single nemesis thread: invocation and completion, both :info.
+        ``replay``: apply this recorded event's effect rather than drawing targets."""
         nemesis = self.nemesis
         assert nemesis is not None
         waited = nemesis.lock.locked()  # behind another nemesis op (a restart's init, say)
@@ -392,7 +446,17 @@ class Interpreter:
             invoked = self.now() if time_ns is None or waited else time_ns
             self.record(Op(INFO, f, NEMESIS, value, invoked))
             try:
-                result = await nemesis.invoke(f, value, self.now())
+                if replay is not None:
+                    result = await nemesis.invoke(f, value, self.now(), effect=replay.effect)
+                else:
+                    result = await nemesis.invoke(f, value, self.now())
+                if self._main_start is not None:  # a main-phase event (not the final heal)
+                    if replay is not None:
+                        self.recorded.faults.append(replay)
+                    else:
+                        self.recorded.record_fault(
+                            invoked - self._main_start, f, value, fault_effect(f, result)
+                        )
                 done = Op(INFO, f, NEMESIS, result, self.now())
             except asyncio.CancelledError:
                 raise

@@ -144,8 +144,13 @@ class PartitionNemesis:
         self._next_is_start = True
         return "stop-partition", None
 
-    def start(self, shape: str, now_ns: int) -> list[object]:
-        grudge = grudge_for(shape, self.nodes, self.rng)
+    def start(self, shape: str, now_ns: int, grudge: Grudge | None = None) -> list[object]:
+        """Cut the network by ``shape`` (or by ``grudge`` as given: a replayed schedule)."""
+        if grudge is None:
+            grudge = grudge_for(shape, self.nodes, self.rng)
+        else:  # the nodes it names that this run has (a shrunk schedule may have fewer)
+            known = set(self.nodes)
+            grudge = {d: s if s <= known else frozenset(s & known) for d, s in grudge.items() if d in known}
         for dest, srcs in grudge.items():
             for src in srcs:
                 self.net.drop(src, dest)
@@ -155,10 +160,10 @@ class PartitionNemesis:
         self.net.heal()
         return kw("network-healed")
 
-    def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
+    def invoke(self, f: str, value: Keyword | None, now_ns: int, effect: Any = None) -> object:
         if f == "start-partition":
             assert value is not None
-            return self.start(value.name, now_ns)
+            return self.start(value.name, now_ns, effect)
         return self.heal(now_ns)
 
 
@@ -186,7 +191,7 @@ def db_nodes(spec: str | None, nodes: Sequence[str], rng: random.Random) -> list
 class _Stream(Protocol):
     def next_delay(self) -> float: ...
     def next_op(self) -> tuple[str, Keyword | None]: ...
-    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object: ...
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int, effect: Any = None) -> object: ...
 
 
 class DbNemesis:
@@ -234,9 +239,15 @@ class DbNemesis:
         """Jepsen's final generator: resume everything (if pause), then start everything (if kill)."""
         return [(mode[1], kw("all")) for mode in self.modes]
 
-    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> dict[str, Keyword]:
-        spec = None if value is None else value.name
-        targets = db_nodes(spec, list(self.nodes), self.rng)
+    async def invoke(
+        self, f: str, value: Keyword | None, now_ns: int, effect: Any = None
+    ) -> dict[str, Keyword]:
+        """``effect``: the node ids to act on (a replayed schedule), instead of drawing them."""
+        if effect is None:
+            spec = None if value is None else value.name
+            targets = db_nodes(spec, list(self.nodes), self.rng)
+        else:
+            targets = [n for n in effect if n in self.nodes]
         nodes = [self.nodes[n] for n in targets]
         if f == "kill":
             results = await asyncio.gather(*(node.crash() for node in nodes))
@@ -269,8 +280,8 @@ class _PartitionStream:
     def next_op(self) -> tuple[str, Keyword | None]:
         return self.nemesis.next_op()
 
-    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
-        return self.nemesis.invoke(f, value, now_ns)
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int, effect: Any = None) -> object:
+        return self.nemesis.invoke(f, value, now_ns, effect)
 
 
 class Nemesis:
@@ -296,12 +307,13 @@ class Nemesis:
             ops.extend(self.db.final_ops())
         return ops
 
-    async def invoke(self, f: str, value: Keyword | None, now_ns: int) -> object:
+    async def invoke(self, f: str, value: Keyword | None, now_ns: int, effect: Any = None) -> object:
+        """``effect`` (a replayed schedule's): the grudge or the nodes, instead of drawing them."""
         if f in ("start-partition", "stop-partition"):
             assert self.partition is not None
-            return self.partition.invoke(f, value, now_ns)
+            return self.partition.invoke(f, value, now_ns, effect)
         assert self.db is not None
-        return await self.db.invoke(f, value, now_ns)
+        return await self.db.invoke(f, value, now_ns, effect)
 
     def heal(self, now_ns: int) -> None:
         if self.partition is not None:

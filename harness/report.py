@@ -297,6 +297,26 @@ def _size(n: float) -> str:
 # The page
 
 
+def _section_shrunk(run_dir: Path) -> list[str]:
+    """What a shrunk run (``maelstrom shrink``) was shrunk from, and the command that replays it."""
+    path = run_dir / "shrink.json"
+    if not path.is_file():
+        return []
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return []
+    same = "fails the same way" if info.get("fails-the-same-way") else "NO LONGER fails the same way"
+    checked = " (replay checked: byte-identical history)" if info.get("replay-byte-identical") else ""
+    return [
+        "<h2>Shrunk</h2>",
+        f"<p>Shrunk from {escape(str(info.get('from')))} to <b>{escape(str(info.get('to')))}</b> in "
+        f"{escape(str(info.get('runs')))} runs ({escape(str(info.get('seconds')))} s); it {same}: "
+        f"{escape(str(info.get('failure')))}. Original run: <code>{escape(str(info.get('shrunk-from')))}</code></p>",
+        f"<p>Reproduce it{checked}:</p><pre>{escape(str(info.get('command')))}</pre>",
+    ]
+
+
 def _render_page(
     run_dir: Path,
     out_dir: Path,
@@ -314,6 +334,7 @@ def _render_page(
         f"<title>{escape(label)}: {escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(workload)} <span class=muted>{escape(run_dir.name)}</span></h1>",
         f'<p><span class="verdict {css}" id=verdict>{label}</span></p>',
+        *_section_shrunk(run_dir),
     ]
 
     by_checker = summaries(results or {}, test, history)

@@ -59,6 +59,7 @@ from harness.results import (
 )
 from harness.runtime import ProcessRuntime, Runtime
 from harness.services import make_services
+from harness.shrink.schedule import Schedule, write_schedule
 from harness.timeline import write_timeline
 from harness.workloads import REGISTRY
 from harness.workloads.base import Workload
@@ -84,6 +85,8 @@ class RunConfig:
     #: called with (run dir, history) after a completed run's report, so a caller in this process
     #: (run-challenge's second report) uses the ops instead of reading history.edn back
     on_history: Callable[[Path, list[Op]], None] | None = None
+    #: replay this explicit schedule instead of the generator and the nemesis (--schedule)
+    schedule: Schedule | None = None
 
 
 async def run_once(test: TestOptions, config: RunConfig) -> int:
@@ -195,6 +198,7 @@ class _Run:
             t0_ns=net.t0_ns,
             clock=self.clock,
             freeze_gc=self.runtime.freeze_gc,
+            schedule=self.config.schedule,
         )
         teardown.callback(self._heal)
         teardown.push_async_callback(self._stop_nodes)
@@ -314,7 +318,18 @@ class _Run:
         if interp is None:
             return
         edn_lines = write_history(interp.history, self.run_dir, interp.history_lines)
+        self._write_schedule(interp)
         _write_timeline(interp.history, self.test, self.run_dir, self.say, edn_lines)
+
+    def _write_schedule(self, interp: Interpreter) -> None:
+        """The main phase as run (harness.shrink.schedule): ``--schedule`` replays it; ``maelstrom
+        shrink`` reads it with the settings a rerun needs (only a repeatable run can be shrunk)."""
+        interp.recorded.settings = {
+            "repeatable": self.runtime.repeatable,
+            "recovery-time": self.config.recovery_seconds,
+            "init-timeout": self.config.init_timeout,
+        }
+        write_schedule(interp.recorded, self.run_dir / "schedule.edn")
 
     # -- 4. analysis --------------------------------------------------------------------------
 
