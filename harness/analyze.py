@@ -9,6 +9,7 @@ the workload checker and the generic checkers, adds :net when our network journa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from harness.checkers.core import check_all, check_safe
 from harness.edn import read_history, results_to_json, stored
 from harness.history import INVOKE, NEMESIS, Op
 from harness.net.checker import net_counts_from_journal, net_result
-from harness.options import TestOptions
+from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE, TestOptions
 from harness.results import EXIT_BAD_ARGS, EXIT_UNKNOWN, exit_code, verdict_line
 from harness.workloads import REGISTRY
 
@@ -52,9 +53,13 @@ def net_from_journal(run_dir: Path, history: list[Op]) -> dict[str, Any] | None:
     return net_result(net_counts_from_journal(journal), op_count)
 
 
-def analyze(run_dir: Path) -> dict[str, Any] | None:
-    """The results map for a stored run, or ``None`` if its workload has no checker."""
+def analyze(run_dir: Path, elle: str | None = None) -> dict[str, Any] | None:
+    """The results map for a stored run, or ``None`` if its workload has no checker.
+
+    ``elle`` overrides the run's ``--elle`` (a Maelstrom run has none: Elle 0.2.7's rules)."""
     test = TestOptions.load(run_dir / "test.json")
+    if elle is not None:
+        test = dataclasses.replace(test, elle=elle)
     history = read_history(run_dir / "history.edn")
     check = workload_checker(test)
     if check is None:
@@ -68,6 +73,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="harness analyze", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a store/<workload>/<timestamp> directory")
     parser.add_argument("--plots", action="store_true", help="also (re)write the perf plots into RUN_DIR")
+    parser.add_argument(
+        "--elle",
+        choices=ELLE_VERSIONS,
+        help=f"check txn workloads by this Elle's rules ({MAELSTROM_ELLE}: Maelstrom's verdict exactly)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -77,7 +87,7 @@ def main(argv: list[str]) -> int:
         if stored(run_dir / name) is None:  # history.edn may be history.edn.xz (the corpus)
             print(f"analyze: {run_dir / name} not found", file=sys.stderr)
             return EXIT_BAD_ARGS
-    results = analyze(run_dir)
+    results = analyze(run_dir, args.elle)
     if results is None:
         workload = TestOptions.load(run_dir / "test.json").workload
         print(f"analyze: no checker for workload {workload!r} yet", file=sys.stderr)

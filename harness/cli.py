@@ -8,7 +8,8 @@ is an argument error (exit 254). Exit codes: 0 valid, 1 invalid, 2 unknown, 254 
 One run itself (store dir, nodes, phases, teardown, checkers) is wired in ``harness.run``.
 
 Harness-only options (not in Maelstrom): ``--seed``, ``--store``, ``--recovery-time`` (the final
-phase's recovery sleep, Maelstrom's fixed 10 s) and ``--init-timeout`` (Maelstrom's fixed 10 s).
+phase's recovery sleep, Maelstrom's fixed 10 s), ``--init-timeout`` (Maelstrom's fixed 10 s) and
+``--elle`` (which Elle's rules the transactional checkers follow).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from harness.history import Op
 from harness.junit import Case, parse_shard, shard_runs, write_junit
 from harness.nodelog import ENV_VAR as NODE_LOG_LIMIT_ENV
 from harness.nodelog import default_limit, parse_size
-from harness.options import DEFAULT_NODES, TestOptions, parse_concurrency
+from harness.options import DEFAULT_NODES, ELLE_VERSIONS, TestOptions, parse_concurrency
 from harness.processes import kill_all
 from harness.results import EXIT_ABORTED, EXIT_BAD_ARGS
 from harness.run import RunConfig, Terminated, cancel_on_signals, run_once
@@ -95,6 +96,9 @@ Usage: maelstrom test [OPTIONS] [ARGS FOR THE BINARY...]
       --shrink-time S          bound on shrinking (default 120 s); the best found is kept
       --swarm                  (--test-count) each seed draws its own nemeses, interval, rate,
                                latency and concurrency from the seed; failing seeds name them
+      --elle VERSION           txn checkers follow Elle 0.2.7 (default: a nil read is definite,
+                               so [:r k nil] then [:r k 1] in one txn is internal) or 0.2.2
+                               (Maelstrom's Elle: Maelstrom's verdict exactly)
 """
 )
 
@@ -242,6 +246,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--shrink": ("shrink", None),
     "--shrink-time": ("shrink_time", _number("--shrink-time", positive=True)),
     "--swarm": ("swarm", None),
+    "--elle": ("elle", _one_of("--elle", ELLE_VERSIONS)),
     "--help": ("help", None),
     # Jepsen options that mean nothing here; accepted like Maelstrom accepts them
     "--leave-db-running": ("ignored", None),
@@ -372,6 +377,7 @@ def parse_test_args(
         test_count=values.get("test_count", 1),
         seed=values.get("seed"),
         store=values.get("store", "store"),
+        elle=values.get("elle", ELLE_VERSIONS[0]),
     )
     config = RunConfig(
         recovery_seconds=values.get("recovery_time", 10.0),

@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_NODES = ["n1", "n2", "n3", "n4", "n5"]
+#: The Elle whose rules the transactional checkers follow (``--elle``). 0.2.7 reads ``[:r k nil]``
+#: as a definite "no value" (jepsen-io/elle commit 8a5e27b); 0.2.2 is the Elle Maelstrom checks
+#: with (through Jepsen 0.3.7), and gives Maelstrom's verdict exactly.
+ELLE_VERSIONS = ("0.2.7", "0.2.2")
+MAELSTROM_ELLE = "0.2.2"
 _CONCURRENCY = re.compile(r"(\d+)(n?)")
 
 
@@ -54,6 +59,7 @@ class TestOptions:
     test_count: int = 1
     seed: int | None = None
     store: str = "store"
+    elle: str = ELLE_VERSIONS[0]
 
     def to_json(self) -> dict[str, Any]:
         """The parameters as ``test.json`` holds them (keys as Maelstrom's option names)."""
@@ -95,6 +101,7 @@ class TestOptions:
             max_txn_length=int(data.get("max-txn-length", 4)),
             max_writes_per_key=int(data.get("max-writes-per-key", 16)),
             seed=data.get("seed"),
+            elle=str(data.get("elle", ELLE_VERSIONS[0])),
         )
 
     @classmethod

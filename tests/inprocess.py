@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from waiting import WITHIN_S
+
 import common
 from common import Node
 from common.durable import lose_as_sigkill
@@ -152,7 +154,7 @@ class Program:
                 os.close(self._to_node_w)  # EOF: the node finishes its handlers and returns
                 self._to_node_w = -1
                 assert self._serving is not None
-                await asyncio.wait_for(self._serving, 5)
+                await asyncio.wait_for(self._serving, WITHIN_S)
         finally:
             loop.remove_reader(self._from_node_r)
             for fd in (self._to_node_r, self._to_node_w, self._from_node_r, self._from_node_w):
@@ -169,7 +171,7 @@ class Program:
         while view:  # the node reads only when this loop runs: a full pipe would hang the test
             view = view[os.write(self._to_node_w, view) :]
 
-    async def call(self, body: dict[str, Any], src: str = "c1", timeout: float = 5.0) -> dict[str, Any]:
+    async def call(self, body: dict[str, Any], src: str = "c1", timeout: float = WITHIN_S) -> dict[str, Any]:
         """Send ``body`` with a fresh msg_id and return the reply body."""
         reply = self.request(body, src)
         return await asyncio.wait_for(reply, timeout)

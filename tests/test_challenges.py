@@ -86,7 +86,6 @@ MORE = {
 }
 
 
-@pytest.mark.timeout(90)
 @pytest.mark.parametrize("challenge", CHALLENGES, ids=lambda c: c.folder)
 def test_main_py_by_its_path_gives_a_valid_short_run(challenge: Challenge, tmp_path: Path) -> None:
     """Each challenge is run, so that a missing shebang or run bit in any of them fails here."""

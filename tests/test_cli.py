@@ -8,8 +8,6 @@ import pytest
 
 from harness.cli import BadArgs, main, parse_test_args
 
-pytestmark = pytest.mark.timeout(20)
-
 
 def parse(*argv: str, warnings: list[str] | None = None):
     return parse_test_args(list(argv), warn=(warnings.append if warnings is not None else lambda s: None))

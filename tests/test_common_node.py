@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from waiting import WITHIN_S
 
 from common import KV, TSO, KeyDoesNotExist, LinKV, Node, PreconditionFailed, RPCTimeout
 
@@ -40,7 +41,7 @@ class Wire:
         os.close(self.to_node_w)
         self.to_node_w = -1
 
-    async def recv(self, timeout: float = 2.0) -> dict[str, Any]:
+    async def recv(self, timeout: float = WITHIN_S) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + timeout
         while not self._lines:
             try:
@@ -54,7 +55,7 @@ class Wire:
             self._lines += [json.loads(text) for text in complete]
         return self._lines.pop(0)
 
-    async def recv_body(self, timeout: float = 2.0) -> dict[str, Any]:
+    async def recv_body(self, timeout: float = WITHIN_S) -> dict[str, Any]:
         return (await self.recv(timeout))["body"]
 
     async def nothing_for(self, seconds: float) -> None:
@@ -83,7 +84,7 @@ def run(test: Callable[[Wire], Awaitable[None]] | None = None, **node_options: A
                     await asyncio.gather(wire.serving, return_exceptions=True)
                 wire.close()
 
-        asyncio.run(asyncio.wait_for(main(), 20))
+        asyncio.run(asyncio.wait_for(main(), 2 * WITHIN_S))
 
     sync_test.__name__ = test.__name__
     return sync_test
@@ -99,7 +100,7 @@ async def started(wire: Wire) -> Wire:
 async def finish(wire: Wire) -> None:
     wire.close_input()
     assert wire.serving is not None
-    await asyncio.wait_for(wire.serving, 5)
+    await asyncio.wait_for(wire.serving, WITHIN_S)
 
 
 # -- rpc ---------------------------------------------------------------------------------------
@@ -261,10 +262,10 @@ def test_spawn_failure_is_logged(capsys):
 
         wire.node.spawn(failing())  # before serve: deferred until it runs
         wire.start()
-        await asyncio.wait_for(done.wait(), 2)
+        await asyncio.wait_for(done.wait(), WITHIN_S)
         await asyncio.sleep(0.01)
         wire.close_input()
-        await asyncio.wait_for(wire.serving, 5)  # type: ignore[arg-type]
+        await asyncio.wait_for(wire.serving, WITHIN_S)  # type: ignore[arg-type]
         wire.close()
 
     asyncio.run(main())
@@ -287,7 +288,7 @@ async def test_eof_lets_running_handlers_finish(wire: Wire) -> None:
     wire.send(type="slow", msg_id=2)
     wire.close_input()
     assert await wire.recv_body() == {"type": "slow_ok", "in_reply_to": 2}
-    await asyncio.wait_for(wire.serving, 2)  # type: ignore[arg-type]
+    await asyncio.wait_for(wire.serving, WITHIN_S)  # type: ignore[arg-type]
 
 
 @run(eof_grace=0.2)
@@ -304,7 +305,7 @@ async def test_eof_grace_cancels_stuck_handlers_with_an_answer(wire: Wire) -> No
     wire.close_input()
     error = await wire.recv_body()
     assert (error["code"], error["in_reply_to"]) == (13, 2)
-    await asyncio.wait_for(wire.serving, 2)  # type: ignore[arg-type]
+    await asyncio.wait_for(wire.serving, WITHIN_S)  # type: ignore[arg-type]
 
 
 def test_stdin_and_stdout_regular_files_and_batched_output(monkeypatch):
@@ -325,7 +326,7 @@ def test_stdin_and_stdout_regular_files_and_batched_output(monkeypatch):
             return real_write(fd, data)
 
         monkeypatch.setattr(os, "write", counting_write)
-        asyncio.run(asyncio.wait_for(node.serve(), 10))
+        asyncio.run(asyncio.wait_for(node.serve(), WITHIN_S))
         monkeypatch.undo()
         sink.seek(0)
         replies = [json.loads(text)["body"] for text in sink.read().splitlines()]

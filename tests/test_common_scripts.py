@@ -39,7 +39,7 @@ def run_all(tree: Path, *args: str, env: dict[str, str] | None = None) -> subpro
         ["bash", str(tree / "scripts" / "run-all.sh"), *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # a hang guard: the suite may share the machine with anything
         cwd="/",
         env=None if env is None else {**os.environ, **env},
     )
@@ -88,9 +88,12 @@ def test_invalid_failed_or_missing_runs_exit_non_zero_and_never_show_old_figures
     assert "single-node-broadcast (exit 255)" in result.stderr
 
 
-def meeting_challenge(tree: Path, name: str, other: str) -> None:
+def meeting_challenge(tree: Path, name: str, other: str, wait_s: int) -> None:
     """A --sim challenge that writes its reference results and logs whether ``other`` ran at the
-    same time: it marks its start, then waits (at most 3 s) for ``other``'s mark."""
+    same time: it marks its start, then waits (at most ``wait_s``) for ``other``'s mark. Run in
+    parallel, the other one starts whenever the loaded machine gets to it, so the wait is long and
+    ends at the mark; run in sequence, the other cannot start before this one ends, so a short wait
+    says "alone" just as surely."""
     folder = tree / name
     folder.mkdir(parents=True)
     (folder / "saved.json").write_text(json.dumps(reference(name)))
@@ -98,7 +101,7 @@ def meeting_challenge(tree: Path, name: str, other: str) -> None:
     (folder / "run.sh").write_text(
         "#!/usr/bin/env bash\n"
         f'mkdir -p "{marks}" && touch "{marks}/{name}"\n'
-        f'for _ in $(seq 30); do [[ -e "{marks}/{other}" ]] && {{ echo together; break; }}; sleep 0.1; done\n'
+        f'for _ in $(seq {wait_s * 10}); do [[ -e "{marks}/{other}" ]] && {{ echo together; break; }}; sleep 0.1; done\n'
         f'[[ -e "{marks}/{other}" ]] || echo alone\n'
         f'echo "args: $*"\n'
         f'out="{tree}/store/sim-results/{name}"; mkdir -p "$out"\n'
@@ -107,8 +110,8 @@ def meeting_challenge(tree: Path, name: str, other: str) -> None:
 
 
 def test_sim_runs_in_parallel_and_keeps_each_log_and_the_table(tmp_path):
-    meeting_challenge(tmp_path, "echo", "unique-id-generation")
-    meeting_challenge(tmp_path, "unique-id-generation", "echo")
+    meeting_challenge(tmp_path, "echo", "unique-id-generation", wait_s=120)
+    meeting_challenge(tmp_path, "unique-id-generation", "echo", wait_s=120)
     result = run_all(tmp_path, "-j", "2", "--sim", "--seed", "3")
     # exit 1 only because the other challenges were not run ("not run yet" in the table)
     assert result.returncode == 1 and "run.sh exited non-zero" not in result.stderr, result.stderr
@@ -120,15 +123,15 @@ def test_sim_runs_in_parallel_and_keeps_each_log_and_the_table(tmp_path):
 
 
 def test_real_mode_stays_sequential_whatever_the_jobs(tmp_path):
-    meeting_challenge(tmp_path, "echo", "unique-id-generation")
-    meeting_challenge(tmp_path, "unique-id-generation", "echo")
+    meeting_challenge(tmp_path, "echo", "unique-id-generation", wait_s=1)
+    meeting_challenge(tmp_path, "unique-id-generation", "echo", wait_s=1)
     run_all(tmp_path, "-j", "2", env={"RUN_ALL_JOBS": "4"})
     assert (tmp_path / "store" / "run-all" / "echo.log").read_text().splitlines()[0] == "alone"
 
 
 def test_sim_failures_in_parallel_are_reported(tmp_path):
     fake_challenge(tmp_path, "echo", None, code=255)
-    meeting_challenge(tmp_path, "unique-id-generation", "nobody")
+    meeting_challenge(tmp_path, "unique-id-generation", "nobody", wait_s=1)
     result = run_all(tmp_path, "--sim", env={"RUN_ALL_JOBS": "2"})
     assert result.returncode == 1
     assert "echo (exit 255)" in result.stderr

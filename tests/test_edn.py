@@ -159,7 +159,6 @@ def test_read_results_of_maelstrom_run():
     assert r["stats"]["by-f"]["echo"]["count"] == 56 and r["workload"] == {"valid?": True, "errors": []}
 
 
-@pytest.mark.timeout(60)
 def test_reader_reads_the_largest_history_whole():
     # how fast it is, against edn_format: scripts/bench-edn.sh (speed is a benchmark's business)
     biggest = max(

@@ -37,7 +37,6 @@ def _bare_final_polls(history: list[Op]) -> tuple[set[str], int | None]:
     return keys, last_bare
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize("run", RUN_DIRS, ids=[p.name for p in RUN_DIRS])
 def test_matches_maelstrom(run: Path) -> None:
     history = read_history(run / "history.edn")

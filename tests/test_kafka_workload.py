@@ -157,7 +157,6 @@ def harness(tmp_path: Path, program: Path, nodes: int, sim: bool = False) -> tup
     return code, out, (store / "latest").resolve()
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("folder", "nodes"),
     [("single-node-kafka-style-log", 1), ("multi-node-kafka-style-log", 2), ("efficient-kafka-style-log", 2)],
@@ -206,7 +205,6 @@ node.run()
 """
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize("sim", [False, True], ids=["real", "sim"])
 def test_a_log_that_skips_messages_is_invalid(tmp_path: Path, sim: bool) -> None:
     program = tmp_path / "broken.py"

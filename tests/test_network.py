@@ -20,8 +20,6 @@ from harness.nemesis import PartitionNemesis, grudge_for
 from harness.net.checker import net_counts_from_journal, net_result
 from harness.net.network import Network, latency_sampler
 
-pytestmark = pytest.mark.timeout(20)
-
 
 class Recorder:
     """Delivery callback that keeps (virtual ms since creation, src, body) per recipient."""

@@ -2,7 +2,7 @@
 
 A node whose peers never answer has no leader: every whole request gets 11 at once (nothing
 was appended), every malformed one 12, and nothing reaches Raft. A one-node cluster elects
-itself (within its election timeout, 0.3-0.6 s of real time) and then serves the key-value
+itself (within its election timeout, 0.3-0.6 s of real time, waited for as an event) and then serves the key-value
 semantics: 20 for a missing key, 22 for a cas whose ``from`` is not the value. Killed and
 restarted, a node keeps its term, vote and log (its journal) and rebuilds the map from them; with
 the journal switched off (the in-memory design) the same kill loses an acknowledged write.
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from inprocess import Program
+from waiting import WITHIN_S
 
 MALFORMED = [
     {"type": "read"},
@@ -30,7 +31,7 @@ def code(reply: dict[str, Any]) -> int | None:
 
 
 def test_without_a_leader_whole_requests_get_11_and_malformed_ones_12() -> None:
-    asyncio.run(asyncio.wait_for(_without_a_leader(), 30))
+    asyncio.run(asyncio.wait_for(_without_a_leader(), 2 * WITHIN_S))
 
 
 async def _without_a_leader() -> None:
@@ -51,16 +52,12 @@ async def _without_a_leader() -> None:
 
 
 def test_a_one_node_cluster_serves_reads_writes_and_cas() -> None:
-    asyncio.run(asyncio.wait_for(_one_node(), 30))
+    asyncio.run(asyncio.wait_for(_one_node(), 2 * WITHIN_S))
 
 
 async def _one_node() -> None:
     async with Program("raft-lin-kv", node_ids=["n1"]) as node:
-        for _ in range(100):  # until it has elected itself
-            reply = await node.call({"type": "read", "key": 7})
-            if code(reply) != 11:
-                break
-            await asyncio.sleep(0.02)
+        reply = await _until_leader(node)
         assert code(reply) == 20  # a missing key, from the state machine
         assert (await node.call({"type": "write", "key": 7, "value": 1}))["type"] == "write_ok"
         assert code(await node.call({"type": "cas", "key": 7, "from": 2, "to": 3})) == 22
@@ -72,12 +69,15 @@ async def _one_node() -> None:
 
 
 async def _until_leader(node: Program, key: Any = 7) -> dict[str, Any]:
-    for _ in range(100):  # until it has elected itself
+    """The first read answered by a leader: the node elects itself within its election timeout
+    once it runs (and its journal's fsyncs end); the bound is for a loaded machine."""
+    deadline = asyncio.get_running_loop().time() + WITHIN_S
+    while asyncio.get_running_loop().time() < deadline:
         reply = await node.call({"type": "read", "key": key})
         if code(reply) != 11:
             return reply
         await asyncio.sleep(0.02)
-    raise AssertionError("no leader in 2 s")
+    raise AssertionError(f"no leader in {WITHIN_S} s")
 
 
 class _NoJournal:
@@ -98,7 +98,7 @@ def test_a_killed_node_keeps_its_term_vote_and_log_and_rebuilds_the_map(
 ) -> None:
     if not durable:
         monkeypatch.setattr("common.durable.Journal", _NoJournal)
-    asyncio.run(asyncio.wait_for(_kill_and_restart(durable), 30))
+    asyncio.run(asyncio.wait_for(_kill_and_restart(durable), 2 * WITHIN_S))
 
 
 async def _kill_and_restart(durable: bool) -> None:
@@ -122,7 +122,7 @@ async def _kill_and_restart(durable: bool) -> None:
 
 
 def test_a_forwarded_request_taken_on_before_a_restart_is_not_run_again() -> None:
-    asyncio.run(asyncio.wait_for(_forward_across_a_restart(), 30))
+    asyncio.run(asyncio.wait_for(_forward_across_a_restart(), 2 * WITHIN_S))
 
 
 async def _forward_across_a_restart() -> None:
@@ -131,7 +131,8 @@ async def _forward_across_a_restart() -> None:
 
     async def forward(node: Program, forward_id: int, request: dict[str, Any] = write) -> dict[str, Any]:
         node.send({"type": "forward", "id": forward_id, "request": request}, src="n2")
-        for _ in range(200):
+        deadline = asyncio.get_running_loop().time() + WITHIN_S
+        while asyncio.get_running_loop().time() < deadline:
             answers = [m["body"] for m in node.peer_messages if m["body"]["type"] == "forward_res"]
             if any(a["id"] == forward_id for a in answers):
                 return next(a["reply"] for a in answers if a["id"] == forward_id)

@@ -344,7 +344,6 @@ def _render_in_chromium(page: Path) -> tuple[str, list[str]]:
     return render(page.resolve().as_uri())
 
 
-@pytest.mark.timeout(240)
 @needs_chromium
 def test_report_loads_in_chromium(tmp_path: Path) -> None:
     index = write_report(make_run(tmp_path, valid=False))

@@ -13,8 +13,6 @@ import pytest
 from harness import run_challenge
 from harness.challenges import CHALLENGES, by_folder
 
-pytestmark = pytest.mark.timeout(60)
-
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -118,7 +118,6 @@ def test_serve_refuses_paths_outside_the_store(server: str) -> None:
         assert r.status == 200 and b"g-set" in r.read()
 
 
-@pytest.mark.timeout(240)
 @needs_chromium
 def test_served_index_and_a_report_load_in_chromium(server: str) -> None:
     dom, console = render(server)
@@ -295,7 +294,6 @@ def test_a_run_downloads_as_a_zip_of_its_directory(many: Path, many_server: str)
         assert e.value.code == 404, path
 
 
-@pytest.mark.timeout(240)
 @needs_chromium
 def test_paged_index_loads_in_chromium(many_server: str) -> None:
     dom, console = render(many_server + "?page=2")

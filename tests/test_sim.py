@@ -24,8 +24,6 @@ from harness.nodeio import NodeFault, NodeHooks
 from harness.sim import EPOCH_NS, SimNode, run_simulation, sim_program_problem
 from tests.simrun import node_bin, run_test
 
-pytestmark = pytest.mark.timeout(120)
-
 ROOT = Path(__file__).resolve().parent.parent
 NODES = ROOT / "tests" / "nodes"
 

@@ -45,8 +45,9 @@ from harness.checkers.elle.cycles import (
 )
 from harness.checkers.elle.graph import REL_NAMES, RW, WR, WW, Graph, link_process, link_realtime
 from harness.checkers.elle.models import prohibited_anomaly_types
+from harness.checkers.elle.nil_reads import beyond_maelstrom
 from harness.history import FAIL, INFO, INVOKE, OK, Keyword, Op, ckey, kw
-from harness.options import TestOptions
+from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE, TestOptions
 
 __all__ = ["PhantomElementError", "check", "elle_check"]
 
@@ -76,9 +77,17 @@ class _Analysis:
     label_order = LIST_APPEND_LABEL_ORDER
 
     def __init__(
-        self, history: Iterable[Op], models: list[str], anomalies: Iterable[str], timeout_s: float
+        self,
+        history: Iterable[Op],
+        models: list[str],
+        anomalies: Iterable[str],
+        timeout_s: float,
+        elle: str = ELLE_VERSIONS[0],
     ) -> None:
         self.ops = [_padded(op) for op in history if op.is_client and op.f == "txn"]
+        self.elle = elle
+        #: the internal cases only Elle 0.2.7 finds (see harness.checkers.elle.nil_reads)
+        self.nil_read_cases: list[dict[str, Any]] = []
         self.prohibited = prohibited_anomaly_types(models, anomalies)
         self.reportable = self.prohibited | UNKNOWN_TYPES
         self.timeout_s = timeout_s
@@ -149,8 +158,10 @@ class _Analysis:
                     writer = intermediate.get((k, ckey(vs[-1])))
                     if writer is not None and writer is not op:
                         g1b.append({"op": op, "mop": mop, "writer": writer, "element": vs[-1]})
-            if (case := _internal_case(op)) is not None:
+            if (case := _internal_case(op, self.elle)) is not None:
                 internal.append(case)
+            if _internal_case(op, MAELSTROM_ELLE) is None and (case := _internal_case(op)) is not None:
+                self.nil_read_cases.append(case)
             if (case := _future_read_case(op)) is not None:
                 future.append(case)
         self._put("G1a", g1a)
@@ -393,13 +404,16 @@ def _padded(op: Op) -> Op:
     )
 
 
-def _internal_case(op: Op) -> dict[str, Any] | None:
+def _internal_case(op: Op, elle: str = ELLE_VERSIONS[0]) -> dict[str, Any] | None:
     """The first read that disagrees with what the txn itself read and appended before it.
 
     As Elle's ``op-int-case``: an append with no earlier read of the key expects ``[..., v]``
     (an unknown prefix, then v); after a read, the expected state is that read plus later appends.
-    A read of nil after a read of a list (even ``[]``) disagrees, as in Elle. Stricter than Elle:
-    after a read of nil Elle expects nothing (nil is falsey there) and we expect the empty list.
+    A read of nil after a read of a list (even ``[]``) disagrees, as in Elle. After a read of nil,
+    Elle 0.2.2 (Maelstrom's) expects nothing: nil is falsey there. Elle 0.2.7 expects nil again
+    (jepsen-io/elle commit 8a5e27b), and so do we, except that we take ``[]`` for the same empty
+    state (Elle's version orders do too: both read the initial state) where 0.2.7 would call
+    ``[:r x nil] [:r x []]`` internal.
     """
     known: dict[Any, list[Any] | None] = {}  # k -> full expected list (None: read nil)
     suffix: dict[Any, list[Any]] = {}  # k -> appends with an unknown prefix
@@ -416,8 +430,8 @@ def _internal_case(op: Op) -> dict[str, Any] | None:
         if k in known:
             expected = known[k]
             if expected is None:
-                if got:
-                    return {"op": op, "mop": mop, "expected": []}
+                if got and elle != MAELSTROM_ELLE:
+                    return {"op": op, "mop": mop, "expected": None}
             elif v is None or got != [ckey(e) for e in expected]:
                 return {"op": op, "mop": mop, "expected": expected}
         elif k in suffix:
@@ -472,28 +486,57 @@ def elle_check(
     consistency_models: Iterable[str] = ("strict-serializable",),
     cycle_search_timeout: float = 1.0,
     anomalies: Iterable[str] = (),
+    elle: str = ELLE_VERSIONS[0],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Elle's list-append result and every anomaly found (reportable or not).
 
     ``anomalies`` is Elle's ``:anomalies`` option (more anomalies to forbid, with those implying
     them); Maelstrom never passes it, Elle's own tests do.
     """
-    a = _Analysis(history, list(consistency_models), anomalies, cycle_search_timeout)
+    a = _analysed(history, consistency_models, cycle_search_timeout, anomalies, elle)
+    return result_map(a.anomalies, a.prohibited, a.reportable), a.anomalies
+
+
+def _analysed(
+    history: list[Op],
+    consistency_models: Iterable[str],
+    cycle_search_timeout: float,
+    anomalies: Iterable[str],
+    elle: str,
+) -> _Analysis:
+    a = _Analysis(history, list(consistency_models), anomalies, cycle_search_timeout, elle)
     a.per_op()
     orders = a.version_orders()
     a.dirty_updates()
     a.anomalies.update(cycle_anomalies(a.graph(orders), a, cycle_search_timeout))
-    return result_map(a.anomalies, a.prohibited, a.reportable), a.anomalies
+    return a
 
 
 def check(test: TestOptions, history: list[Op], cycle_search_timeout: float = 1.0) -> dict[str, Any]:
     """Maelstrom's txn-list-append workload result: Elle's, unwrapped.
 
     Anomalies a requested model allows are not in Elle's result; we list their types under
-    ``"extra"`` (they never change ``valid?``).
+    ``"extra"`` (they never change ``valid?``). With Elle 0.2.7's rules (the default ``--elle``),
+    the ``internal`` cases Maelstrom's Elle misses are labelled under ``"beyond-maelstrom"``, with
+    Maelstrom's verdict; with ``--elle 0.2.2`` they are listed under ``"extra"``.
     """
-    result, anomalies = elle_check(history, test.consistency_models, cycle_search_timeout)
-    unreported = sorted(t for t in anomalies if t not in (result.get("anomalies") or {}))
+    a = _analysed(history, test.consistency_models, cycle_search_timeout, (), test.elle)
+    result = result_map(a.anomalies, a.prohibited, a.reportable)
+    extra: dict[str, Any] = {}
+    unreported = sorted(t for t in a.anomalies if t not in (result.get("anomalies") or {}))
     if unreported:
-        result = {**result, "extra": {"unreported-anomaly-types": [kw(t) for t in unreported]}}
+        extra["unreported-anomaly-types"] = [kw(t) for t in unreported]
+    if a.nil_read_cases and test.elle == MAELSTROM_ELLE:
+        extra["nil-read-internal"] = a.nil_read_cases  # Elle 0.2.7's finding, not Maelstrom's failure
+    elif a.nil_read_cases:
+        # Maelstrom's verdict: the same anomalies without the txns only Elle 0.2.7 finds internal
+        nil_ops = {id(c["op"]) for c in a.nil_read_cases}
+        internal = [c for c in a.anomalies.get("internal", ()) if id(c["op"]) not in nil_ops]
+        theirs = {t: v for t, v in a.anomalies.items() if t != "internal"}
+        if internal:
+            theirs["internal"] = internal
+        maelstrom = result_map(theirs, a.prohibited, a.reportable)
+        result = {**result, "beyond-maelstrom": beyond_maelstrom(a.nil_read_cases, maelstrom["valid?"])}
+    if extra:
+        result = {**result, "extra": extra}
     return result

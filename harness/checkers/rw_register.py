@@ -9,7 +9,11 @@ jepsen-io/elle, src/elle/rw_register.clj):
 * per-op anomalies: ``internal``, ``G1a`` (read of a failed txn's write), ``G1b`` (read of another
   txn's intermediate write), ``lost-update``;
 * version graphs per key: nil precedes every value; an ok txn's external read precedes its
-  external write of the same key; a cycle there is ``cyclic-versions`` (and that source is dropped);
+  external write of the same key; a cycle there is ``cyclic-versions`` (and that source is dropped).
+  Maelstrom passes only ``:wfr-keys?`` (jepsen-io/maelstrom src/maelstrom/workload/txn_rw_register.clj
+  leaves ``:sequential-keys?`` commented out), so version orders are never inferred from the
+  transaction graph: Elle's spurious ``cyclic-versions`` there (fixed in jepsen-io/elle commit
+  5cc2eca, ``ext-key-graph``) has no counterpart here;
 * a transaction graph over ok txns with wr edges (unique writer of the read value), ww/rw edges
   from the version graphs, and realtime or process edges when the requested models need them;
 * per strongly connected component: "cycle exists" checks per consistency model (cheap, exact,
@@ -17,8 +21,10 @@ jepsen-io/elle, src/elle/rw_register.clj):
   budget, each cycle classified by the explained type of its steps;
 * the reportable set for the requested ``--consistency-models``.
 
-Everything we find that Maelstrom would not report lives under the ``"extra"`` key and never
-changes ``valid?``.
+Everything else we find that Maelstrom would not report lives under the ``"extra"`` key and never
+changes ``valid?``. One finding does, by default: Elle 0.2.7's definite nil reads (an ``internal``
+case Maelstrom's Elle 0.2.2 misses), labelled under ``"beyond-maelstrom"`` with Maelstrom's own
+verdict beside it; ``--elle 0.2.2`` reproduces Maelstrom's verdict (:mod:`.elle.nil_reads`).
 """
 
 from __future__ import annotations
@@ -47,8 +53,9 @@ from harness.checkers.elle.graph import (
     sccs,
 )
 from harness.checkers.elle.models import anomalies_prohibited_by, friendly_boundary
+from harness.checkers.elle.nil_reads import beyond_maelstrom
 from harness.history import FAIL, INFO, INVOKE, OK, Keyword, Op, ckey, kw
-from harness.options import TestOptions
+from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE, TestOptions
 
 __all__ = ["INFO", "anomalies_prohibited_by", "check", "elle_check", "extra_findings", "friendly_boundary"]
 
@@ -88,17 +95,26 @@ def _txn(op: Op) -> list[Any]:
     return op.value if isinstance(op.value, list) else []
 
 
-def internal_case(op: Op) -> dict[str, Any] | None:
+def internal_case(op: Op, elle: str = ELLE_VERSIONS[0]) -> dict[str, Any] | None:
+    """The first read in ``op`` that disagrees with the txn's own earlier read or write of the key.
+
+    Elle 0.2.7 knows a key's state once the txn has read or written it, whatever the value. Elle
+    0.2.2 (Maelstrom's) forgets it when that value is nil or false (falsey in Clojure), so
+    ``[:r x nil] [:r x 2]`` passes there (jepsen-io/elle commit 8a5e27b, src/elle/rw_register.clj
+    ``op-internal-case``).
+    """
     state: dict[Any, Any] = {}
     for mop in _txn(op):
         k, v = ckey(mop[1]), ckey(mop[2])
         if _f(mop) == "w":
             state[k] = v
-        else:
-            expected = state.get(k)
-            if expected is not None and expected != ckey(False) and expected != v:
+            continue
+        if k in state:
+            expected = state[k]
+            known = elle != MAELSTROM_ELLE or (expected is not None and expected != ckey(False))
+            if known and expected != v:
                 return {"op": op, "mop": mop, "expected": _raw(op, mop[1], expected)}
-            state[k] = v
+        state[k] = v
     return None
 
 
@@ -137,8 +153,11 @@ def lost_update_cases(oks: list[Op]) -> list[dict[str, Any]]:
 
 
 class _Analysis:
-    def __init__(self, history: list[Op], models: list[str], timeout_s: float) -> None:
+    def __init__(self, history: list[Op], models: list[str], timeout_s: float, elle: str) -> None:
         self.ops = [op for op in history if op.is_client]
+        self.elle = elle
+        #: the internal cases only Elle 0.2.7 finds (see harness.checkers.elle.nil_reads)
+        self.nil_read_cases: list[dict[str, Any]] = []
         self.models = models
         self.timeout_s = timeout_s
         self.prohibited = anomalies_prohibited_by(models)
@@ -162,7 +181,10 @@ class _Analysis:
 
     def per_op(self) -> None:
         ok_ops = [self.ops[i] for i in self.oks]
-        internal = [c for op in ok_ops if (c := internal_case(op))]
+        internal = [c for op in ok_ops if (c := internal_case(op, self.elle))]
+        self.nil_read_cases = [
+            c for op in ok_ops if internal_case(op, MAELSTROM_ELLE) is None and (c := internal_case(op))
+        ]
         failed: dict[tuple[Any, Any], Op] = {}
         intermediate: dict[tuple[Any, Any], Op] = {}
         for op in self.ops:
@@ -323,26 +345,52 @@ def elle_check(
     history: list[Op],
     consistency_models: Iterable[str] = ("strict-serializable",),
     cycle_search_timeout: float = 1.0,
+    elle: str = ELLE_VERSIONS[0],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Elle's rw-register result (before Maelstrom's wrapper) and every anomaly found."""
-    a = _Analysis(history, list(consistency_models), cycle_search_timeout)
+    a = _analysed(history, consistency_models, cycle_search_timeout, elle)
+    return result_map(a.anomalies, a.prohibited, a.reportable), a.anomalies
+
+
+def _analysed(
+    history: list[Op], consistency_models: Iterable[str], cycle_search_timeout: float, elle: str
+) -> _Analysis:
+    a = _Analysis(history, list(consistency_models), cycle_search_timeout, elle)
     a.type_sanity()
     a.per_op()
     vgs = a.version_graphs()
     a.anomalies.update(cycle_anomalies(a.transaction_graph(vgs), a, cycle_search_timeout))
-    return result_map(a.anomalies, a.prohibited, a.reportable), a.anomalies
+    return a
 
 
-def check(test: TestOptions, history: list[Op], cycle_search_timeout: float = 1.0) -> dict[str, Any]:
-    """Maelstrom's txn-rw-register workload result, plus our own findings under ``"extra"``."""
-    result, anomalies = elle_check(history, test.consistency_models, cycle_search_timeout)
-    # Maelstrom's wrapper: cycle-search timeouts are expected (G2 searches) and not failures.
+def maelstrom_result(result: dict[str, Any]) -> dict[str, Any]:
+    """Maelstrom's wrapper: cycle-search timeouts are expected (G2 searches) and not failures, so
+    they are dropped and ``valid?`` is "no anomaly type left" (an empty graph is invalid)."""
     types = [t for t in result.get("anomaly-types") or [] if t.name != "cycle-search-timeout"]
     reported = result.get("anomalies")
     if reported is not None:
         reported = {t: v for t, v in reported.items() if t != "cycle-search-timeout"}
-    out: dict[str, Any] = {**result, "anomaly-types": types, "anomalies": reported, "valid?": not types}
-    extra = extra_findings(history, anomalies, set(reported or ()))
+    return {**result, "anomaly-types": types, "anomalies": reported, "valid?": not types}
+
+
+def check(test: TestOptions, history: list[Op], cycle_search_timeout: float = 1.0) -> dict[str, Any]:
+    """Maelstrom's txn-rw-register workload result, plus our own findings under ``"extra"`` and,
+    where Elle 0.2.7 (the default ``--elle``) is stricter than Maelstrom's Elle, under
+    ``"beyond-maelstrom"``."""
+    a = _analysed(history, test.consistency_models, cycle_search_timeout, test.elle)
+    out = maelstrom_result(result_map(a.anomalies, a.prohibited, a.reportable))
+    extra = extra_findings(history, a.anomalies, set(out["anomalies"] or ()))
+    if a.nil_read_cases and test.elle == MAELSTROM_ELLE:
+        extra["nil-read-internal"] = a.nil_read_cases  # Elle 0.2.7's finding, not Maelstrom's failure
+    elif a.nil_read_cases:
+        # Maelstrom's verdict: the same anomalies without the txns only Elle 0.2.7 finds internal
+        nil_ops = {id(c["op"]) for c in a.nil_read_cases}
+        internal = [c for c in a.anomalies.get("internal", ()) if id(c["op"]) not in nil_ops]
+        theirs = {t: v for t, v in a.anomalies.items() if t != "internal"}
+        if internal:
+            theirs["internal"] = internal
+        maelstrom = maelstrom_result(result_map(theirs, a.prohibited, a.reportable))
+        out["beyond-maelstrom"] = beyond_maelstrom(a.nil_read_cases, maelstrom["valid?"])
     if extra:
         out["extra"] = extra
     return out

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.checkers import list_append
+from harness.checkers.elle import nil_reads
 from harness.checkers.elle.explain import write_case_files, write_cycle_files
 from harness.history import Op
 from harness.schema import ANY, Body, body, list_of
@@ -90,6 +91,8 @@ class TxnListAppend(ElleTxnWorkload):
             not_ = sorted(m.name if hasattr(m, "name") else str(m) for m in result.get("not") or ())
             if not_:
                 findings.append(f"not {', '.join(not_)} (see elle/*.txt for each anomaly in words)")
+        if beyond := nil_reads.finding(result):
+            findings.append(beyond)
         extra = (result.get("extra") or {}).get("unreported-anomaly-types")
         if extra:
             findings.append(

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from harness.checkers import rw_register
+from harness.checkers.elle import nil_reads
 from harness.history import Keyword, Op
 from harness.schema import ANY, Body, body, list_of, one_of, tuple_of
 from harness.summary import Figure, Summary, compact
@@ -39,12 +40,16 @@ class TxnRwRegister(ElleTxnWorkload):
 
     @classmethod
     def summarize(cls, result: Mapping[str, Any]) -> Summary:
-        """Elle's anomaly types fail the run; our extra findings (``extra``) never do."""
+        """Elle's anomaly types fail the run; our extra findings (``extra``) never do. Elle 0.2.7's
+        definite nil reads (``beyond-maelstrom``) get a line of their own: they can fail a run that
+        Maelstrom passes."""
         types = [
             t.name if isinstance(t, Keyword) else str(t).removeprefix(":")
             for t in result.get("anomaly-types") or []
         ]
         findings = ["anomalies: " + (", ".join(types) if types else "none")]
+        if beyond := nil_reads.finding(result):
+            findings.append(beyond)
         extra = result.get("extra")
         if isinstance(extra, Mapping) and extra:
             findings.append(f"extra findings (not failures in Maelstrom): {compact(extra, 200)}")
