@@ -53,7 +53,7 @@ from harness.checkers.elle.graph import (
     sccs,
 )
 from harness.checkers.elle.models import anomalies_prohibited_by, friendly_boundary
-from harness.checkers.elle.nil_reads import beyond_maelstrom
+from harness.checkers.elle.nil_reads import beyond_maelstrom, maelstrom_anomalies
 from harness.history import FAIL, INFO, INVOKE, OK, Keyword, Op, ckey, kw
 from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE, TestOptions
 
@@ -384,11 +384,7 @@ def check(test: TestOptions, history: list[Op], cycle_search_timeout: float = 1.
         extra["nil-read-internal"] = a.nil_read_cases  # Elle 0.2.7's finding, not Maelstrom's failure
     elif a.nil_read_cases:
         # Maelstrom's verdict: the same anomalies without the txns only Elle 0.2.7 finds internal
-        nil_ops = {id(c["op"]) for c in a.nil_read_cases}
-        internal = [c for c in a.anomalies.get("internal", ()) if id(c["op"]) not in nil_ops]
-        theirs = {t: v for t, v in a.anomalies.items() if t != "internal"}
-        if internal:
-            theirs["internal"] = internal
+        theirs = maelstrom_anomalies(a.anomalies, a.nil_read_cases)
         maelstrom = maelstrom_result(result_map(theirs, a.prohibited, a.reportable))
         out["beyond-maelstrom"] = beyond_maelstrom(a.nil_read_cases, maelstrom["valid?"])
     if extra:

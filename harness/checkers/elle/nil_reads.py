@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.options import ELLE_VERSIONS, MAELSTROM_ELLE
 
-__all__ = ["beyond_maelstrom", "finding"]
+__all__ = ["beyond_maelstrom", "finding", "maelstrom_anomalies"]
 
 WHY = (
     f"Elle {ELLE_VERSIONS[0]} (jepsen-io/elle 8a5e27b) reads [:r k nil] as a definite 'no value': "
@@ -23,6 +23,17 @@ WHY = (
     f"{MAELSTROM_ELLE}, which forgets a nil read and does not report these cases; "
     f"--elle {MAELSTROM_ELLE} gives Maelstrom's verdict."
 )
+
+
+def maelstrom_anomalies(anomalies: Mapping[str, list[Any]], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """``anomalies`` as Maelstrom's Elle finds them: without the ``internal`` cases that only
+    Elle 0.2.7 reports (``cases``, this module's nil reads)."""
+    nil_ops = {id(c["op"]) for c in cases}
+    internal = [c for c in anomalies.get("internal", ()) if id(c["op"]) not in nil_ops]
+    theirs = {t: v for t, v in anomalies.items() if t != "internal"}
+    if internal:
+        theirs["internal"] = internal
+    return theirs
 
 
 def beyond_maelstrom(cases: list[dict[str, Any]], maelstrom_valid: Any) -> dict[str, Any]:
