@@ -33,10 +33,13 @@ import random
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from time import monotonic_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.net.network import Network
 from harness.nodeio import NodeHooks, NodeIO
+
+if TYPE_CHECKING:
+    from harness.processes import NodeProcess
 
 __all__ = [
     "ProcessRuntime",
@@ -128,10 +131,15 @@ class ProcessRuntime(Runtime):
         hooks: NodeHooks,
         rng: random.Random,
     ) -> list[NodeIO]:
+        process = self.process_class()
+        env = {**os.environ, DATA_DIR_VARIABLE: str(data_dir)}
+        return [process(n, net, logs / f"{n}.log", hooks, env=env) for n in node_ids]
+
+    def process_class(self) -> type[NodeProcess]:
+        """What runs each node's process (imported late: the WebAssembly one loads wasmtime)."""
         from harness.processes import NodeProcess
 
-        env = {**os.environ, DATA_DIR_VARIABLE: str(data_dir)}
-        return [NodeProcess(n, net, logs / f"{n}.log", hooks, env=env) for n in node_ids]
+        return NodeProcess
 
 
 class SimRuntime(Runtime):
@@ -227,19 +235,10 @@ class WasmProcessRuntime(ProcessRuntime):
     """WebAssembly nodes as real processes: each ``python -m harness.wasm node.wasm``, the same
     WASI host as the simulation's on the real clock, so one artifact runs in both modes."""
 
-    def make_nodes(
-        self,
-        node_ids: list[str],
-        net: Network,
-        logs: Path,
-        data_dir: Path,
-        hooks: NodeHooks,
-        rng: random.Random,
-    ) -> list[NodeIO]:
+    def process_class(self) -> type[NodeProcess]:
         from harness.wasm.process import WasmProcess
 
-        env = {**os.environ, DATA_DIR_VARIABLE: str(data_dir)}
-        return [WasmProcess(n, net, logs / f"{n}.log", hooks, env=env) for n in node_ids]
+        return WasmProcess
 
 
 def runtime_for(program: str, sim: bool) -> Runtime:
