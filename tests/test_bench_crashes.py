@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
-import pytest
+import bench_crashes as bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def bench() -> object:
-    spec = importlib.util.spec_from_file_location("bench_crashes", ROOT / "scripts" / "bench_crashes.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_crashes"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_fault_modes_replace_the_nemesis_and_drop_total_availability(bench: object) -> None:
-    flags_for = bench.flags_for  # type: ignore[attr-defined]
+def test_fault_modes_replace_the_nemesis_and_drop_total_availability() -> None:
+    flags_for = bench.flags_for
     base = flags_for("totally-available-read-committed-transactions", "base")
     assert "--availability" in base
     kill = flags_for("totally-available-read-committed-transactions", "kill")
@@ -31,7 +19,7 @@ def test_fault_modes_replace_the_nemesis_and_drop_total_availability(bench: obje
     assert flags_for("grow-only-counter", "pause")[-2:] == ["--nemesis", "pause"]
 
 
-def test_table_means_over_seeds_and_counts_faults(bench: object) -> None:
+def test_table_means_over_seeds_and_counts_faults() -> None:
     rows = {
         ("grow-only-counter", "kill", seed): {
             "seed": seed, "valid": seed != 2, "server_msgs_per_op": 0.2 * seed, "p50_ms": 1.0,
@@ -39,14 +27,14 @@ def test_table_means_over_seeds_and_counts_faults(bench: object) -> None:
         }
         for seed in (1, 2)
     }  # fmt: skip
-    table = bench.table("grow-only-counter", rows)  # type: ignore[attr-defined]
+    table = bench.table("grow-only-counter", rows)
     assert "| kill,partition | 1,2 | 1 of 2 | 0.30 | 1.0 | 9 | 50.0 | 0.900 | 6 / 0 |" in table
     assert "official flags" not in table  # no base runs recorded: no row
 
 
-def test_every_crash_section_has_a_table_block_the_script_can_rewrite(bench: object) -> None:
+def test_every_crash_section_has_a_table_block_the_script_can_rewrite() -> None:
     with_section = [p for p in ROOT.glob("*/README.md") if "<!-- durability: begin -->" in p.read_text()]
     assert len(with_section) >= 11
     for path in with_section:
         text = path.read_text()
-        assert text.count(bench.BEGIN) == 1 and text.count(bench.END) == 1, path  # type: ignore[attr-defined]
+        assert text.count(bench.BEGIN) == 1 and text.count(bench.END) == 1, path

@@ -3,31 +3,19 @@ environment each configuration gives efficient-broadcast/main.py."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+import frontier
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def frontier() -> Any:
-    spec = importlib.util.spec_from_file_location("frontier", ROOT / "scripts" / "frontier.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["frontier"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _point(msgs: float, top: float, valid: int = 3) -> dict[str, Any]:
     return {"msgs": msgs, "median": top / 2, "max": top, "valid": valid, "n": 3}
 
 
-def test_the_frontier_keeps_only_undominated_partition_safe_valid_points(frontier: Any) -> None:
+def test_the_frontier_keeps_only_undominated_partition_safe_valid_points() -> None:
     Config = frontier.Config
     fast, slow, cheap = Config("all"), Config("star", 0.1), Config("star", 1.0)
     points = {
@@ -41,7 +29,7 @@ def test_the_frontier_keeps_only_undominated_partition_safe_valid_points(frontie
     assert set(frontier.frontier(points)) == {fast, slow, cheap}
 
 
-def test_marking_thins_the_frontier_and_always_keeps_main_py(frontier: Any) -> None:
+def test_marking_thins_the_frontier_and_always_keeps_main_py() -> None:
     Config = frontier.Config
     steps = [Config("star", b) for b in (0.15, 0.2, 0.25, 0.3)]
     points = {
@@ -54,7 +42,7 @@ def test_marking_thins_the_frontier_and_always_keeps_main_py(frontier: Any) -> N
     assert chosen == [steps[0], steps[2], frontier.DEFAULT]
 
 
-def test_a_configuration_is_an_environment_for_main_py(frontier: Any) -> None:
+def test_a_configuration_is_an_environment_for_main_py() -> None:
     Config = frontier.Config
     assert Config("star", 0.25).env() == {
         "BROADCAST_OVERLAY": "star",
