@@ -20,7 +20,6 @@ import random
 import re
 import shlex
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -553,9 +552,6 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
         test.seed = seed
         if base_seed is None:
             print(f"Seed: {seed} (rerun with --seed {seed})", file=sys.stderr)
-        run_dir_file = config.run_dir_file
-        if sweep.get("shrink") and run_dir_file is None:  # where this seed's run is, to shrink it
-            config.run_dir_file = str(Path(tempfile.gettempdir()) / f"maelstrom-run-dir-{os.getpid()}")
         config.last_run_dir = None
         started = time.monotonic()
         try:
@@ -575,12 +571,8 @@ def main(argv: list[str] | None = None, on_history: Callable[[Path, list[Op]], N
             return EXIT_ABORTED
         finally:
             kill_all()
-            if config.run_dir_file != run_dir_file:
-                where = Path(str(config.run_dir_file))
-                if code != 0 and first_failing_run is None and where.is_file():
-                    first_failing_run = Path(where.read_text().strip())
-                where.unlink(missing_ok=True)
-                config.run_dir_file = run_dir_file
+        if code != 0 and first_failing_run is None and config.last_run_dir is not None:
+            first_failing_run = config.last_run_dir.resolve()  # to shrink, with --shrink
         repro = _repro_command(rest, seed, swarm_flags)
         cases.append(Case(f"seed {seed}", code, time.monotonic() - started, config.last_run_dir, repro))
         if code != 0 and runtime.repeatable and test.test_count > 1:
@@ -644,16 +636,28 @@ def _write_junit(
 
 def _suite_name(argv: list[str]) -> str:
     """The sweep's command, without --junit and --shard (the same for every shard)."""
+    return shlex.join(["maelstrom", "test", *_without(argv, {"--junit", "--shard"})])
+
+
+def _without(argv: list[str], valued: set[str], bare: frozenset[str] = frozenset()) -> list[str]:
+    """``argv`` less the options in ``valued`` (with their values: ``--x V`` or ``--x=V``) and the
+    flags in ``bare``; the words after ``--`` (the node's own arguments) are kept as they are."""
     words: list[str] = []
     skip = False
-    for word in argv:
+    for i, word in enumerate(argv):
         if skip:
             skip = False
-        elif word.split("=", 1)[0] in ("--junit", "--shard"):
+            continue
+        if word == "--":
+            return words + argv[i:]
+        name = word.split("=", 1)[0]
+        if name in bare:
+            continue
+        if name in valued:
             skip = "=" not in word
-        else:
-            words.append(word)
-    return shlex.join(["maelstrom", "test", *words])
+            continue
+        words.append(word)
+    return words
 
 
 def _shrink_after(run_dir: Path | None, sweep: dict[str, Any], code: int) -> int:
@@ -672,25 +676,9 @@ def _repro_command(argv: list[str], seed: int, swarm_flags: list[str] | None = N
     from harness.shrink.swarm import SWARM_FLAGS
 
     drop = {"--test-count", "--seed", "--run-dir-file", "--shrink-time", "--junit", "--shard"}
-    flags_only = {"--swarm", "--shrink"}
     if swarm_flags:
         drop |= set(SWARM_FLAGS)
-    words: list[str] = []
-    skip = False
-    for i, word in enumerate(argv):
-        if skip:
-            skip = False
-            continue
-        if word == "--":
-            words += argv[i:]
-            break
-        name = word.split("=", 1)[0]
-        if name in flags_only:
-            continue
-        if name in drop:
-            skip = "=" not in word
-            continue
-        words.append(word)
+    words = _without(argv, drop, frozenset({"--swarm", "--shrink"}))
     extra = [*(swarm_flags or []), "--seed", str(seed)]
     if "--" in words:
         i = words.index("--")

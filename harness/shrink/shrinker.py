@@ -83,18 +83,15 @@ def run_candidate(
     from harness.cli import parse_test_args
     from harness.run import cancel_on_signals, run_once
 
-    with tempfile.NamedTemporaryFile("r", suffix=".run-dir") as where:
-        test, config = parse_test_args([*command_words(cand, None)[2:], "--store", str(store)])
-        config.plots = plots
-        config.progress_stream = io.StringIO() if quiet else None
-        config.live_progress = False
-        config.log_ops = False
-        config.run_dir_file = where.name
-        config.schedule = read_schedule(schedule_file) if schedule_file is not None else cand.schedule
-        test.seed = cand.test.seed
-        code = config.runtime.run(cancel_on_signals(run_once(test, config)))
-        text = Path(where.name).read_text().strip()
-    run_dir = Path(text) if text else None
+    test, config = parse_test_args([*command_words(cand, None)[2:], "--store", str(store)])
+    config.plots = plots
+    config.progress_stream = io.StringIO() if quiet else None
+    config.live_progress = False
+    config.log_ops = False
+    config.schedule = read_schedule(schedule_file) if schedule_file is not None else cand.schedule
+    test.seed = cand.test.seed
+    code = config.runtime.run(cancel_on_signals(run_once(test, config)))
+    run_dir = config.last_run_dir.resolve() if config.last_run_dir is not None else None
     return Outcome(code, _kinds(code, run_dir), run_dir)
 
 
